@@ -1,0 +1,305 @@
+#include "server/wal/wal.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace synod::wal {
+
+namespace {
+
+RecordIndex after(RecordIndex index) { return RecordIndex{index.value() + 1}; }
+
+Status failed_status() {
+  return Status{Code::failed,
+                "wal: an earlier disk error left the log in an unknown state; restart the "
+                "server so recovery can read what is durable"};
+}
+
+}  // namespace
+
+bool is_valid(const WalOptions& options) {
+  return options.segment_bytes_max >= segment_bytes_max_min &&
+         options.segment_bytes_max <= segment_bytes_max_limit &&
+         options.unsynced_bytes_max >= unsynced_bytes_max_min &&
+         options.unsynced_bytes_max <= unsynced_bytes_max_limit;
+}
+
+RecordIndex Wal::first_index() const {
+  SYNOD_ASSERT(!segments_.empty());
+  return segments_.front().first;
+}
+
+Status Wal::fail(Status status) {
+  SYNOD_ASSERT(!status.ok());
+  failed_ = true;
+  return status;
+}
+
+// ---- open and recovery (segment.h rules T, H, O, D) ----
+
+Result<Wal::Opened> Wal::open(Disk& disk, const WalOptions& options, RecordIndex keep_from) {
+  SYNOD_ASSERT(is_valid(options));
+  SYNOD_ASSERT(keep_from.value() >= 1);
+  Opened out{Wal(disk, options), {}, {}};
+  if (Status status = out.wal.recover(keep_from, out); !status.ok()) return status;
+  const Wal& wal = out.wal;
+  SYNOD_ASSERT(!wal.failed_);
+  SYNOD_ASSERT(!wal.segments_.empty());
+  SYNOD_ASSERT(wal.next_index_ >= keep_from);
+  SYNOD_ASSERT(wal.durable_end_ == wal.next_index_);
+  SYNOD_ASSERT(wal.unsynced_bytes_ == 0);
+  RecordIndex expected = keep_from;
+  for (const Record& record : out.records) {
+    SYNOD_ASSERT(record.index == expected);
+    expected = after(expected);
+  }
+  SYNOD_ASSERT(out.records.empty() || expected == wal.next_index_);
+  return out;
+}
+
+Status Wal::recover(RecordIndex keep_from, Opened& out) {
+  next_index_ = keep_from;
+  if (Status status = list_segments(out.notes); !status.ok()) return status;
+  if (Status status = remove_obsolete(keep_from, &out.notes); !status.ok()) return status;
+  if (!segments_.empty()) {
+    if (Status status = scan_all(keep_from, out); !status.ok()) return status;
+  }
+  if (segments_.empty()) {
+    next_index_ = std::max(next_index_, keep_from);
+    durable_end_ = next_index_;
+    return start_segment(next_index_);
+  }
+  durable_end_ = next_index_;
+  if (next_index_ < keep_from) {
+    out.notes.push_back(segments_.back().name + ": the log ends before index " +
+                        std::to_string(next_index_.value()) + " but the snapshot covers up to " +
+                        std::to_string(keep_from.value() - 1) + "; continuing at index " +
+                        std::to_string(keep_from.value()) + " in a new segment");
+    next_index_ = keep_from;
+    durable_end_ = keep_from;
+    return start_segment(keep_from);
+  }
+  return Status{};
+}
+
+Status Wal::list_segments(std::vector<std::string>& notes) {
+  auto files = disk_->list(wal_dir);
+  if (!files.ok()) return files.status();
+  for (const std::string& file : files.value()) {
+    if (const auto first = parse_segment_file(file)) {
+      segments_.push_back(Segment{*first, segment_name(*first)});
+    } else {
+      notes.push_back(std::string(wal_dir) + "/" + file + ": not a segment name; ignored");
+    }
+  }
+  std::sort(segments_.begin(), segments_.end(),
+            [](const Segment& a, const Segment& b) { return a.first < b.first; });
+  return Status{};
+}
+
+// Rule O: a segment whose successor starts at or below keep_from holds only
+// records below keep_from. Also the body of truncate_prefix().
+Status Wal::remove_obsolete(RecordIndex keep_from, std::vector<std::string>* notes) {
+  std::size_t obsolete = 0;
+  while (obsolete + 1 < segments_.size() && segments_[obsolete + 1].first <= keep_from) {
+    ++obsolete;
+  }
+  if (obsolete == 0) return Status{};
+  for (std::size_t i = 0; i < obsolete; ++i) {
+    if (Status status = disk_->remove(segments_[i].name); !status.ok()) return status;
+    if (notes != nullptr) {
+      notes->push_back(segments_[i].name + ": removed; every record in it is below index " +
+                       std::to_string(keep_from.value()) + ", which the snapshot covers");
+    }
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(obsolete));
+  SYNOD_ASSERT(!segments_.empty());
+  SYNOD_ASSERT(segments_.size() == 1 || segments_[1].first > keep_from);
+  return disk_->sync_dir(wal_dir);
+}
+
+// Rule D for the sequence: each segment starts where the previous one ended,
+// and the first one no later than keep_from.
+Status Wal::check_sequence(std::size_t position, RecordIndex expected, RecordIndex keep_from) const {
+  const Segment& segment = segments_[position];
+  if (position == 0 && segment.first > keep_from) {
+    return Status{Code::corrupt, segment.name + ": first index " +
+                                     std::to_string(segment.first.value()) +
+                                     " at offset 8, but records from index " +
+                                     std::to_string(keep_from.value()) +
+                                     " are needed (a segment is missing)"};
+  }
+  if (position > 0 && segment.first != expected) {
+    return Status{Code::corrupt, segment.name + ": first index " +
+                                     std::to_string(segment.first.value()) +
+                                     " at offset 8 does not follow " +
+                                     segments_[position - 1].name + ", which ends before index " +
+                                     std::to_string(expected.value()) +
+                                     " (a segment is missing)"};
+  }
+  return Status{};
+}
+
+Status Wal::scan_all(RecordIndex keep_from, Opened& out) {
+  RecordIndex expected{0};
+  std::uint64_t previous_bytes = 0;
+  for (std::size_t i = 0; i < segments_.size(); ++i) {
+    const Segment& segment = segments_[i];
+    const bool is_last = i + 1 == segments_.size();
+    auto bytes = read_whole(*disk_, segment.name);
+    if (!bytes.ok()) return bytes.status();
+    auto scanned = scan_segment(segment.name, bytes.value(), segment.first, is_last, keep_from);
+    if (!scanned.ok()) return scanned.status();
+    SegmentScan& scan = scanned.value();
+    if (scan.header_incomplete) {
+      SYNOD_ASSERT(is_last);
+      open_segment_bytes_ = previous_bytes;
+      // With no segment left, recover() starts one at max(this, keep_from).
+      next_index_ = i == 0 ? segment.first : expected;
+      return remove_interrupted_rotation(bytes.value().size(), out.notes);
+    }
+    if (Status status = check_sequence(i, expected, keep_from); !status.ok()) return status;
+    expected = RecordIndex{segment.first.value() + scan.record_count};
+    for (Record& record : scan.records) out.records.push_back(std::move(record));
+    previous_bytes = scan.valid_bytes;
+    if (is_last) {
+      open_segment_bytes_ = scan.valid_bytes;
+      next_index_ = expected;
+      return truncate_torn_tail(scan, bytes.value().size(), out.notes);
+    }
+  }
+  SYNOD_UNREACHABLE();
+}
+
+// Rule H: the last segment has no valid header and no room for a record.
+Status Wal::remove_interrupted_rotation(std::uint64_t file_bytes,
+                                        std::vector<std::string>& notes) {
+  const Segment segment = segments_.back();
+  if (Status status = disk_->remove(segment.name); !status.ok()) return status;
+  if (Status status = disk_->sync_dir(wal_dir); !status.ok()) return status;
+  segments_.pop_back();
+  notes.push_back(segment.name + ": removed; its header (" + std::to_string(file_bytes) +
+                  " bytes) was never completed, so a crash interrupted the start of this "
+                  "segment before any record was written to it");
+  return Status{};
+}
+
+// Rule T: cut the torn tail off the last segment, durably.
+Status Wal::truncate_torn_tail(const SegmentScan& scan, std::uint64_t file_bytes,
+                               std::vector<std::string>& notes) {
+  if (!scan.torn_tail) {
+    SYNOD_ASSERT(scan.valid_bytes == file_bytes);
+    return Status{};
+  }
+  SYNOD_ASSERT(scan.valid_bytes < file_bytes);
+  const std::string& name = segments_.back().name;
+  if (Status status = disk_->truncate(name, scan.valid_bytes); !status.ok()) return status;
+  if (Status status = disk_->sync(name); !status.ok()) return status;
+  notes.push_back(name + ": truncated a torn tail at offset " + std::to_string(scan.valid_bytes) +
+                  " (" + std::to_string(file_bytes - scan.valid_bytes) +
+                  " bytes of an unsynced write lost in a crash)");
+  return Status{};
+}
+
+// ---- writing ----
+
+Status Wal::start_segment(RecordIndex first) {
+  const std::string name = segment_name(first);
+  const std::string header = encode_segment_header(first);
+  if (Status status = disk_->create(name); !status.ok()) return fail(status);
+  if (Status status = disk_->append(name, header); !status.ok()) return fail(status);
+  if (Status status = disk_->sync(name); !status.ok()) return fail(status);
+  if (Status status = disk_->sync_dir(wal_dir); !status.ok()) return fail(status);
+  SYNOD_ASSERT(segments_.empty() || segments_.back().first < first);
+  segments_.push_back(Segment{first, name});
+  open_segment_bytes_ = segment_header_bytes;
+  return Status{};
+}
+
+Status Wal::check_batch(std::span<const std::string_view> payloads) const {
+  SYNOD_ASSERT_MSG(!payloads.empty(), "append() needs at least one record");
+  std::uint64_t batch_bytes = 0;
+  for (std::string_view payload : payloads) {
+    SYNOD_ASSERT_MSG(!payload.empty(), "a record has at least one byte");
+    if (payload.size() > record_bytes_max) {
+      return Status{Code::too_large, "wal: a record of " + std::to_string(payload.size()) +
+                                         " bytes exceeds record_bytes_max (" +
+                                         std::to_string(record_bytes_max) + ")"};
+    }
+    batch_bytes += record_bytes_on_disk(payload.size());
+  }
+  if (unsynced_bytes_ + batch_bytes > options_.unsynced_bytes_max) {
+    return Status{Code::too_large,
+                  "wal: appending " + std::to_string(batch_bytes) + " bytes to " +
+                      std::to_string(unsynced_bytes_) + " unsynced ones exceeds "
+                      "unsynced_bytes_max (" + std::to_string(options_.unsynced_bytes_max) +
+                      "); sync() first or split the batch"};
+  }
+  return Status{};
+}
+
+Status Wal::flush(std::string& buffer) {
+  if (buffer.empty()) return Status{};
+  if (Status status = disk_->append(segments_.back().name, buffer); !status.ok()) {
+    return fail(status);
+  }
+  open_segment_bytes_ += buffer.size();
+  unsynced_bytes_ += buffer.size();
+  buffer.clear();
+  return Status{};
+}
+
+// segment.h W3: the full segment is synced before the next one exists.
+Status Wal::rotate() {
+  SYNOD_ASSERT(next_index_ > segments_.back().first);
+  if (Status status = disk_->sync(segments_.back().name); !status.ok()) return fail(status);
+  durable_end_ = next_index_;
+  unsynced_bytes_ = 0;
+  return start_segment(next_index_);
+}
+
+Result<RecordIndex> Wal::append(std::span<const std::string_view> payloads) {
+  if (failed_) return failed_status();
+  if (Status status = check_batch(payloads); !status.ok()) return status;
+  const RecordIndex first = next_index_;
+  std::string buffer;
+  for (std::string_view payload : payloads) {
+    const std::uint64_t record_bytes = record_bytes_on_disk(payload.size());
+    const bool segment_has_record = next_index_ > segments_.back().first;
+    if (segment_has_record &&
+        open_segment_bytes_ + buffer.size() + record_bytes > options_.segment_bytes_max) {
+      if (Status status = flush(buffer); !status.ok()) return status;
+      if (Status status = rotate(); !status.ok()) return status;
+    }
+    encode_record(buffer, payload);
+    next_index_ = after(next_index_);
+  }
+  if (Status status = flush(buffer); !status.ok()) return status;
+  SYNOD_ASSERT(next_index_.value() == first.value() + payloads.size());
+  SYNOD_ASSERT(unsynced_bytes_ <= options_.unsynced_bytes_max);
+  return first;
+}
+
+Result<RecordIndex> Wal::append(std::string_view payload) {
+  return append(std::span<const std::string_view>(&payload, 1));
+}
+
+Status Wal::sync() {
+  if (failed_) return failed_status();
+  if (unsynced_bytes_ == 0) {
+    SYNOD_ASSERT(durable_end_ == next_index_);
+    return Status{};
+  }
+  if (Status status = disk_->sync(segments_.back().name); !status.ok()) return fail(status);
+  durable_end_ = next_index_;
+  unsynced_bytes_ = 0;
+  return Status{};
+}
+
+Status Wal::truncate_prefix(RecordIndex keep_from) {
+  if (failed_) return failed_status();
+  SYNOD_ASSERT_MSG(keep_from <= next_index_, "cannot drop records that were never appended");
+  return remove_obsolete(keep_from, nullptr);
+}
+
+}  // namespace synod::wal

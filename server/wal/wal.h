@@ -1,0 +1,148 @@
+// Wal: the write-ahead log over a Disk. The format, the order of writes and
+// every crash window with its recovery rule are in segment.h.
+//
+// Use (the replica, through the runtime's fsync thread):
+//
+//   auto opened = Wal::open(disk, options, snapshot_wal_index_min);
+//   // opened.records: the records still needed, in index order
+//   Wal& wal = opened.value().wal;
+//   auto first = wal.append(payloads);   // buffered, volatile; returns the
+//                                        // index of payloads[0]
+//   wal.sync();                          // one sync covers every append so
+//                                        // far (group commit); only now may
+//                                        // the records be acknowledged
+//   wal.truncate_prefix(index);          // after a snapshot covering every
+//                                        // record below `index` is durable
+//
+// Not thread-safe: one caller at a time. After an io_error from the Disk the
+// Wal refuses every further call with Code::failed: the state of unsynced
+// bytes is then unknown (an fsync error is not retryable), and the process
+// should restart and recover.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/wal/disk.h"
+#include "server/wal/segment.h"
+#include "server/wal/status.h"
+
+namespace synod::wal {
+
+struct WalOptions {
+  // A record that would take the open segment past this size starts a new
+  // segment (unless the segment has no record yet). Range:
+  // [segment_bytes_max_min, segment_bytes_max_limit].
+  std::uint64_t segment_bytes_max = 64u << 20;
+  // append() refuses a batch that would leave more than this many bytes
+  // appended but unsynced. Bounds the memory a crash may tear and the work
+  // rule T's scan may do. Range: [unsynced_bytes_max_min, unsynced_bytes_max_limit].
+  std::uint64_t unsynced_bytes_max = 64u << 20;
+};
+
+inline constexpr std::uint64_t segment_bytes_max_min =
+    segment_header_bytes + record_bytes_on_disk(1);
+inline constexpr std::uint64_t segment_bytes_max_limit = 1u << 30;
+// One record of the largest size can always be appended.
+inline constexpr std::uint64_t unsynced_bytes_max_min = record_bytes_on_disk(record_bytes_max);
+inline constexpr std::uint64_t unsynced_bytes_max_limit = 1u << 30;
+
+static_assert(segment_bytes_max_min < segment_bytes_max_limit);
+static_assert(unsynced_bytes_max_min <= WalOptions{}.unsynced_bytes_max);
+static_assert(WalOptions{}.unsynced_bytes_max <= unsynced_bytes_max_limit);
+static_assert(WalOptions{}.segment_bytes_max >= segment_bytes_max_min);
+static_assert(WalOptions{}.segment_bytes_max <= segment_bytes_max_limit);
+
+// True when every option is inside its range.
+[[nodiscard]] bool is_valid(const WalOptions& options);
+
+class Wal {
+ public:
+  struct Opened;
+
+  // Recovers wal/ (segment.h rules T, H, O, D), makes every repair durable
+  // and returns the Wal ready to append, the records with index >= keep_from
+  // in order, and one note per repair. keep_from is the newest snapshot's
+  // wal_index_min (RecordIndex{1} when there is no snapshot); records below
+  // it are obsolete. An empty wal/ gets its first segment, starting at
+  // keep_from. If the log ends before keep_from (its unsynced tail was lost
+  // after the snapshot was written), a new segment starts at keep_from so
+  // indices never repeat. Code::corrupt names the file and offset; options
+  // must be valid.
+  [[nodiscard]] static Result<Opened> open(Disk& disk, const WalOptions& options,
+                                           RecordIndex keep_from);
+
+  // Appends records, each 1..record_bytes_max bytes, in order; returns the
+  // index of the first. Volatile until sync(). Code::too_large (nothing
+  // written) if a payload exceeds record_bytes_max or the batch would exceed
+  // unsynced_bytes_max. May rotate segments, which syncs the full one. An
+  // empty payload or an empty batch is a broken invariant.
+  [[nodiscard]] Result<RecordIndex> append(std::span<const std::string_view> payloads);
+  [[nodiscard]] Result<RecordIndex> append(std::string_view payload);
+
+  // Makes every appended record durable: afterwards durable_end() ==
+  // next_index(). A no-op when nothing is unsynced.
+  [[nodiscard]] Status sync();
+
+  // The caller no longer needs records below keep_from (a durable snapshot
+  // covers them): removes every closed segment whose records all lie below
+  // it, then syncs the directory. Never removes the open segment, so records
+  // below keep_from may still come back from open(), which filters them.
+  // keep_from <= next_index(). To let recovery fall back to an older
+  // snapshot, pass that snapshot's wal_index_min, not the newest one's.
+  [[nodiscard]] Status truncate_prefix(RecordIndex keep_from);
+
+  // The index the next appended record will get.
+  [[nodiscard]] RecordIndex next_index() const { return next_index_; }
+  // Every record below this index is durable.
+  [[nodiscard]] RecordIndex durable_end() const { return durable_end_; }
+  // The first index of the oldest segment still on disk.
+  [[nodiscard]] RecordIndex first_index() const;
+  [[nodiscard]] std::uint64_t unsynced_bytes() const { return unsynced_bytes_; }
+  [[nodiscard]] std::size_t segment_count() const { return segments_.size(); }
+
+ private:
+  struct Segment {
+    RecordIndex first;
+    std::string name;
+  };
+
+  Wal(Disk& disk, const WalOptions& options) : disk_(&disk), options_(options) {}
+
+  [[nodiscard]] Status check_batch(std::span<const std::string_view> payloads) const;
+  [[nodiscard]] Status flush(std::string& buffer);
+  [[nodiscard]] Status rotate();
+  [[nodiscard]] Status start_segment(RecordIndex first);
+  [[nodiscard]] Status fail(Status status);
+  [[nodiscard]] Status recover(RecordIndex keep_from, Opened& out);
+  [[nodiscard]] Status list_segments(std::vector<std::string>& notes);
+  [[nodiscard]] Status remove_obsolete(RecordIndex keep_from, std::vector<std::string>* notes);
+  [[nodiscard]] Status check_sequence(std::size_t position, RecordIndex expected,
+                                      RecordIndex keep_from) const;
+  [[nodiscard]] Status scan_all(RecordIndex keep_from, Opened& out);
+  [[nodiscard]] Status remove_interrupted_rotation(std::uint64_t file_bytes,
+                                                   std::vector<std::string>& notes);
+  [[nodiscard]] Status truncate_torn_tail(const SegmentScan& scan, std::uint64_t file_bytes,
+                                          std::vector<std::string>& notes);
+
+  Disk* disk_;
+  WalOptions options_;
+  // Oldest first; the last one is open for appends. Never empty once open.
+  std::vector<Segment> segments_;
+  std::uint64_t open_segment_bytes_ = 0;
+  RecordIndex next_index_{1};
+  RecordIndex durable_end_{1};
+  std::uint64_t unsynced_bytes_ = 0;
+  bool failed_ = false;
+};
+
+struct Wal::Opened {
+  Wal wal;
+  std::vector<Record> records;
+  std::vector<std::string> notes;
+};
+
+}  // namespace synod::wal

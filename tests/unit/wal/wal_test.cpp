@@ -1,0 +1,194 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/prng.h"
+#include "server/wal/little_endian.h"
+#include "server/wal/memory_disk.h"
+#include "server/wal/wal.h"
+#include "tests/unit/wal/power_cut_disk.h"
+
+using namespace synod;
+using wal::Code;
+using wal::MemoryDisk;
+using wal::RecordIndex;
+using wal::Wal;
+
+namespace {
+
+const std::string first_segment = "wal/00000000000000000001.log";
+
+std::string payload_for(std::uint64_t index, std::size_t bytes) {
+  std::string payload = "record-" + std::to_string(index) + "-";
+  while (payload.size() < bytes) payload.push_back(static_cast<char>('a' + payload.size() % 26));
+  return payload;
+}
+
+Wal::Opened open_ok(wal::Disk& disk, RecordIndex keep_from = RecordIndex{1},
+                    wal::WalOptions options = {}) {
+  auto opened = Wal::open(disk, options, keep_from);
+  REQUIRE_MESSAGE(opened.ok(), opened.status().message());
+  return opened.take();
+}
+
+// Appends and syncs `count` records of `bytes` each; returns their payloads.
+std::vector<std::string> append_synced(Wal& log, std::size_t count, std::size_t bytes) {
+  std::vector<std::string> payloads;
+  for (std::size_t i = 0; i < count; ++i) {
+    payloads.push_back(payload_for(log.next_index().value(), bytes));
+    auto index = log.append(payloads.back());
+    REQUIRE(index.ok());
+  }
+  REQUIRE(log.sync().ok());
+  return payloads;
+}
+
+void check_records(const std::vector<wal::Record>& records, const std::vector<std::string>& payloads,
+                   std::uint64_t first_index) {
+  REQUIRE(records.size() == payloads.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    CHECK(records[i].index == RecordIndex{first_index + i});
+    CHECK(records[i].payload == payloads[i]);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("wal: segment names sort by index and parse back; other names are not segments") {
+  CHECK(wal::segment_name(RecordIndex{42}) == "wal/00000000000000000042.log");
+  CHECK(wal::parse_segment_file("00000000000000000042.log") == RecordIndex{42});
+  CHECK_FALSE(wal::parse_segment_file("00000000000000000042.snap").has_value());
+  CHECK_FALSE(wal::parse_segment_file("42.log").has_value());
+  CHECK_FALSE(wal::parse_segment_file("0000000000000000004x.log").has_value());
+  CHECK_FALSE(wal::parse_segment_file("00000000000000000000.log").has_value());
+  CHECK_FALSE(wal::parse_segment_file("99999999999999999999.log").has_value());
+  CHECK(wal::segment_name(RecordIndex{9}) < wal::segment_name(RecordIndex{10}));
+}
+
+TEST_CASE("wal: records appended and synced come back in order with their indices") {
+  MemoryDisk disk;
+  std::vector<std::string> payloads;
+  {
+    auto opened = open_ok(disk);
+    CHECK(opened.records.empty());
+    CHECK(opened.notes.empty());
+    CHECK(opened.wal.next_index() == RecordIndex{1});
+    payloads = append_synced(opened.wal, 10, 100);
+    CHECK(opened.wal.next_index() == RecordIndex{11});
+    CHECK(opened.wal.durable_end() == RecordIndex{11});
+  }
+  auto reopened = open_ok(disk);
+  check_records(reopened.records, payloads, 1);
+  CHECK(reopened.notes.empty());
+  CHECK(reopened.wal.next_index() == RecordIndex{11});
+  auto more = append_synced(reopened.wal, 1, 5);
+  auto third = open_ok(disk);
+  CHECK(third.records.size() == 11);
+  CHECK(third.records.back().payload == more.front());
+}
+
+TEST_CASE("wal: one sync covers a whole batch of appends (group commit)") {
+  MemoryDisk disk;
+  auto opened = open_ok(disk);
+  const auto syncs_before = disk.sync_count();
+  const std::vector<std::string_view> batch = {"a", "bb", "ccc"};
+  auto first = opened.wal.append(batch);
+  REQUIRE(first.ok());
+  CHECK(first.value() == RecordIndex{1});
+  auto next = opened.wal.append("dddd");
+  REQUIRE(next.ok());
+  CHECK(next.value() == RecordIndex{4});
+  CHECK(opened.wal.durable_end() == RecordIndex{1});
+  CHECK(opened.wal.unsynced_bytes() == 4 * wal::record_header_bytes + 10);
+  REQUIRE(opened.wal.sync().ok());
+  CHECK(disk.sync_count() == syncs_before + 1);
+  CHECK(opened.wal.durable_end() == RecordIndex{5});
+  REQUIRE(opened.wal.sync().ok());
+  CHECK(disk.sync_count() == syncs_before + 1);
+}
+
+TEST_CASE("wal: segments rotate at segment_bytes_max and reopen as one sequence") {
+  MemoryDisk disk;
+  wal::WalOptions options;
+  options.segment_bytes_max = 1000;
+  std::vector<std::string> payloads;
+  {
+    auto opened = open_ok(disk, RecordIndex{1}, options);
+    payloads = append_synced(opened.wal, 50, 92);  // 100 bytes on disk each
+    CHECK(opened.wal.segment_count() > 5);
+  }
+  auto files = disk.list("wal");
+  REQUIRE(files.ok());
+  CHECK(files.value().size() > 5);
+  for (const std::string& file : files.value()) {
+    CHECK(disk.contents("wal/" + file).size() <= options.segment_bytes_max);
+  }
+  // 9 records of 100 bytes fit after the 20-byte header.
+  CHECK(files.value()[1] == "00000000000000000010.log");
+  auto reopened = open_ok(disk, RecordIndex{1}, options);
+  check_records(reopened.records, payloads, 1);
+}
+
+TEST_CASE("wal: a record bigger than a segment gets a segment to itself") {
+  MemoryDisk disk;
+  wal::WalOptions options;
+  options.segment_bytes_max = wal::segment_bytes_max_min;
+  auto opened = open_ok(disk, RecordIndex{1}, options);
+  const std::vector<std::string> payloads = {std::string(500, 'x'), std::string(300, 'y')};
+  const std::vector<std::string_view> views(payloads.begin(), payloads.end());
+  REQUIRE(opened.wal.append(views).ok());
+  REQUIRE(opened.wal.sync().ok());
+  CHECK(opened.wal.segment_count() == 2);
+  auto reopened = open_ok(disk, RecordIndex{1}, options);
+  check_records(reopened.records, payloads, 1);
+}
+
+TEST_CASE("wal: truncate_prefix removes whole segments below the index and keeps the rest") {
+  MemoryDisk disk;
+  wal::WalOptions options;
+  options.segment_bytes_max = 1000;
+  auto opened = open_ok(disk, RecordIndex{1}, options);
+  auto payloads = append_synced(opened.wal, 50, 92);  // segments start at 1, 10, 19, 28, 37, 46
+  REQUIRE(opened.wal.truncate_prefix(RecordIndex{30}).ok());
+  CHECK(opened.wal.first_index() == RecordIndex{28});
+  CHECK_FALSE(disk.exists("wal/00000000000000000019.log"));
+  CHECK(disk.exists("wal/00000000000000000028.log"));
+  // Recovery returns exactly the records from keep_from on.
+  auto reopened = open_ok(disk, RecordIndex{30}, options);
+  check_records(reopened.records, std::vector(payloads.begin() + 29, payloads.end()), 30);
+  // Truncating past every closed segment keeps the open one.
+  REQUIRE(reopened.wal.truncate_prefix(RecordIndex{51}).ok());
+  CHECK(reopened.wal.segment_count() == 1);
+  CHECK(reopened.wal.first_index() == RecordIndex{46});
+}
+
+TEST_CASE("wal: limits refuse a record above record_bytes_max and a batch above unsynced_bytes_max") {
+  MemoryDisk disk;
+  auto opened = open_ok(disk);
+  const std::string huge(wal::record_bytes_max + 1, 'h');
+  auto refused = opened.wal.append(huge);
+  CHECK(refused.status().code() == Code::too_large);
+  const std::string big(wal::record_bytes_max, 'b');
+  std::uint64_t unsynced = 0;
+  while (unsynced + wal::record_bytes_on_disk(big.size()) <= wal::WalOptions{}.unsynced_bytes_max) {
+    REQUIRE(opened.wal.append(big).ok());
+    unsynced += wal::record_bytes_on_disk(big.size());
+  }
+  CHECK(opened.wal.append(big).status().code() == Code::too_large);
+  REQUIRE(opened.wal.sync().ok());
+  CHECK(opened.wal.append(big).ok());
+  CHECK(opened.wal.next_index() == RecordIndex{1 + unsynced / wal::record_bytes_on_disk(big.size()) + 1});
+}
+
+TEST_CASE("wal: after a failed sync the log refuses further work until recovery") {
+  MemoryDisk disk;
+  auto opened = open_ok(disk);
+  REQUIRE(opened.wal.append("x").ok());
+  disk.fail_next_syncs(1);
+  CHECK(opened.wal.sync().code() == Code::io_error);
+  CHECK(opened.wal.sync().code() == Code::failed);
+  CHECK(opened.wal.append("y").status().code() == Code::failed);
+  CHECK(opened.wal.truncate_prefix(RecordIndex{1}).code() == Code::failed);
+}
