@@ -1,0 +1,96 @@
+// Error codes and result types shared by the store and, later, the wire.
+//
+// Error's numeric values are part of the protocol: proto/client.fbs mirrors
+// them, so a value is never renumbered or reused; new errors are appended.
+// Expected outcomes are values (STYLE.md habit 4): every function that can
+// fail returns a [[nodiscard]] Status or Result<T>; no exception crosses the
+// store's API.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "base/assert.h"
+
+namespace synod::store {
+
+enum class Error : std::int32_t {
+  OK = 0,
+  NO_NODE = 1,                     // the node (or a parent) does not exist
+  NODE_EXISTS = 2,                 // create of a path that exists
+  BAD_VERSION = 3,                 // expected version differs from the node's
+  NOT_EMPTY = 4,                   // delete of a node that has children
+  NO_CHILDREN_FOR_EPHEMERALS = 5,  // create under an ephemeral node
+  BAD_ARGUMENTS = 6,               // malformed path, flags, limits of one request
+  TOO_LARGE = 7,                   // data above StoreConfig::data_bytes_max
+  FENCED = 8,                      // fence node missing or its czxid != token
+  SESSION_EXPIRED = 9,             // unknown, closed or expired session
+  COMPACTED = 10,                  // history before this zxid is gone
+  NOT_LEADER = 11,                 // this server cannot order writes now
+  SESSION_MOVED = 12,              // the session is attached to another server
+  TIMEOUT = 13,                    // no answer within the request's deadline
+  CONNECTION_LOSS = 14,            // the connection broke; outcome unknown
+  UNIMPLEMENTED = 15,              // a request kind this server does not serve
+  ROLLED_BACK = 16,                // multi: this op would have succeeded; undone
+  NOT_EXECUTED = 17,               // multi: this op came after the failing one
+  CORRUPTED = 18,                  // a snapshot failed its checksum or checks
+  LIMIT_EXCEEDED = 19,             // a store-wide limit (nodes_max, sessions_max)
+};
+
+// The highest value defined; error_name() knows every value up to it.
+inline constexpr Error error_last = Error::LIMIT_EXCEEDED;
+
+// "NO_NODE" for Error::NO_NODE; "UNKNOWN_ERROR" for a value not defined above
+// (e.g. one decoded from a newer peer).
+[[nodiscard]] std::string_view error_name(Error error);
+
+struct [[nodiscard]] Status {
+  Error error = Error::OK;
+  std::string message;  // a sentence for people; empty when OK
+
+  [[nodiscard]] bool ok() const { return error == Error::OK; }
+  friend bool operator==(const Status&, const Status&) = default;
+};
+
+[[nodiscard]] inline Status ok_status() { return Status{}; }
+[[nodiscard]] inline Status error_status(Error error, std::string message) {
+  SYNOD_ASSERT(error != Error::OK);
+  return Status{error, std::move(message)};
+}
+
+// Result<T>: a T, or a non-OK Status saying why there is none.
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}  // NOLINT(implicit)
+  Result(Status status) : status_(std::move(status)) {  // NOLINT(implicit)
+    SYNOD_ASSERT_MSG(!status_.ok(), "a Result without a value needs an error");
+  }
+
+  [[nodiscard]] bool ok() const { return value_.has_value(); }
+  [[nodiscard]] Error error() const { return status_.error; }
+  [[nodiscard]] const Status& status() const { return status_; }
+
+  // The value; asserts ok().
+  [[nodiscard]] const T& value() const& {
+    SYNOD_ASSERT(ok());
+    return *value_;
+  }
+  [[nodiscard]] T& value() & {
+    SYNOD_ASSERT(ok());
+    return *value_;
+  }
+  [[nodiscard]] T&& value() && {
+    SYNOD_ASSERT(ok());
+    return std::move(*value_);
+  }
+
+ private:
+  Status status_;
+  std::optional<T> value_;
+};
+
+}  // namespace synod::store
