@@ -1,0 +1,85 @@
+#include "server/wal/meta.h"
+
+#include "base/crc32c.h"
+#include "server/wal/little_endian.h"
+
+namespace synod::wal {
+
+namespace {
+
+Status corrupt(const std::string& what) {
+  return Status{Code::corrupt, std::string(meta_name) + ": " + what};
+}
+
+std::uint32_t meta_crc(std::string_view header_start, std::string_view blob) {
+  SYNOD_ASSERT(header_start.size() == 12);
+  return base::crc32c_extend(base::crc32c(header_start), blob.data(), blob.size());
+}
+
+}  // namespace
+
+std::string encode_meta(std::string_view blob) {
+  SYNOD_ASSERT(blob.size() <= meta_bytes_max);
+  std::string bytes;
+  put_u32(bytes, meta_magic);
+  put_u8(bytes, meta_version);
+  for (int i = 0; i < 3; ++i) put_u8(bytes, 0);
+  put_u32(bytes, static_cast<std::uint32_t>(blob.size()));
+  put_u32(bytes, meta_crc(bytes, blob));
+  bytes.append(blob);
+  SYNOD_ASSERT(bytes.size() == meta_header_bytes + blob.size());
+  return bytes;
+}
+
+Result<std::string> decode_meta(std::string_view bytes) {
+  if (bytes.size() < meta_header_bytes) {
+    return corrupt("meta header is " + std::to_string(bytes.size()) + " bytes at offset 0, needs " +
+                   std::to_string(meta_header_bytes));
+  }
+  if (get_u32(bytes, 0) != meta_magic) return corrupt("bad magic at offset 0");
+  const std::uint8_t version = get_u8(bytes, 4);
+  if (version != meta_version) {
+    return corrupt("unsupported format version " + std::to_string(version) +
+                   " at offset 4 (this build reads " + std::to_string(meta_version) + ")");
+  }
+  const std::uint32_t length = get_u32(bytes, 8);
+  if (length > meta_bytes_max || length != bytes.size() - meta_header_bytes) {
+    return corrupt("blob length " + std::to_string(length) +
+                   " at offset 8 disagrees with the file size " + std::to_string(bytes.size()));
+  }
+  const std::string_view blob = bytes.substr(meta_header_bytes);
+  if (meta_crc(bytes.substr(0, 12), blob) != get_u32(bytes, 12)) {
+    return corrupt("bad checksum at offset 12");
+  }
+  return std::string(blob);
+}
+
+Status write_meta(Disk& disk, std::string_view blob) {
+  if (blob.size() > meta_bytes_max) {
+    return Status{Code::too_large, "meta blob of " + std::to_string(blob.size()) +
+                                       " bytes exceeds meta_bytes_max (" +
+                                       std::to_string(meta_bytes_max) + ")"};
+  }
+  const std::string bytes = encode_meta(blob);
+  // Decode what is about to be written (STYLE.md habit 11).
+  SYNOD_ASSERT(decode_meta(bytes).ok());
+  SYNOD_ASSERT(decode_meta(bytes).value() == blob);
+  if (Status status = disk.create(meta_temp_name); !status.ok()) return status;
+  if (Status status = disk.append(meta_temp_name, bytes); !status.ok()) return status;
+  if (Status status = disk.sync(meta_temp_name); !status.ok()) return status;
+  if (Status status = disk.rename(meta_temp_name, meta_name); !status.ok()) return status;
+  return disk.sync_dir("");
+}
+
+Result<std::optional<std::string>> read_meta(Disk& disk) {
+  auto bytes = read_whole(disk, meta_name);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == Code::not_found) return std::optional<std::string>{};
+    return bytes.status();
+  }
+  auto blob = decode_meta(bytes.value());
+  if (!blob.ok()) return blob.status();
+  return std::optional<std::string>{blob.take()};
+}
+
+}  // namespace synod::wal
