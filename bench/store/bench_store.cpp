@@ -68,19 +68,19 @@ int main(int argc, char** argv) {
     std::snprintf(name, sizeof name, "/d%04zu", d);
     require_ok(store.apply(Zxid{++slot}, now_ms,
                            WriteCommand{session, std::nullopt,
-                                        CreateOp{must_parse(name), "", NodeKind::persistent,
-                                                 false, 0, MissingParents::fail}}));
+                                        CreateOp{must_parse(name), "", NodeKind::persistent, false,
+                                                 0, MissingParents::fail}}));
   }
 
   const std::size_t heap_before = mallinfo2().uordblks;
   auto start = Clock::now();
   for (std::size_t d = 0; d < dirs; ++d) {
     for (std::size_t c = 0; c < per_dir; ++c) {
-      require_ok(store.apply(Zxid{++slot}, now_ms,
-                             WriteCommand{session, std::nullopt,
-                                          CreateOp{must_parse(child_path(d, c)), "value-01",
-                                                   NodeKind::persistent, false, 0,
-                                                   MissingParents::fail}}));
+      require_ok(store.apply(
+          Zxid{++slot}, now_ms,
+          WriteCommand{session, std::nullopt,
+                       CreateOp{must_parse(child_path(d, c)), "value-01", NodeKind::persistent,
+                                false, 0, MissingParents::fail}}));
     }
   }
   const double create_seconds = seconds_since(start);
@@ -90,10 +90,10 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < nodes; ++i) {
     const std::size_t d = (i * 7919) % dirs;
     const std::size_t c = (i * 104729) % per_dir;
-    require_ok(store.apply(Zxid{++slot}, now_ms,
-                           WriteCommand{session, std::nullopt,
-                                        SetOp{must_parse(child_path(d, c)), "value-02",
-                                              std::nullopt}}));
+    require_ok(
+        store.apply(Zxid{++slot}, now_ms,
+                    WriteCommand{session, std::nullopt,
+                                 SetOp{must_parse(child_path(d, c)), "value-02", std::nullopt}}));
   }
   const double set_seconds = seconds_since(start);
 

@@ -111,9 +111,9 @@ struct RemoveExpiredTtlCommand {
 // No change: a new leader's gap filler, or a sync marker.
 struct NoopCommand {};
 
-using Command = std::variant<NoopCommand, OpenSessionCommand, CloseSessionCommand,
-                             ExpireSessionsCommand, RemoveExpiredTtlCommand, WriteCommand,
-                             MultiCommand>;
+using Command =
+    std::variant<NoopCommand, OpenSessionCommand, CloseSessionCommand, ExpireSessionsCommand,
+                 RemoveExpiredTtlCommand, WriteCommand, MultiCommand>;
 
 // The result of one op. path: the created path (with its sequence suffix),
 // for a create. stat: the node's stat after a create or set.

@@ -102,8 +102,7 @@ class Node {
     s.mtime_ms = meta_.mtime_ms;
     s.version = meta_.version;
     s.cversion = meta_.cversion;
-    s.ephemeral_owner =
-        SessionId{meta_.kind == NodeKind::ephemeral ? meta_.owner_or_ttl : 0};
+    s.ephemeral_owner = SessionId{meta_.kind == NodeKind::ephemeral ? meta_.owner_or_ttl : 0};
     s.num_children = static_cast<std::int32_t>(child_count());
     s.data_length = static_cast<std::int32_t>(data_.size());
     return s;

@@ -31,8 +31,8 @@ Result<Path> Path::parse(std::string_view text) {
     const std::size_t end = slash == std::string_view::npos ? text.size() : slash;
     const std::string_view problem = component_problem(text.substr(start, end - start));
     if (!problem.empty()) {
-      return error_status(Error::BAD_ARGUMENTS, "path has " + std::string(problem) +
-                                                    " at byte " + std::to_string(start));
+      return error_status(Error::BAD_ARGUMENTS,
+                          "path has " + std::string(problem) + " at byte " + std::to_string(start));
     }
     if (slash == std::string_view::npos) break;
     start = slash + 1;

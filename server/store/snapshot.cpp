@@ -180,8 +180,8 @@ std::string record_problem(const NodeRecord& r, const StoreConfig& config, Zxid 
   }
   const NodeKind kind = r.meta.kind;
   if (kind == NodeKind::ephemeral && r.child_count != 0) return "an ephemeral with children";
-  if (kind == NodeKind::ttl && (r.meta.owner_or_ttl < 1 ||
-                                r.meta.owner_or_ttl > static_cast<std::uint64_t>(ttl_ms_max))) {
+  if (kind == NodeKind::ttl &&
+      (r.meta.owner_or_ttl < 1 || r.meta.owner_or_ttl > static_cast<std::uint64_t>(ttl_ms_max))) {
     return "a TTL outside [1, ttl_ms_max]";
   }
   if ((kind == NodeKind::persistent || kind == NodeKind::container) && r.meta.owner_or_ttl != 0) {
@@ -290,9 +290,9 @@ Status Store::load_nodes(SnapshotReader& reader) {
     }
     --parent.remaining;
     parent.last_name = std::string(record.name);
-    Node& node = attach(*parent.node, path,
-                        std::make_unique<Node>(std::string(record.name), std::string(record.data),
-                                               record.meta));
+    Node& node = attach(
+        *parent.node, path,
+        std::make_unique<Node>(std::string(record.name), std::string(record.data), record.meta));
     if (record.child_count > 0) stack.push_back(Frame{&node, path, record.child_count, {}});
   }
   while (!stack.empty() && stack.back().remaining == 0) stack.pop_back();

@@ -65,7 +65,7 @@ struct [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(implicit)
+  Result(T value) : value_(std::move(value)) {}         // NOLINT(implicit)
   Result(Status status) : status_(std::move(status)) {  // NOLINT(implicit)
     SYNOD_ASSERT_MSG(!status_.ok(), "a Result without a value needs an error");
   }

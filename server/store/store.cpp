@@ -56,16 +56,16 @@ ApplyResult Store::apply(Zxid zxid, std::int64_t log_time_ms, const Command& com
 
 void Store::apply_open_session(Entry& entry, const OpenSessionCommand& command) {
   if (command.timeout_ms < 1 || command.timeout_ms > session_timeout_ms_max) {
-    entry.response.status = error_status(
-        Error::BAD_ARGUMENTS, "session timeout " + std::to_string(command.timeout_ms) +
-                                  " ms is outside [1, " +
-                                  std::to_string(session_timeout_ms_max) + "]");
+    entry.response.status =
+        error_status(Error::BAD_ARGUMENTS, "session timeout " + std::to_string(command.timeout_ms) +
+                                               " ms is outside [1, " +
+                                               std::to_string(session_timeout_ms_max) + "]");
     return;
   }
   if (sessions_.size() >= config_.sessions_max) {
-    entry.response.status = error_status(
-        Error::LIMIT_EXCEEDED,
-        "sessions_max " + std::to_string(config_.sessions_max) + " sessions are open");
+    entry.response.status =
+        error_status(Error::LIMIT_EXCEEDED,
+                     "sessions_max " + std::to_string(config_.sessions_max) + " sessions are open");
     return;
   }
   const SessionId id{entry.zxid.value()};
@@ -188,8 +188,8 @@ void Store::apply_multi(Entry& entry, const MultiCommand& command) {
       entry.response.ops.assign(count, OpResult{Error::NOT_EXECUTED, {}, {}});
       for (std::size_t j = 0; j < i; ++j) entry.response.ops[j].error = Error::ROLLED_BACK;
       entry.response.ops[i].error = op_status.error;
-      entry.response.status = error_status(
-          op_status.error, "multi op " + std::to_string(i) + ": " + op_status.message);
+      entry.response.status =
+          error_status(op_status.error, "multi op " + std::to_string(i) + ": " + op_status.message);
       break;
     }
     entry.response.ops.push_back(std::move(result));
@@ -230,7 +230,8 @@ void Store::remove_empty_containers(Entry& entry) {
   // Greatest path first: a container's parent sorts before it, so a parent
   // emptied by this removal is checked after, in the same entry (cascade).
   while (!entry.containers.empty()) {
-    const std::string path = std::move(entry.containers.extract(std::prev(entry.containers.end())).value());
+    auto last = entry.containers.extract(std::prev(entry.containers.end()));
+    const std::string path = std::move(last.value());
     const Node* node = find(path);
     if (node != nullptr && node->meta().kind == NodeKind::container && node->child_count() == 0) {
       remove_node(entry, path);

@@ -167,8 +167,8 @@ class Store {
   // Removes the leaf at `path` and updates its parent, with events.
   void remove_node(Entry& entry, std::string_view path);
   // Creates a leaf under `parent` (at `parent_path`), with events.
-  Node& create_node(Entry& entry, Node& parent, std::string_view parent_path,
-                    std::string_view name, std::string data, const NodeMeta& meta);
+  Node& create_node(Entry& entry, Node& parent, std::string_view parent_path, std::string_view name,
+                    std::string data, const NodeMeta& meta);
   void touch_parent(Entry& entry, Node& parent, std::string_view parent_path);
 
   // Tree primitives that keep node_count_, ttl_nodes_ and session ephemeral

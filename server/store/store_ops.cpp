@@ -54,8 +54,8 @@ Status Store::validate_create(const CreateOp& op) const {
     return error_status(Error::BAD_ARGUMENTS, "a container cannot be sequential");
   }
   if (op.kind == NodeKind::ttl && (op.ttl_ms < 1 || op.ttl_ms > ttl_ms_max)) {
-    return error_status(Error::BAD_ARGUMENTS, "ttl " + std::to_string(op.ttl_ms) +
-                                                  " ms is outside [1, ttl_ms_max]");
+    return error_status(Error::BAD_ARGUMENTS,
+                        "ttl " + std::to_string(op.ttl_ms) + " ms is outside [1, ttl_ms_max]");
   }
   if (op.kind != NodeKind::ttl && op.ttl_ms != 0) {
     return error_status(Error::BAD_ARGUMENTS, "only a TTL node takes a ttl");
@@ -103,14 +103,20 @@ Status Store::apply_create(Entry& entry, const CreateOp& op, OpResult& result) {
     return error_status(Error::NODE_EXISTS, "node " + path.value().text() + " exists");
   }
   if (node_count_ + missing + 1 > config_.nodes_max) {
-    return error_status(Error::LIMIT_EXCEEDED,
-                        "the store holds nodes_max " + std::to_string(config_.nodes_max) + " nodes");
+    return error_status(Error::LIMIT_EXCEEDED, "the store holds nodes_max " +
+                                                   std::to_string(config_.nodes_max) + " nodes");
   }
   // Mutations from here on; nothing below can fail.
-  const NodeMeta parent_meta{entry.zxid, entry.zxid, entry.zxid, entry.log_time_ms,
-                             entry.log_time_ms, 0, 0, 0,
-                             op.parents == MissingParents::create_container ? NodeKind::container
-                                                                            : NodeKind::persistent};
+  const NodeMeta parent_meta{
+      entry.zxid,
+      entry.zxid,
+      entry.zxid,
+      entry.log_time_ms,
+      entry.log_time_ms,
+      0,
+      0,
+      0,
+      op.parents == MissingParents::create_container ? NodeKind::container : NodeKind::persistent};
   std::string ancestor_path = "/";
   const auto descend = [&ancestor_path](std::string_view component) {
     if (ancestor_path.size() > 1) ancestor_path.push_back('/');
@@ -197,7 +203,8 @@ Node& Store::create_node(Entry& entry, Node& parent, std::string_view parent_pat
   if (entry.journal != nullptr) {
     entry.journal->push_back(Undo{Undo::Kind::remove_created, path, {}, {}, nullptr});
   }
-  Node& node = attach(parent, path, std::make_unique<Node>(std::string(name), std::move(data), meta));
+  Node& node =
+      attach(parent, path, std::make_unique<Node>(std::string(name), std::move(data), meta));
   entry.events.push_back(Event{EventType::created, path, entry.zxid});
   touch_parent(entry, parent, parent_path);
   return node;

@@ -14,7 +14,8 @@ Result<NodeView> Store::get(const Path& path) const {
   view.stat = node->stat();
   view.data = node->data();
   view.kind = node->meta().kind;
-  if (view.kind == NodeKind::ttl) view.ttl_ms = static_cast<std::int64_t>(node->meta().owner_or_ttl);
+  if (view.kind == NodeKind::ttl)
+    view.ttl_ms = static_cast<std::int64_t>(node->meta().owner_or_ttl);
   return view;
 }
 

@@ -122,8 +122,8 @@ Error Model::create(Ctx& ctx, const CreateOp& op, OpResult& result) {
   fresh.ctime_ms = fresh.mtime_ms = ctx.time;
   for (const std::string& p : missing) {
     ModelNode parent = fresh;
-    parent.kind = op.parents == MissingParents::create_container ? NodeKind::container
-                                                                 : NodeKind::persistent;
+    parent.kind =
+        op.parents == MissingParents::create_container ? NodeKind::container : NodeKind::persistent;
     add(ctx, p, parent);
   }
   fresh.kind = op.kind;
@@ -142,7 +142,8 @@ Error Model::op(Ctx& ctx, const Op& operation, OpResult& result) {
     if (s->data.size() > config_.data_bytes_max) return Error::TOO_LARGE;
     auto it = nodes_.find(s->path.text());
     if (it == nodes_.end()) return Error::NO_NODE;
-    if (s->expected_version && *s->expected_version != it->second.version) return Error::BAD_VERSION;
+    if (s->expected_version && *s->expected_version != it->second.version)
+      return Error::BAD_VERSION;
     it->second.data = s->data;
     it->second.mzxid = ctx.zxid;
     it->second.mtime_ms = ctx.time;

@@ -20,8 +20,8 @@ struct ModelNode {
   std::int64_t ctime_ms = 0, mtime_ms = 0;
   std::int32_t version = 0, cversion = 0;
   NodeKind kind = NodeKind::persistent;
-  std::uint64_t owner = 0;   // ephemeral only
-  std::int64_t ttl_ms = 0;   // ttl only
+  std::uint64_t owner = 0;  // ephemeral only
+  std::int64_t ttl_ms = 0;  // ttl only
 };
 
 class Model {

@@ -1,5 +1,7 @@
 // The store versus its naive model: thousands of random entries over a small
 // path space, agreeing on every response, event, stat, child and session.
+#include "model.h"
+
 #include <doctest/doctest.h>
 
 #include <set>
@@ -7,7 +9,6 @@
 #include <vector>
 
 #include "base/prng.h"
-#include "model.h"
 #include "server/store/store.h"
 
 using namespace synod;
@@ -74,9 +75,7 @@ class Generator {
     return static_cast<std::int32_t>(prng_.below(3));
   }
 
-  std::string data() {
-    return std::string(prng_.chance_permille(30) ? 40 : prng_.below(6), 'x');
-  }
+  std::string data() { return std::string(prng_.chance_permille(30) ? 40 : prng_.below(6), 'x'); }
 
   std::optional<Fence> maybe_fence() {
     if (!prng_.chance_permille(150)) return std::nullopt;
@@ -148,7 +147,8 @@ void require_same_state(const Store& store, const testing::Model& model, std::in
     CHECK(ephemerals.value() == model.ephemerals(id));
   }
   std::vector<std::string> expired;
-  for (const Path& p : store.expired_ttl_nodes(now_ms, ttl_removals_max)) expired.push_back(p.text());
+  for (const Path& p : store.expired_ttl_nodes(now_ms, ttl_removals_max))
+    expired.push_back(p.text());
   CHECK(expired == model.expired_ttl(now_ms));
 }
 
@@ -198,10 +198,10 @@ TEST_CASE("store versus model: random entries agree on responses, events, stats 
   // The generator reached the interesting branches (else the test proves little).
   CHECK(failures_seen > 1000);
   CHECK(multis_rolled_back > 100);
-  for (Error e : {Error::OK, Error::NO_NODE, Error::NODE_EXISTS, Error::BAD_VERSION,
-                  Error::NOT_EMPTY, Error::NO_CHILDREN_FOR_EPHEMERALS, Error::BAD_ARGUMENTS,
-                  Error::TOO_LARGE, Error::FENCED, Error::SESSION_EXPIRED, Error::LIMIT_EXCEEDED,
-                  Error::ROLLED_BACK, Error::NOT_EXECUTED}) {
+  for (Error e :
+       {Error::OK, Error::NO_NODE, Error::NODE_EXISTS, Error::BAD_VERSION, Error::NOT_EMPTY,
+        Error::NO_CHILDREN_FOR_EPHEMERALS, Error::BAD_ARGUMENTS, Error::TOO_LARGE, Error::FENCED,
+        Error::SESSION_EXPIRED, Error::LIMIT_EXCEEDED, Error::ROLLED_BACK, Error::NOT_EXECUTED}) {
     CAPTURE(error_name(e));
     CHECK(errors_seen.contains(e));
   }

@@ -1,10 +1,11 @@
+#include "server/store/path.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
 #include "base/prng.h"
-#include "server/store/path.h"
 
 using namespace synod;
 using namespace synod::store;

@@ -8,9 +8,9 @@
 
 using namespace synod;
 using namespace synod::store;
+using synod::store::testing::delete_op;
 using synod::store::testing::Fixture;
 using synod::store::testing::path;
-using synod::store::testing::delete_op;
 
 namespace {
 
@@ -25,14 +25,16 @@ Fixture populated() {
   f.create(a, "/app/c", NodeKind::container);
   f.create(a, "/app/c/x");
   f.create(a, "/ttl", NodeKind::ttl, false, 500);
-  REQUIRE(f.error_of(a, SetOp{path("/app"), std::string("\0bin\xff", 5), std::nullopt}) == Error::OK);
+  REQUIRE(f.error_of(a, SetOp{path("/app"), std::string("\0bin\xff", 5), std::nullopt}) ==
+          Error::OK);
   return f;
 }
 
 void put_crc(std::string& bytes) {
   const std::uint32_t crc = base::crc32c(std::string_view(bytes).substr(0, bytes.size() - 4));
   for (int i = 0; i < 4; ++i) {
-    bytes[bytes.size() - 4 + static_cast<std::size_t>(i)] = static_cast<char>((crc >> (8 * i)) & 0xFFu);
+    bytes[bytes.size() - 4 + static_cast<std::size_t>(i)] =
+        static_cast<char>((crc >> (8 * i)) & 0xFFu);
   }
 }
 

@@ -1,9 +1,9 @@
+#include "server/store/status.h"
+
 #include <doctest/doctest.h>
 
 #include <set>
 #include <string>
-
-#include "server/store/status.h"
 
 using namespace synod::store;
 

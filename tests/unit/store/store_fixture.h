@@ -24,9 +24,7 @@ inline CheckOp check_op(const std::string& text) { return CheckOp{path(text), st
 struct Fixture {
   explicit Fixture(StoreConfig config = {}) : store(config) {}
 
-  ApplyResult run(const Command& command) {
-    return store.apply(Zxid{++slot}, now_ms, command);
-  }
+  ApplyResult run(const Command& command) { return store.apply(Zxid{++slot}, now_ms, command); }
 
   SessionId open_session(std::int64_t timeout_ms = 5000) {
     const ApplyResult result = run(OpenSessionCommand{timeout_ms});
@@ -39,8 +37,9 @@ struct Fixture {
   }
 
   // Creates and requires success; returns the created path.
-  std::string create(SessionId session, const std::string& text, NodeKind kind = NodeKind::persistent,
-                     bool sequential = false, std::int64_t ttl_ms = 0) {
+  std::string create(SessionId session, const std::string& text,
+                     NodeKind kind = NodeKind::persistent, bool sequential = false,
+                     std::int64_t ttl_ms = 0) {
     CreateOp op{path(text), "d", kind, sequential, ttl_ms, MissingParents::fail};
     const ApplyResult result = write(session, op);
     REQUIRE(result.response.status.ok());

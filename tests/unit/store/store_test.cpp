@@ -1,20 +1,21 @@
 // Focused tests, one rule each. The randomised agreement with the model is
 // in model_test.cpp.
+#include "server/store/store.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "server/store/store.h"
 #include "store_fixture.h"
 
 using namespace synod;
 using namespace synod::store;
-using synod::store::testing::Fixture;
-using synod::store::testing::path;
+using synod::store::testing::check_op;
 using synod::store::testing::create_op;
 using synod::store::testing::delete_op;
-using synod::store::testing::check_op;
+using synod::store::testing::Fixture;
+using synod::store::testing::path;
 
 namespace {
 
@@ -28,7 +29,8 @@ TEST_CASE("store: a create sets the ZooKeeper stat and bumps the parent's cversi
   Fixture f;
   const SessionId s = f.open_session();
   f.now_ms = 2000;
-  const ApplyResult result = f.write(s, CreateOp{path("/a"), "hello", NodeKind::persistent, false, 0, MissingParents::fail});
+  const ApplyResult result = f.write(
+      s, CreateOp{path("/a"), "hello", NodeKind::persistent, false, 0, MissingParents::fail});
   REQUIRE(result.response.status.ok());
   const Stat st = result.response.ops.at(0).stat.value();
   CHECK(st.czxid == Zxid{2});
@@ -51,7 +53,8 @@ TEST_CASE("store: a create sets the ZooKeeper stat and bumps the parent's cversi
   CHECK(f.store.get(path("/a")).value().data == "hello");
 }
 
-TEST_CASE("store: a set bumps version, mzxid and mtime but not czxid; with a version it is conditional") {
+TEST_CASE(
+    "store: a set bumps version, mzxid and mtime but not czxid; with a version it is conditional") {
   Fixture f;
   const SessionId s = f.open_session();
   f.create(s, "/a");
@@ -98,12 +101,14 @@ TEST_CASE("store: a create fails on an existing node, a missing parent, the root
   CHECK(f.error_of(s, create_op("/a")) == Error::NODE_EXISTS);
   CHECK(f.error_of(s, create_op("/x/y")) == Error::NO_NODE);
   CHECK(f.error_of(s, create_op("/")) == Error::BAD_ARGUMENTS);
-  CHECK(f.error_of(s, CreateOp{path("/c"), "", NodeKind::container, true, 0, MissingParents::fail}) == Error::BAD_ARGUMENTS);
-  CHECK(f.error_of(s, CreateOp{path("/t"), "", NodeKind::ttl, false, 0, MissingParents::fail}) == Error::BAD_ARGUMENTS);
-  CHECK(f.error_of(s, CreateOp{path("/t"), "", NodeKind::ttl, false, ttl_ms_max + 1, MissingParents::fail}) ==
+  CHECK(f.error_of(s, CreateOp{path("/c"), "", NodeKind::container, true, 0,
+                               MissingParents::fail}) == Error::BAD_ARGUMENTS);
+  CHECK(f.error_of(s, CreateOp{path("/t"), "", NodeKind::ttl, false, 0, MissingParents::fail}) ==
         Error::BAD_ARGUMENTS);
-  CHECK(f.error_of(s, CreateOp{path("/p"), "", NodeKind::persistent, false, 5, MissingParents::fail}) ==
-        Error::BAD_ARGUMENTS);
+  CHECK(f.error_of(s, CreateOp{path("/t"), "", NodeKind::ttl, false, ttl_ms_max + 1,
+                               MissingParents::fail}) == Error::BAD_ARGUMENTS);
+  CHECK(f.error_of(s, CreateOp{path("/p"), "", NodeKind::persistent, false, 5,
+                               MissingParents::fail}) == Error::BAD_ARGUMENTS);
   CHECK(f.store.node_count() == 2);
 }
 
@@ -112,14 +117,18 @@ TEST_CASE("store: data above data_bytes_max is TOO_LARGE; the limit is configura
   config.data_bytes_max = 8;
   Fixture f(config);
   const SessionId s = f.open_session();
-  CHECK(f.error_of(s, CreateOp{path("/a"), std::string(8, 'x'), NodeKind::persistent, false, 0, MissingParents::fail}) == Error::OK);
-  CHECK(f.error_of(s, CreateOp{path("/b"), std::string(9, 'x'), NodeKind::persistent, false, 0, MissingParents::fail}) == Error::TOO_LARGE);
+  CHECK(f.error_of(s, CreateOp{path("/a"), std::string(8, 'x'), NodeKind::persistent, false, 0,
+                               MissingParents::fail}) == Error::OK);
+  CHECK(f.error_of(s, CreateOp{path("/b"), std::string(9, 'x'), NodeKind::persistent, false, 0,
+                               MissingParents::fail}) == Error::TOO_LARGE);
   CHECK(f.error_of(s, SetOp{path("/a"), std::string(9, 'x'), std::nullopt}) == Error::TOO_LARGE);
   Fixture defaults;
   const SessionId d = defaults.open_session();
-  CHECK(defaults.error_of(d, CreateOp{path("/a"), std::string(data_bytes_max_default, 'x'), NodeKind::persistent, false, 0, MissingParents::fail}) ==
+  CHECK(defaults.error_of(d, CreateOp{path("/a"), std::string(data_bytes_max_default, 'x'),
+                                      NodeKind::persistent, false, 0, MissingParents::fail}) ==
         Error::OK);
-  CHECK(defaults.error_of(d, CreateOp{path("/b"), std::string(data_bytes_max_default + 1, 'x'), NodeKind::persistent, false, 0, MissingParents::fail}) ==
+  CHECK(defaults.error_of(d, CreateOp{path("/b"), std::string(data_bytes_max_default + 1, 'x'),
+                                      NodeKind::persistent, false, 0, MissingParents::fail}) ==
         Error::TOO_LARGE);
 }
 
@@ -148,7 +157,8 @@ TEST_CASE("store: an ephemeral belongs to the issuing session and cannot have ch
   CHECK(f.store.ephemerals(s).value() == std::vector<std::string>{"/e"});
 }
 
-TEST_CASE("store: a session's id is the zxid of its open entry, and closing it removes its ephemerals") {
+TEST_CASE(
+    "store: a session's id is the zxid of its open entry, and closing it removes its ephemerals") {
   Fixture f;
   f.slot = 41;
   const SessionId s = f.open_session(3000);
@@ -175,7 +185,8 @@ TEST_CASE("store: a session's id is the zxid of its open entry, and closing it r
   CHECK(f.run(CloseSessionCommand{s}).response.status.error == Error::SESSION_EXPIRED);
 }
 
-TEST_CASE("store: an expiry removes the listed sessions and their ephemerals, skipping unknown ids") {
+TEST_CASE(
+    "store: an expiry removes the listed sessions and their ephemerals, skipping unknown ids") {
   Fixture f;
   const SessionId a = f.open_session();
   const SessionId b = f.open_session();
@@ -206,12 +217,11 @@ TEST_CASE("store: a container goes when its last child goes, in the same entry, 
   const ApplyResult result = f.write(s, DeleteOp{path("/c/d/x"), std::nullopt});
   REQUIRE(result.response.status.ok());
   const auto z = f.slot;
-  CHECK(result.events == std::vector<Event>{event(EventType::deleted, "/c/d/x", z),
-                                            event(EventType::children_changed, "/c/d", z),
-                                            event(EventType::deleted, "/c/d", z),
-                                            event(EventType::children_changed, "/c", z),
-                                            event(EventType::deleted, "/c", z),
-                                            event(EventType::children_changed, "/", z)});
+  CHECK(result.events ==
+        std::vector<Event>{
+            event(EventType::deleted, "/c/d/x", z), event(EventType::children_changed, "/c/d", z),
+            event(EventType::deleted, "/c/d", z), event(EventType::children_changed, "/c", z),
+            event(EventType::deleted, "/c", z), event(EventType::children_changed, "/", z)});
   CHECK_FALSE(f.exists("/c"));
   CHECK(f.exists("/never"));  // a container that never had a child stays
 }
@@ -223,7 +233,9 @@ TEST_CASE("store: a container emptied and refilled by one multi stays; session e
   f.create(s, "/c/a", NodeKind::ephemeral);
   MultiCommand multi{s, std::nullopt, {}};
   multi.ops.push_back(MultiOp{DeleteOp{path("/c/a"), std::nullopt}, std::nullopt});
-  multi.ops.push_back(MultiOp{CreateOp{path("/c/b"), "", NodeKind::ephemeral, false, 0, MissingParents::fail}, std::nullopt});
+  multi.ops.push_back(
+      MultiOp{CreateOp{path("/c/b"), "", NodeKind::ephemeral, false, 0, MissingParents::fail},
+              std::nullopt});
   REQUIRE(f.run(multi).response.status.ok());
   CHECK(f.exists("/c/b"));
   REQUIRE(f.run(ExpireSessionsCommand{{s}}).response.status.ok());
@@ -237,12 +249,11 @@ TEST_CASE("store: missing parents are created as persistent nodes or containers 
                                                  MissingParents::create_container});
   REQUIRE(result.response.status.ok());
   const auto z = f.slot;
-  CHECK(result.events == std::vector<Event>{event(EventType::created, "/a", z),
-                                            event(EventType::children_changed, "/", z),
-                                            event(EventType::created, "/a/b", z),
-                                            event(EventType::children_changed, "/a", z),
-                                            event(EventType::created, "/a/b/c", z),
-                                            event(EventType::children_changed, "/a/b", z)});
+  CHECK(result.events ==
+        std::vector<Event>{
+            event(EventType::created, "/a", z), event(EventType::children_changed, "/", z),
+            event(EventType::created, "/a/b", z), event(EventType::children_changed, "/a", z),
+            event(EventType::created, "/a/b/c", z), event(EventType::children_changed, "/a/b", z)});
   CHECK(f.store.get(path("/a/b")).value().kind == NodeKind::container);
   CHECK(f.stat("/a/b").cversion == 1);
   CHECK(f.error_of(s, CreateOp{path("/p/q"), "", NodeKind::persistent, false, 0,
@@ -318,7 +329,9 @@ TEST_CASE("store: a successful multi applies every op in order with per-op resul
   f.create(s, "/a");
   MultiCommand multi{s, std::nullopt, {}};
   multi.ops.push_back(MultiOp{CheckOp{path("/a"), 0}, std::nullopt});
-  multi.ops.push_back(MultiOp{CreateOp{path("/a/s-"), "", NodeKind::persistent, true, 0, MissingParents::fail}, std::nullopt});
+  multi.ops.push_back(
+      MultiOp{CreateOp{path("/a/s-"), "", NodeKind::persistent, true, 0, MissingParents::fail},
+              std::nullopt});
   multi.ops.push_back(MultiOp{SetOp{path("/a"), "v", 0}, std::nullopt});
   multi.ops.push_back(MultiOp{DeleteOp{path("/a/s-0000000000"), 0}, std::nullopt});
   const ApplyResult result = f.run(multi);
