@@ -1,0 +1,242 @@
+// Core: one replica's Multi-Paxos — proposer, acceptor and learner — as a
+// pure state machine (consensus/README.md). It does no I/O, reads no clock
+// and starts no thread: input arrives through step(), tick(), propose() and
+// the completion calls; output leaves through take_output(), one batch whose
+// ordering obligations are written in consensus/output.h.
+//
+// The same Core runs in synodd (server/replica, driven by Asio) and in the
+// simulator (tests/sim), which checks consensus/invariants.h after every
+// event.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/prng.h"
+#include "consensus/message.h"
+#include "consensus/options.h"
+#include "consensus/output.h"
+#include "consensus/types.h"
+
+namespace synod::consensus {
+
+// Role state lives in a variant, so follower code cannot read leader state.
+struct Follower {};
+
+struct Candidate {
+  enum class Phase { pre_vote, prepare };
+  Phase phase = Phase::pre_vote;
+  Ballot ballot;  // pre_vote: the ballot it would use; prepare: its ballot
+  Slot from;      // prepare: the first slot phase 1 covers (chosen + 1)
+  bool transfer = false;
+  std::uint32_t elapsed_ticks = 0;
+  std::vector<NodeId> pre_votes;           // granted, sorted
+  std::uint64_t self_promise_token = 0;    // our own promise counts once durable
+  std::map<NodeId, Promise> promises;      // granted and usable, self included
+};
+
+// The leader's view of one peer (README §3.2).
+struct Progress {
+  Slot next{1};   // the next slot to send
+  Slot match{};   // highest frontier acknowledged at this ballot
+  std::uint32_t stalled_ticks = 0;  // ticks since match last advanced
+  bool acked_since_check = false;
+  bool snapshot_sending = false;
+  Slot snapshot_slot{};
+  std::uint64_t snapshot_offset = 0;
+};
+
+struct Leader {
+  Ballot ballot;
+  Slot from;       // the first slot of this leadership
+  Slot first_own;  // the no-op that opened it; reconfiguration waits for it
+  std::map<NodeId, Progress> peers;
+  std::uint32_t heartbeat_elapsed = 0;
+  std::uint32_t check_elapsed = 0;
+  std::optional<NodeId> transfer_target;
+  std::uint32_t transfer_elapsed = 0;
+};
+
+struct ProposeResult {
+  enum class Kind { accepted, not_leader, busy };
+  Kind kind = Kind::not_leader;
+  Slot first{};           // accepted: the slot of the first entry
+  NodeId leader_hint{};   // not_leader: who we believe leads, or no_node
+};
+
+struct MembershipChange {
+  enum class Op { add_learner, promote, remove };
+  Op op = Op::add_learner;
+  NodeId node{};
+};
+
+struct Status {
+  const char* role = "follower";
+  Ballot promised;
+  NodeId leader{};
+  Slot log_start{};
+  Slot log_end{};
+  Slot chosen{};
+  Configuration config;  // the configuration of the chosen prefix
+};
+
+class Core {
+ public:
+  // Builds a replica from what it recovered (a new server passes a Durable
+  // whose snapshot holds the initial configuration at slot 0). `prng` must
+  // outlive the core; it is the only randomness the core uses.
+  Core(Options options, Durable recovered, base::Prng& prng);
+
+  // Advances time by one tick.
+  void tick();
+  // Handles one message from `from`. Stale, duplicate and foreign messages
+  // are ignored (and counted), never treated as errors.
+  void step(NodeId from, const Message& message);
+
+  // Appends commands as the leader. Entries must not be config entries (use
+  // change_membership). Busy while a transfer runs or the log is full.
+  [[nodiscard]] ProposeResult propose(std::vector<Entry> entries);
+  // One voter or learner change at a time (README §6). Empty string when the
+  // change was proposed; otherwise why it was refused.
+  [[nodiscard]] std::string change_membership(MembershipChange change);
+  // Asks the leader to hand leadership to `target` (README §7). Empty string
+  // when started; otherwise why not.
+  [[nodiscard]] std::string transfer_leadership(NodeId target);
+
+  // Everything in persist batches up to `token` is durable. Tokens must be
+  // reported in increasing order.
+  void on_persisted(std::uint64_t token);
+  // The owner has durably saved the state machine's snapshot at `through`
+  // (<= the last chosen slot handed out); the log prefix is dropped.
+  void compact(Slot through, std::shared_ptr<const std::string> data);
+
+  [[nodiscard]] bool has_output() const { return !output_.empty(); }
+  [[nodiscard]] Output take_output();
+  [[nodiscard]] Status status() const;
+
+  // Read-only views for invariants, the simulator and tests.
+  [[nodiscard]] NodeId self() const { return options_.self; }
+  [[nodiscard]] Ballot promised() const { return promised_; }
+  [[nodiscard]] Slot chosen() const { return chosen_; }
+  [[nodiscard]] Slot log_start() const { return log_start_; }
+  [[nodiscard]] Slot log_end() const;
+  [[nodiscard]] const Entry& entry_at(Slot slot) const;
+  [[nodiscard]] Ballot ballot_at(Slot slot) const;
+  [[nodiscard]] bool is_leader() const { return std::holds_alternative<Leader>(role_); }
+  [[nodiscard]] const Leader* leader_state() const { return std::get_if<Leader>(&role_); }
+  [[nodiscard]] const Snapshot& snapshot() const { return snapshot_; }
+  // The configuration governing `slot`: the last config entry before it.
+  // slot >= log_start().
+  [[nodiscard]] const Configuration& config_for(Slot slot) const;
+  [[nodiscard]] const Configuration& chosen_config() const { return config_for(next(chosen_)); }
+  [[nodiscard]] const Configuration& latest_config() const { return config_for(next(log_end())); }
+  [[nodiscard]] std::optional<Slot> unchosen_config_slot() const;
+  [[nodiscard]] std::size_t unchosen_config_count() const;
+  [[nodiscard]] std::uint64_t ignored_messages() const { return ignored_messages_; }
+
+ private:
+  struct LogSlot {
+    Ballot ballot;
+    Entry entry;
+  };
+
+  // core.cpp: log, output and shared helpers.
+  LogSlot& slot_ref(Slot slot);
+  void write_slot(Slot slot, Ballot ballot, Entry entry);
+  void raise_promise(Ballot ballot);
+  void observe(Ballot ballot);
+  void advance_chosen(Slot to);
+  void on_config_chosen(Slot slot);
+  void send(NodeId to, Message message, bool after_persist);
+  void note(std::string sentence);
+  [[nodiscard]] std::uint64_t batch_token() const;
+  [[nodiscard]] bool leader_is_live() const;
+  [[nodiscard]] std::vector<NodeId> known_members() const;
+  void reset_election_timer();
+  void become_follower(NodeId leader);
+
+  // acceptor.cpp: phase 1b, phase 2b, snapshot install, stickiness.
+  void on_prepare(NodeId from, const Prepare& m);
+  void on_accept(NodeId from, const Accept& m);
+  void on_snapshot_chunk(NodeId from, const SnapshotChunk& m);
+  bool follow_ballot(NodeId from, Ballot ballot);
+  void install_snapshot(Ballot ballot, Slot slot, const Configuration& config);
+
+  // election.cpp: pre-vote, phase 1a, winning.
+  void on_pre_vote(NodeId from, const PreVote& m);
+  void on_pre_vote_reply(NodeId from, const PreVoteReply& m);
+  void on_promise(NodeId from, const Promise& m);
+  void on_timeout_now(NodeId from, const TimeoutNow& m);
+  void start_pre_vote();
+  void start_prepare(bool transfer);
+  void maybe_win();
+  [[nodiscard]] Promise own_promise(Ballot ballot, Slot from) const;
+  void become_leader(const std::map<Slot, PromiseEntry>& merged);
+
+  // leader.cpp: phase 2a, the chosen point, catch-up, membership, transfer.
+  void on_accepted(NodeId from, const Accepted& m);
+  void on_snapshot_ack(NodeId from, const SnapshotAck& m);
+  void leader_tick(Leader& leader);
+  void maybe_send(Leader& leader, NodeId peer, bool heartbeat);
+  void send_snapshot_chunk(Leader& leader, NodeId peer, Progress& progress);
+  void broadcast(bool heartbeat);
+  void leader_advance_chosen();
+  void maybe_promote_learner();
+  void maybe_finish_transfer();
+  void sync_peers();
+  [[nodiscard]] Slot send_limit() const;
+  [[nodiscard]] bool step_down_if_outvoted(Ballot promised_by_peer);
+
+  Options options_;
+  base::Prng& prng_;
+
+  // Acceptor state; durable through Output::persist.
+  Ballot promised_;
+  Snapshot snapshot_;
+  Slot log_start_{1};
+  std::deque<LogSlot> log_;
+  std::map<Slot, Configuration> configs_;  // config entries at slots >= log_start_
+
+  // Learner state.
+  Slot chosen_{};
+  Slot emitted_{};  // the last chosen slot handed out in Output::chosen
+  Ballot frontier_ballot_;  // the ballot of the contiguous run we accept
+  Slot frontier_{};         // every slot <= frontier_ is chosen or accepted at it
+  struct IncomingSnapshot {
+    Slot slot;
+    Configuration config;
+    std::uint64_t total_bytes = 0;
+    std::string data;
+  };
+  std::optional<IncomingSnapshot> incoming_;
+
+  // Durability tracking for our own votes (README §2).
+  struct PendingPersist {
+    std::uint64_t token;
+    Ballot frontier_ballot;
+    Slot frontier;
+  };
+  std::deque<PendingPersist> pending_persists_;
+  std::uint64_t issued_token_ = 0;
+  std::uint64_t durable_token_ = 0;
+  Ballot durable_frontier_ballot_;
+  Slot durable_frontier_{};
+
+  // Liveness.
+  std::variant<Follower, Candidate, Leader> role_;
+  NodeId leader_hint_{};
+  std::uint64_t max_round_seen_ = 0;
+  std::uint32_t ticks_since_leader_ = 0;
+  std::uint32_t election_elapsed_ = 0;
+  std::uint32_t election_timeout_ = 0;
+
+  Output output_;
+  std::uint64_t ignored_messages_ = 0;
+};
+
+}  // namespace synod::consensus

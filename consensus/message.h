@@ -1,0 +1,107 @@
+// The messages replicas exchange, one std::variant. consensus/README.md §3
+// describes each, in protocol order. The transport may drop, duplicate,
+// delay and reorder any of them; none is ever trusted to arrive.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "consensus/types.h"
+
+namespace synod::consensus {
+
+// "May I run?" (README §4.1). Sent before a candidate raises any ballot, so a
+// server that was partitioned away does not depose a healthy leader.
+struct PreVote {
+  Ballot ballot;  // the ballot the candidate would use; identifies the attempt
+  Slot chosen;    // the candidate's chosen point
+};
+struct PreVoteReply {
+  Ballot ballot;  // echoes PreVote::ballot
+  bool granted = false;
+  Ballot promised;  // the voter's promise, so the candidate learns higher rounds
+};
+
+// Phase 1a (README §3.1): promise not to accept below `ballot`, and report
+// every value accepted at or after `from`.
+struct Prepare {
+  Ballot ballot;
+  Slot from;
+  bool transfer = false;  // leadership transfer: acceptors skip stickiness
+};
+struct PromiseEntry {
+  Slot slot;
+  Ballot ballot;  // the ballot it was accepted at
+  Entry entry;
+  bool chosen = false;  // the acceptor knows this value is chosen
+};
+// Phase 1b. When granted, `entries` holds every accepted value in
+// [max(from, log_start), log end]. When refused, `promised` says why.
+struct Promise {
+  Ballot ballot;
+  Slot from;
+  bool granted = false;
+  Ballot promised;
+  Slot log_start;  // the acceptor's first slot not covered by its snapshot
+  Slot chosen;
+  std::vector<PromiseEntry> entries;
+};
+
+// Phase 2a (README §3.2), also the heartbeat when `entries` is empty: accept
+// entries[i] at slot first + i. `chosen` is the leader's chosen point.
+struct Accept {
+  Ballot ballot;
+  Slot first;
+  std::vector<Entry> entries;
+  Slot chosen;
+};
+// Phase 2b. When granted, every slot in [the ballot's start, frontier] is
+// accepted at `ballot` or known chosen, and durable.
+struct Accepted {
+  Ballot ballot;
+  bool granted = false;
+  Ballot promised;
+  Slot frontier;
+  Slot chosen;
+  bool gap = false;  // the Accept started past frontier + 1; resend from there
+};
+
+// A chunk of the leader's snapshot for a replica whose next slot the leader
+// has compacted away (README §5).
+struct SnapshotChunk {
+  Ballot ballot;
+  Slot slot;
+  Configuration config;
+  std::uint64_t offset = 0;
+  std::uint64_t total_bytes = 0;
+  std::string data;
+};
+struct SnapshotAck {
+  Ballot ballot;
+  bool granted = false;
+  Ballot promised;
+  Slot slot;
+  std::uint64_t next_offset = 0;  // bytes received so far; total when installed
+  bool installed = false;
+};
+
+// Leadership transfer (README §7): the leader tells a caught-up voter to
+// start phase 1 at once, skipping the pre-vote.
+struct TimeoutNow {
+  Ballot ballot;
+};
+
+using Message = std::variant<PreVote, PreVoteReply, Prepare, Promise, Accept, Accepted,
+                             SnapshotChunk, SnapshotAck, TimeoutNow>;
+
+[[nodiscard]] const char* message_name(const Message& message);
+
+struct Envelope {
+  NodeId from;
+  NodeId to;
+  Message message;
+};
+
+}  // namespace synod::consensus

@@ -1,0 +1,54 @@
+#include "consensus/types.h"
+
+#include "base/assert.h"
+
+namespace synod::consensus {
+
+bool Configuration::valid() const {
+  auto sorted_unique = [](const std::vector<NodeId>& ids) {
+    return std::adjacent_find(ids.begin(), ids.end(),
+                              [](NodeId a, NodeId b) { return !(a < b); }) == ids.end();
+  };
+  if (!sorted_unique(voters) || !sorted_unique(learners)) return false;
+  for (NodeId learner : learners) {
+    if (is_voter(learner)) return false;
+  }
+  for (NodeId id : voters) {
+    if (id == no_node) return false;
+  }
+  return true;
+}
+
+std::size_t voter_distance(const Configuration& a, const Configuration& b) {
+  std::vector<NodeId> diff;
+  std::set_symmetric_difference(a.voters.begin(), a.voters.end(), b.voters.begin(),
+                                b.voters.end(), std::back_inserter(diff));
+  return diff.size();
+}
+
+std::string to_string(const Configuration& config) {
+  std::string out = "voters {";
+  for (std::size_t i = 0; i < config.voters.size(); ++i) {
+    out += (i ? "," : "") + std::to_string(config.voters[i].value());
+  }
+  out += "} learners {";
+  for (std::size_t i = 0; i < config.learners.size(); ++i) {
+    out += (i ? "," : "") + std::to_string(config.learners[i].value());
+  }
+  return out + "}";
+}
+
+std::uint64_t entry_hash(const Entry& entry) {
+  base::Hash64 h;
+  h.u64(static_cast<std::uint64_t>(entry.kind)).bytes(entry.data);
+  for (NodeId id : entry.config.voters) h.u64(id.value());
+  h.u64(0xFFFF'FFFF'FFFFull);
+  for (NodeId id : entry.config.learners) h.u64(id.value());
+  return h.finish();
+}
+
+std::size_t entry_bytes(const Entry& entry) {
+  return 16 + entry.data.size() + 4 * (entry.config.voters.size() + entry.config.learners.size());
+}
+
+}  // namespace synod::consensus

@@ -1,0 +1,463 @@
+#include "tests/sim/cluster.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+
+#include "base/hash.h"
+
+namespace synod::sim {
+
+namespace {
+
+using consensus::Configuration;
+using consensus::Core;
+using consensus::CoreFacts;
+using consensus::Envelope;
+
+// The simulator's state machine is a hash chain over applied entries. Its
+// snapshot is "slot:chain:" plus filler, so transfers take several chunks.
+std::string encode_state(Slot slot, std::uint64_t chain) {
+  std::string data = std::to_string(slot.value()) + ":" + std::to_string(chain) + ":";
+  data.append(96, '.');
+  return data;
+}
+
+std::uint64_t decode_chain(const std::string& data) {
+  const auto first = data.find(':');
+  const auto second = data.find(':', first + 1);
+  return std::stoull(data.substr(first + 1, second - first - 1));
+}
+
+std::uint64_t extend_chain(std::uint64_t chain, Slot slot, const consensus::Entry& entry) {
+  return base::Hash64{}.u64(chain).u64(slot.value()).u64(consensus::entry_hash(entry)).finish();
+}
+
+Configuration initial_configuration(std::uint32_t replicas) {
+  Configuration initial;
+  for (std::uint32_t i = 1; i <= replicas; ++i) initial.voters.push_back(NodeId{i});
+  return initial;
+}
+
+}  // namespace
+
+struct Cluster::Replica {
+  Replica(NodeId node, SimDisk initial_disk, base::Prng seeded)
+      : id(node), disk(std::move(initial_disk)), prng(seeded) {}
+
+  NodeId id;
+  SimDisk disk;
+  base::Prng prng;  // the core's randomness; reseeded per incarnation
+  std::unique_ptr<Core> core;  // null while crashed
+  std::uint64_t incarnation = 0;
+  std::uint32_t clock_permille = 1000;
+  std::uint32_t clock_accumulated = 0;
+  std::uint64_t restart_tick = 0;
+  // The state machine.
+  Slot applied{};
+  std::uint64_t chain = 0;
+  Slot snapshot_slot{};
+  // Votes waiting for their writes to be durable, by persist token.
+  std::deque<std::pair<std::uint64_t, std::vector<Envelope>>> waiting;
+  std::uint64_t written_token = 0;
+  std::optional<std::uint64_t> sync_token;
+  std::uint64_t sync_done_tick = 0;
+};
+
+Cluster::Cluster(const SimOptions& options, bool log_notes)
+    : options_(options),
+      log_notes_(log_notes),
+      prng_(options.seed),
+      checker_(initial_configuration(options.replicas)) {
+  const Configuration initial = initial_configuration(options.replicas);
+  for (std::uint32_t i = 1; i <= options_.replicas; ++i) add_replica(NodeId{i}, initial);
+  for (std::uint32_t i = 1; i <= options_.spares; ++i) {
+    spares_.push_back(NodeId{options_.replicas + i});
+  }
+}
+
+Cluster::~Cluster() = default;
+
+void Cluster::add_replica(NodeId id, const Configuration& initial) {
+  consensus::Snapshot snapshot{Slot{0}, initial,
+                               std::make_shared<const std::string>(encode_state(Slot{0}, 0))};
+  auto replica = std::make_unique<Replica>(id, SimDisk(snapshot),
+                                          base::Prng(options_.seed ^ id.value()));
+  replica->clock_permille = static_cast<std::uint32_t>(
+      prng_.range(options_.clock_permille_min, options_.clock_permille_max));
+  Replica& r = *replica;
+  replicas_.emplace(id, std::move(replica));
+  start(r);
+}
+
+void Cluster::start(Replica& r) {
+  consensus::Durable durable = r.disk.recover(options_.canary == "forget-promise-on-restart");
+  r.prng = base::Prng(options_.seed * 31 + r.id.value() * 7919 + r.incarnation);
+  consensus::Options core_options = options_.core;
+  core_options.self = r.id;
+  r.applied = durable.snapshot.slot;
+  r.snapshot_slot = durable.snapshot.slot;
+  r.chain = decode_chain(*durable.snapshot.data);
+  r.core = std::make_unique<Core>(core_options, std::move(durable), r.prng);
+  r.written_token = 0;
+  if (r.incarnation > 0) {
+    checker_.on_restarted(*r.core);
+    if (r.applied > Slot{0}) checker_.on_snapshot_installed(r.id, r.applied, r.chain);
+  }
+  const CoreFacts before = consensus::facts_of(*r.core);
+  drain(r);
+  after_event(r, before);
+}
+
+void Cluster::crash(Replica& r) {
+  log_line("node " + std::to_string(r.id.value()) + " crashes");
+  r.disk.crash(prng_);
+  r.core.reset();
+  r.waiting.clear();
+  r.sync_token.reset();
+  r.restart_tick = now_ + prng_.range(1, options_.restart_ticks_max);
+  ++r.incarnation;
+  ++result_.crashes;
+}
+
+// Handles every output batch exactly as the server's replica does:
+// persist, send, then (when durable) release votes, and apply.
+void Cluster::drain(Replica& r) {
+  while (r.core && r.core->has_output()) {
+    consensus::Output out = r.core->take_output();
+    for (const std::string& note : out.notes) log_line(note);
+    if (!out.persist.empty()) {
+      r.written_token = out.persist_token;
+      r.disk.write(out.persist_token, std::move(out.persist));
+      if (!r.sync_token) {
+        r.sync_token = r.written_token;
+        r.sync_done_tick = now_ + prng_.range(options_.sync_ticks_min, options_.sync_ticks_max);
+      }
+    }
+    for (const Envelope& e : out.send_now) {
+      checker_.on_sent(e, false, r.disk.has_unsynced());
+      transmit(e);
+    }
+    if (!out.send_after_persist.empty()) {
+      if (out.persist_token <= r.disk.durable_token()) {
+        for (const Envelope& e : out.send_after_persist) {
+          checker_.on_sent(e, true, false);
+          transmit(e);
+        }
+      } else {
+        r.waiting.emplace_back(out.persist_token, std::move(out.send_after_persist));
+      }
+    }
+    apply_chosen(r, out);
+  }
+}
+
+void Cluster::apply_chosen(Replica& r, const consensus::Output& out) {
+  if (out.install_snapshot) {
+    r.applied = out.install_snapshot->slot;
+    r.snapshot_slot = out.install_snapshot->slot;
+    r.chain = decode_chain(*out.install_snapshot->data);
+    checker_.on_snapshot_installed(r.id, r.applied, r.chain);
+    ++result_.snapshots_installed;
+  }
+  for (const consensus::ChosenEntry& c : out.chosen) {
+    if (c.slot != next(r.applied)) {
+      checker_.on_applied(r.id, c.slot, c.entry, 0);  // reports the skipped slot
+      return;
+    }
+    r.chain = extend_chain(r.chain, c.slot, c.entry);
+    r.applied = c.slot;
+    checker_.on_applied(r.id, c.slot, c.entry, r.chain);
+    if (c.entry.kind == consensus::EntryKind::command && c.entry.data.starts_with("p")) {
+      pending_.erase(std::stoull(c.entry.data.substr(1)));
+    }
+  }
+  maybe_snapshot(r);
+}
+
+void Cluster::maybe_snapshot(Replica& r) {
+  if (r.applied.value() < r.snapshot_slot.value() + options_.snapshot_every) return;
+  auto data = std::make_shared<const std::string>(encode_state(r.applied, r.chain));
+  r.disk.save_snapshot(consensus::Snapshot{r.applied, r.core->config_for(next(r.applied)), data});
+  r.core->compact(r.applied, data);
+  r.snapshot_slot = r.applied;
+}
+
+void Cluster::release_durable(Replica& r) {
+  while (!r.waiting.empty() && r.waiting.front().first <= r.disk.durable_token()) {
+    for (const Envelope& e : r.waiting.front().second) {
+      checker_.on_sent(e, true, false);
+      transmit(e);
+    }
+    r.waiting.pop_front();
+  }
+  r.core->on_persisted(r.disk.durable_token());
+}
+
+void Cluster::after_event(Replica& r, const CoreFacts& before) {
+  if (r.core) checker_.after_event(*r.core, r.incarnation, before);
+}
+
+void Cluster::transmit(const Envelope& envelope) {
+  ++result_.messages;
+  if (faults_ && prng_.chance_permille(options_.drop_permille)) return;
+  const int copies = faults_ && prng_.chance_permille(options_.duplicate_permille) ? 2 : 1;
+  for (int i = 0; i < copies; ++i) {
+    const std::uint64_t delay = prng_.range(options_.delay_ticks_min, options_.delay_ticks_max);
+    network_.push(Packet{now_ + std::max<std::uint64_t>(delay, 1), packet_sequence_++, envelope});
+  }
+}
+
+bool Cluster::blocked(NodeId from, NodeId to) const { return blocked_.contains({from, to}); }
+
+void Cluster::tick_replicas() {
+  for (auto& [id, r] : replicas_) {
+    if (!r->core) continue;
+    r->clock_accumulated += r->clock_permille;
+    while (r->clock_accumulated >= 1000 && r->core) {
+      r->clock_accumulated -= 1000;
+      const CoreFacts before = consensus::facts_of(*r->core);
+      r->core->tick();
+      drain(*r);
+      after_event(*r, before);
+    }
+  }
+}
+
+void Cluster::deliver_packets() {
+  while (!network_.empty() && network_.top().deliver_tick <= now_) {
+    Packet packet = network_.top();
+    network_.pop();
+    auto it = replicas_.find(packet.envelope.to);
+    if (it == replicas_.end() || !it->second->core) continue;
+    if (blocked(packet.envelope.from, packet.envelope.to)) continue;
+    Replica& r = *it->second;
+    const CoreFacts before = consensus::facts_of(*r.core);
+    r.core->step(packet.envelope.from, packet.envelope.message);
+    drain(r);
+    after_event(r, before);
+  }
+}
+
+void Cluster::complete_syncs() {
+  for (auto& [id, r] : replicas_) {
+    if (!r->core || !r->sync_token || r->sync_done_tick > now_) continue;
+    const CoreFacts before = consensus::facts_of(*r->core);
+    r->disk.sync_through(*r->sync_token);
+    r->sync_token.reset();
+    release_durable(*r);
+    if (r->written_token > r->disk.durable_token()) {
+      r->sync_token = r->written_token;  // group commit: one sync for all waiting
+      r->sync_done_tick = now_ + prng_.range(options_.sync_ticks_min, options_.sync_ticks_max);
+    }
+    drain(*r);
+    after_event(*r, before);
+  }
+}
+
+Cluster::Replica* Cluster::leader() {
+  Replica* best = nullptr;
+  for (auto& [id, r] : replicas_) {
+    if (!r->core || !r->core->is_leader()) continue;
+    if (best == nullptr || r->core->promised() > best->core->promised()) best = r.get();
+  }
+  return best;
+}
+
+std::vector<Cluster::Replica*> Cluster::up_replicas() {
+  std::vector<Replica*> up;
+  for (auto& [id, r] : replicas_) {
+    if (r->core) up.push_back(r.get());
+  }
+  return up;
+}
+
+void Cluster::fault_schedule() {
+  for (auto& [id, r] : replicas_) {
+    if (!r->core && r->restart_tick <= now_) {
+      log_line("node " + std::to_string(id.value()) + " restarts");
+      start(*r);
+    }
+  }
+  if (!faults_) return;
+  if (prng_.chance_permille(options_.crash_permille)) {
+    std::vector<Replica*> up = up_replicas();
+    if (!up.empty()) crash(*prng_.pick(std::span<Replica*>(up)));
+  }
+  partition_schedule();
+  membership_schedule();
+}
+
+void Cluster::partition_schedule() {
+  if (!blocked_.empty() && now_ >= partition_until_) {
+    blocked_.clear();
+    log_line("the network heals");
+  }
+  if (!blocked_.empty() || !prng_.chance_permille(options_.partition_permille)) return;
+  std::vector<NodeId> ids;
+  for (const auto& [id, r] : replicas_) ids.push_back(id);
+  prng_.shuffle(std::span<NodeId>(ids));
+  const std::uint64_t mode = prng_.below(3);
+  if (mode == 0) {
+    const auto split = static_cast<std::size_t>(prng_.range(1, ids.size() - 1));
+    for (std::size_t i = 0; i < split; ++i) {
+      for (std::size_t j = split; j < ids.size(); ++j) {
+        blocked_.insert({ids[i], ids[j]});
+        blocked_.insert({ids[j], ids[i]});
+      }
+    }
+    log_line("partition: " + std::to_string(split) + " node(s) cut off from the rest");
+  } else if (mode == 1) {
+    const auto pairs = prng_.range(1, ids.size());
+    for (std::uint64_t i = 0; i < pairs; ++i) {
+      const NodeId a = prng_.pick(std::span<NodeId>(ids));
+      const NodeId b = prng_.pick(std::span<NodeId>(ids));
+      if (a != b) blocked_.insert({a, b});
+    }
+    log_line("partition: " + std::to_string(blocked_.size()) + " one-way link(s) cut");
+  } else if (Replica* l = leader()) {
+    for (NodeId other : ids) {
+      if (other == l->id) continue;
+      blocked_.insert({l->id, other});
+      blocked_.insert({other, l->id});
+    }
+    log_line("partition: leader " + std::to_string(l->id.value()) + " isolated");
+  }
+  partition_until_ = now_ + prng_.range(1, options_.partition_ticks_max);
+}
+
+void Cluster::membership_schedule() {
+  Replica* l = leader();
+  if (l == nullptr) return;
+  if (prng_.chance_permille(options_.transfer_permille)) {
+    std::vector<NodeId> voters = l->core->latest_config().voters;
+    std::erase(voters, l->id);
+    if (!voters.empty()) {
+      const CoreFacts before = consensus::facts_of(*l->core);
+      (void)l->core->transfer_leadership(prng_.pick(std::span<NodeId>(voters)));
+      drain(*l);
+      after_event(*l, before);
+    }
+  }
+  if (!prng_.chance_permille(options_.reconfig_permille) || !l->core) return;
+  const Configuration config = l->core->latest_config();
+  consensus::MembershipChange change;
+  if (!spares_.empty() && prng_.chance(1, 2)) {
+    change = {consensus::MembershipChange::Op::add_learner, spares_.front()};
+  } else {
+    std::vector<NodeId> removable = config.learners;
+    if (config.voters.size() > 3) {
+      removable.insert(removable.end(), config.voters.begin(), config.voters.end());
+    }
+    if (removable.empty()) return;
+    change = {consensus::MembershipChange::Op::remove, prng_.pick(std::span<NodeId>(removable))};
+  }
+  const CoreFacts before = consensus::facts_of(*l->core);
+  const std::string refused = l->core->change_membership(change);
+  if (refused.empty()) {
+    ++result_.reconfigurations;
+    if (change.op == consensus::MembershipChange::Op::add_learner) {
+      spares_.erase(spares_.begin());
+      add_replica(change.node, Configuration{});
+    }
+  }
+  drain(*l);
+  after_event(*l, before);
+}
+
+void Cluster::workload() {
+  if (faults_ && pending_.size() < options_.outstanding_max &&
+      prng_.chance_permille(options_.propose_permille)) {
+    pending_.emplace(next_proposal_++, 0);
+    ++result_.proposals;
+  }
+  Replica* l = leader();
+  if (l == nullptr) return;
+  std::vector<consensus::Entry> entries;
+  for (auto& [id, last] : pending_) {
+    if (last != 0 && now_ - last < options_.retry_ticks) continue;
+    entries.push_back(consensus::Entry::command("p" + std::to_string(id)));
+    last = now_;
+    if (entries.size() == 16) break;
+  }
+  if (entries.empty()) return;
+  const CoreFacts before = consensus::facts_of(*l->core);
+  (void)l->core->propose(std::move(entries));
+  drain(*l);
+  after_event(*l, before);
+}
+
+void Cluster::heal() {
+  faults_ = false;
+  blocked_.clear();
+  log_line("liveness phase: the network heals and every crashed replica restarts");
+  for (auto& [id, r] : replicas_) {
+    if (!r->core) r->restart_tick = now_;
+  }
+}
+
+bool Cluster::converged() const {
+  if (!pending_.empty()) return false;
+  const Replica* most = nullptr;
+  for (const auto& [id, r] : replicas_) {
+    if (r->core && (most == nullptr || r->core->chosen() > most->core->chosen())) most = r.get();
+  }
+  if (most == nullptr) return false;
+  const Configuration& config = most->core->chosen_config();
+  for (const auto& [id, r] : replicas_) {
+    if (!config.is_member(id)) continue;
+    if (!r->core || r->core->chosen() != most->core->chosen() || r->applied != r->core->chosen()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Cluster::log_line(const std::string& line) const {
+  if (log_notes_) std::printf("[%6llu] %s\n", static_cast<unsigned long long>(now_), line.c_str());
+}
+
+RunResult Cluster::run() {
+  const std::uint64_t end = options_.fault_ticks + options_.liveness_ticks;
+  for (now_ = 1; now_ <= end; ++now_) {
+    if (now_ == options_.fault_ticks + 1) heal();
+    tick_replicas();
+    deliver_packets();
+    complete_syncs();
+    fault_schedule();
+    workload();
+    if (checker_.failure()) break;
+    if (!faults_ && converged()) {
+      result_.passed = true;
+      break;
+    }
+  }
+  result_.ticks = now_;
+  result_.slots_chosen = checker_.slots_chosen();
+  result_.leaderships = checker_.leaderships();
+  if (checker_.failure()) {
+    result_.passed = false;
+    result_.failure = *checker_.failure();
+  } else if (!result_.passed) {
+    result_.failure = "liveness: " + std::to_string(pending_.size()) +
+                      " proposal(s) undecided or members not converged " +
+                      std::to_string(options_.liveness_ticks) + " ticks after healing;";
+    for (const auto& [id, r] : replicas_) {
+      result_.failure += "\n  node " + std::to_string(id.value());
+      if (!r->core) {
+        result_.failure += " down";
+        continue;
+      }
+      const consensus::Status st = r->core->status();
+      result_.failure += std::string(" ") + st.role + " promised " + to_string(st.promised) +
+                         " leader " + std::to_string(st.leader.value()) + " log " +
+                         std::to_string(st.log_start.value()) + ".." +
+                         std::to_string(st.log_end.value()) + " chosen " +
+                         std::to_string(st.chosen.value()) + " applied " +
+                         std::to_string(r->applied.value()) + " " + to_string(st.config);
+    }
+  }
+  return result_;
+}
+
+}  // namespace synod::sim

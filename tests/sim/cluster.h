@@ -1,0 +1,113 @@
+// Cluster: N replicas of the real consensus core, a simulated network and
+// disks, a fault schedule, and a client workload, stepped one tick at a time
+// in a fixed order (../shared/anchors/aesthetics.md §2.5):
+//
+//   1. tick each live replica as often as its clock rate says;
+//   2. deliver due packets;
+//   3. complete due disk syncs;
+//   4. let the fault schedule act (crash, restart, partition, heal,
+//      reconfigure, transfer);
+//   5. let clients propose.
+//
+// After every event the Checker runs. A run is a fault phase, then a
+// liveness phase: the network heals, every crashed replica restarts, and
+// every proposal must be decided and every member converge within a bound.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/prng.h"
+#include "consensus/core.h"
+#include "tests/sim/checker.h"
+#include "tests/sim/disk.h"
+#include "tests/sim/options.h"
+
+namespace synod::sim {
+
+struct RunResult {
+  bool passed = false;
+  std::string failure;
+  std::uint64_t ticks = 0;
+  std::uint64_t slots_chosen = 0;
+  std::uint64_t proposals = 0;
+  std::uint64_t crashes = 0;
+  std::uint64_t leaderships = 0;
+  std::uint64_t messages = 0;
+  std::uint64_t reconfigurations = 0;
+  std::uint64_t snapshots_installed = 0;
+};
+
+class Cluster {
+ public:
+  // log_notes: print every core transition with its tick (--log=full).
+  Cluster(const SimOptions& options, bool log_notes);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  [[nodiscard]] RunResult run();
+
+ private:
+  struct Replica;
+  struct Packet {
+    std::uint64_t deliver_tick;
+    std::uint64_t sequence;
+    consensus::Envelope envelope;
+    bool operator>(const Packet& other) const {
+      return deliver_tick != other.deliver_tick ? deliver_tick > other.deliver_tick
+                                                : sequence > other.sequence;
+    }
+  };
+
+  void add_replica(NodeId id, const consensus::Configuration& initial);
+  void start(Replica& replica);
+  void crash(Replica& replica);
+  void drain(Replica& replica);
+  void release_durable(Replica& replica);
+  void apply_chosen(Replica& replica, const consensus::Output& out);
+  void maybe_snapshot(Replica& replica);
+  void after_event(Replica& replica, const consensus::CoreFacts& before);
+  void transmit(const consensus::Envelope& envelope);
+
+  void tick_replicas();
+  void deliver_packets();
+  void complete_syncs();
+  void fault_schedule();
+  void partition_schedule();
+  void membership_schedule();
+  void workload();
+  void heal();
+  [[nodiscard]] bool converged() const;
+
+  [[nodiscard]] Replica* leader();
+  [[nodiscard]] std::vector<Replica*> up_replicas();
+  [[nodiscard]] bool blocked(NodeId from, NodeId to) const;
+  void log_line(const std::string& line) const;
+
+  SimOptions options_;
+  bool log_notes_;
+  base::Prng prng_;  // the schedule's randomness
+  Checker checker_;
+  std::uint64_t now_ = 0;
+  bool faults_ = true;
+
+  std::map<NodeId, std::unique_ptr<Replica>> replicas_;
+  std::vector<NodeId> spares_;
+  std::priority_queue<Packet, std::vector<Packet>, std::greater<>> network_;
+  std::uint64_t packet_sequence_ = 0;
+  std::set<std::pair<NodeId, NodeId>> blocked_;
+  std::uint64_t partition_until_ = 0;
+
+  std::map<std::uint64_t, std::uint64_t> pending_;  // proposal id -> last proposed tick
+  std::uint64_t next_proposal_ = 1;
+  RunResult result_;
+};
+
+}  // namespace synod::sim

@@ -1,0 +1,65 @@
+// Everything a simulation run does is drawn from its seed (STYLE.md habit
+// 13): cluster size, fault rates, partition modes, disk latency, clock rates,
+// reconfiguration and workload. The options print first, so a seed is a bug
+// report.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "consensus/options.h"
+
+namespace synod::sim {
+
+struct SimOptions {
+  std::uint64_t seed = 0;
+  std::uint32_t replicas = 3;  // 3, 5 or 7 initial voters
+  std::uint32_t spares = 2;    // extra node ids that may join as learners
+
+  std::uint32_t fault_ticks = 3000;     // the safety phase, with faults
+  std::uint32_t liveness_ticks = 4000;  // the bound for convergence after healing
+
+  // Network (per message).
+  std::uint32_t drop_permille = 20;
+  std::uint32_t duplicate_permille = 10;
+  std::uint32_t delay_ticks_min = 0;
+  std::uint32_t delay_ticks_max = 3;
+  // Partitions: chance per tick that one starts (when none is active), and
+  // how long it lasts.
+  std::uint32_t partition_permille = 3;
+  std::uint32_t partition_ticks_max = 200;
+  // Disk: ticks from a write to the end of its sync.
+  std::uint32_t sync_ticks_min = 0;
+  std::uint32_t sync_ticks_max = 2;
+  // Crashes: chance per tick that one live replica crashes; a crashed one
+  // restarts after up to restart_ticks_max.
+  std::uint32_t crash_permille = 2;
+  std::uint32_t restart_ticks_max = 150;
+  // Clock rates, per replica, in permille of the simulation's tick rate.
+  std::uint32_t clock_permille_min = 900;
+  std::uint32_t clock_permille_max = 1100;
+  // Reconfiguration and transfer: chance per tick that the leader is asked.
+  std::uint32_t reconfig_permille = 2;
+  std::uint32_t transfer_permille = 1;
+  // Workload: chance per tick of a client proposal; proposals outstanding.
+  std::uint32_t propose_permille = 300;
+  std::uint32_t outstanding_max = 32;
+  std::uint32_t retry_ticks = 60;
+  // Snapshots: a replica compacts after this many applied entries.
+  std::uint32_t snapshot_every = 64;
+
+  consensus::Options core;  // self is set per replica
+  std::string canary;       // empty: a clean build
+
+  [[nodiscard]] std::string describe() const;
+};
+
+// The canaries the simulator knows, one per line in --list-canaries.
+[[nodiscard]] const std::vector<std::string>& canary_names();
+
+// Draws a run's options from its seed. `canary` must be empty or a name
+// from canary_names().
+[[nodiscard]] SimOptions options_from_seed(std::uint64_t seed, const std::string& canary);
+
+}  // namespace synod::sim
