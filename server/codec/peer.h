@@ -1,0 +1,74 @@
+// The peer codec: consensus messages and log-entry payloads <-> bytes
+// (proto/peer.fbs). With client.h, the only place generated FlatBuffers
+// types meet Synod's own (DESIGN.md, "Layers").
+//
+// Contracts, for every decode_* here:
+//   - `bytes` come from the network or a disk and are trusted for nothing.
+//     The frame is size-checked (frame_bytes_max), then run through the
+//     FlatBuffers verifier (verifier_depth_max, verifier_tables_max), then
+//     every field is checked against our types' rules. Any failure is an
+//     error value whose message is a sentence naming what is wrong — never
+//     an assertion, never an exception. TOO_LARGE: the frame exceeds
+//     frame_bytes_max. BAD_ARGUMENTS: anything else.
+//   - A successful decode yields a value the consensus core and the store
+//     accept without asserting: Configurations are valid(), node ids are at
+//     most node_id_max, entry kinds are known and their unused fields empty,
+//     a snapshot chunk ends within its total_bytes, paths parse.
+//   - decode(encode(v)) == v for every value v that satisfies those rules.
+//   - `bytes` need no particular alignment (they are copied when misaligned)
+//     and need not outlive the call.
+//
+// encode_* never fail. They do not check the size of what they produce:
+// keeping a message under frame_bytes_max is the sender's job (consensus
+// batches Accepts by bytes; snapshot chunks are snapshot_chunk_bytes_max).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/ids.h"
+#include "consensus/message.h"
+#include "server/codec/limits.h"
+#include "server/store/command.h"
+#include "server/store/status.h"
+
+namespace synod::codec {
+
+using store::Result;
+using store::Status;
+
+// A PeerFrame holding `message`, with from and to left 0.
+[[nodiscard]] std::string encode_peer(const consensus::Message& message);
+[[nodiscard]] Result<consensus::Message> decode_peer(std::string_view bytes);
+
+// A PeerFrame holding the message and its sender and addressee, for a
+// transport that does not know them from the connection. decode_envelope
+// requires both from and to to be in [1, node_id_max].
+[[nodiscard]] std::string encode_envelope(const consensus::Envelope& envelope);
+[[nodiscard]] Result<consensus::Envelope> decode_envelope(std::string_view bytes);
+
+// The payload of a consensus command entry (Entry::data): one store command
+// with the log time the leader stamped on it, and the client request it
+// answers.
+//   time_ms:  ms since the epoch, in [0, store::log_time_ms_max]; the store
+//             applies the command at this time.
+//   session, sequence: the issuing client session and its request id, so
+//             the replica that holds the client's connection can answer it
+//             and every replica can recognise a retried request. Both 0 for
+//             commands the leader proposes itself (expiry, TTL removal,
+//             no-ops). Independent of the session inside `command`.
+struct LogCommand {
+  std::int64_t time_ms = 0;
+  SessionId session{};
+  std::uint64_t sequence = 0;
+  store::Command command;
+};
+
+[[nodiscard]] std::string encode_command(const LogCommand& value);
+// Also rejects: time_ms outside [0, log_time_ms_max]; more than
+// expire_sessions_max sessions or ttl_removals_max paths; more than
+// multi_ops_max ops in a multi; any path that store::Path::parse refuses.
+[[nodiscard]] Result<LogCommand> decode_command(std::string_view bytes);
+
+}  // namespace synod::codec
