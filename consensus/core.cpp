@@ -177,11 +177,6 @@ std::optional<Slot> Core::unchosen_config_slot() const {
   return it->first;
 }
 
-std::size_t Core::unchosen_config_count() const {
-  return static_cast<std::size_t>(
-      std::distance(configs_.upper_bound(chosen_), configs_.end()));
-}
-
 // Writes `entry` as accepted at `ballot` in memory and in the persist batch.
 // Never below the chosen point: a chosen value never changes (README §10, I2).
 void Core::write_slot(Slot slot, Ballot ballot, Entry entry) {

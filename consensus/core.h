@@ -136,7 +136,6 @@ class Core {
   [[nodiscard]] const Configuration& chosen_config() const { return config_for(next(chosen_)); }
   [[nodiscard]] const Configuration& latest_config() const { return config_for(next(log_end())); }
   [[nodiscard]] std::optional<Slot> unchosen_config_slot() const;
-  [[nodiscard]] std::size_t unchosen_config_count() const;
   [[nodiscard]] std::uint64_t ignored_messages() const { return ignored_messages_; }
 
  private:

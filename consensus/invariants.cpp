@@ -38,10 +38,17 @@ std::optional<std::string> check_basic(const Core& core) {
         return who + ": leader holds " + slot_name(s) + " at a foreign ballot";
       }
     }
-    // I-config: at most one configuration entry is being chosen at a time.
-    if (core.unchosen_config_count() > 1) {
-      return who + ": leader has " + std::to_string(core.unchosen_config_count()) +
-             " configuration entries being chosen at once";
+    // I-config (README §6): the leader proposes at most one configuration
+    // change, and only once every inherited one (re-proposed from promises;
+    // chosen before, by rule 1) is chosen here too.
+    std::size_t inherited = 0, own = 0;
+    for (Slot s = next(core.chosen()); s <= core.log_end(); s = next(s)) {
+      if (core.entry_at(s).kind != EntryKind::config) continue;
+      ++(s < leader->first_own ? inherited : own);
+    }
+    if (own > 1 || (own == 1 && inherited > 0)) {
+      return who + ": leader has " + std::to_string(own) + " configuration change(s) of its own "
+             "and " + std::to_string(inherited) + " inherited one(s) being chosen at once";
     }
   }
   return std::nullopt;

@@ -40,6 +40,9 @@ class Checker {
   void after_event(const consensus::Core& core, std::uint64_t incarnation,
                    const consensus::CoreFacts& before);
 
+  // Any other violation the harness finds (a disk that refuses to recover).
+  void report(std::string why) { fail(std::move(why)); }
+
   [[nodiscard]] const std::optional<std::string>& failure() const { return failure_; }
   [[nodiscard]] std::uint64_t slots_chosen() const { return entry_hashes_.size(); }
   [[nodiscard]] std::uint64_t chain_at(Slot slot) const;

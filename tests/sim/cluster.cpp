@@ -59,7 +59,6 @@ struct Cluster::Replica {
   Slot snapshot_slot{};
   // Votes waiting for their writes to be durable, by persist token.
   std::deque<std::pair<std::uint64_t, std::vector<Envelope>>> waiting;
-  std::uint64_t written_token = 0;
   std::optional<std::uint64_t> sync_token;
   std::uint64_t sync_done_tick = 0;
 };
@@ -91,7 +90,11 @@ void Cluster::add_replica(NodeId id, const Configuration& initial) {
 }
 
 void Cluster::start(Replica& r) {
-  consensus::Durable durable = r.disk.recover(options_.canary == "forget-promise-on-restart");
+  consensus::Durable durable;
+  if (auto refused = r.disk.recover(durable, options_.canary == "forget-promise-on-restart")) {
+    checker_.report("node " + std::to_string(r.id.value()) + ": " + *refused);
+    return;
+  }
   r.prng = base::Prng(options_.seed * 31 + r.id.value() * 7919 + r.incarnation);
   consensus::Options core_options = options_.core;
   core_options.self = r.id;
@@ -99,7 +102,6 @@ void Cluster::start(Replica& r) {
   r.snapshot_slot = durable.snapshot.slot;
   r.chain = decode_chain(*durable.snapshot.data);
   r.core = std::make_unique<Core>(core_options, std::move(durable), r.prng);
-  r.written_token = 0;
   if (r.incarnation > 0) {
     checker_.on_restarted(*r.core);
     if (r.applied > Slot{0}) checker_.on_snapshot_installed(r.id, r.applied, r.chain);
@@ -127,10 +129,11 @@ void Cluster::drain(Replica& r) {
     consensus::Output out = r.core->take_output();
     for (const std::string& note : out.notes) log_line(note);
     if (!out.persist.empty()) {
-      r.written_token = out.persist_token;
-      r.disk.write(out.persist_token, std::move(out.persist));
+      if (auto refused = r.disk.write(out.persist_token, out.persist)) {
+        checker_.report("node " + std::to_string(r.id.value()) + ": " + *refused);
+      }
       if (!r.sync_token) {
-        r.sync_token = r.written_token;
+        r.sync_token = out.persist_token;
         r.sync_done_tick = now_ + prng_.range(options_.sync_ticks_min, options_.sync_ticks_max);
       }
     }
@@ -178,7 +181,14 @@ void Cluster::apply_chosen(Replica& r, const consensus::Output& out) {
 void Cluster::maybe_snapshot(Replica& r) {
   if (r.applied.value() < r.snapshot_slot.value() + options_.snapshot_every) return;
   auto data = std::make_shared<const std::string>(encode_state(r.applied, r.chain));
-  r.disk.save_snapshot(consensus::Snapshot{r.applied, r.core->config_for(next(r.applied)), data});
+  std::vector<consensus::AcceptedRecord> tail;
+  for (Slot s = next(r.applied); s <= r.core->log_end(); s = next(s)) {
+    tail.push_back({s, r.core->ballot_at(s), r.core->entry_at(s)});
+  }
+  const consensus::Snapshot snapshot{r.applied, r.core->config_for(next(r.applied)), data};
+  if (auto refused = r.disk.save_snapshot(snapshot, tail, r.core->chosen())) {
+    checker_.report("node " + std::to_string(r.id.value()) + ": " + *refused);
+  }
   r.core->compact(r.applied, data);
   r.snapshot_slot = r.applied;
 }
@@ -243,11 +253,14 @@ void Cluster::complete_syncs() {
   for (auto& [id, r] : replicas_) {
     if (!r->core || !r->sync_token || r->sync_done_tick > now_) continue;
     const CoreFacts before = consensus::facts_of(*r->core);
-    r->disk.sync_through(*r->sync_token);
+    // Group commit: one sync covers every batch written so far.
+    if (auto refused = r->disk.sync()) {
+      checker_.report("node " + std::to_string(id.value()) + ": " + *refused);
+    }
     r->sync_token.reset();
     release_durable(*r);
-    if (r->written_token > r->disk.durable_token()) {
-      r->sync_token = r->written_token;  // group commit: one sync for all waiting
+    if (r->disk.written_token() > r->disk.durable_token()) {
+      r->sync_token = r->disk.written_token();
       r->sync_done_tick = now_ + prng_.range(options_.sync_ticks_min, options_.sync_ticks_max);
     }
     drain(*r);

@@ -1,20 +1,22 @@
-// SimDisk: one replica's disk in the simulator. Writes are volatile until a
-// sync covers them. A crash keeps what was synced, plus a random prefix of the
-// unsynced writes (the OS may have flushed some); the next write after that
-// prefix may be torn, which recovery detects and drops like a lost write.
-// Recovery folds the surviving writes into a consensus::Durable.
+// SimDisk: one replica's disk in the simulator — the real server/replica
+// Storage (and so the real WAL, snapshot files and meta, and their recovery)
+// over server/wal's MemoryDisk. Writes are volatile until sync; a crash keeps
+// what was synced plus a random prefix of the rest, possibly with a torn last
+// write (wal/memory_disk.h), and recovery runs the production code.
 #pragma once
 
 #include <cstdint>
-#include <deque>
-#include <map>
-#include <utility>
+#include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "base/assert.h"
 #include "base/prng.h"
 #include "consensus/output.h"
 #include "consensus/types.h"
+#include "server/replica/storage.h"
+#include "server/wal/memory_disk.h"
 
 namespace synod::sim {
 
@@ -22,91 +24,65 @@ class SimDisk {
  public:
   explicit SimDisk(consensus::Snapshot initial) : initial_(std::move(initial)) {}
 
-  // Writes a batch; durable only once sync_through(token) runs.
-  void write(std::uint64_t token, consensus::PersistBatch batch) {
+  // Recovers through Storage::open. An error (damage recovery refuses to
+  // repair) is returned as a sentence naming file and offset.
+  [[nodiscard]] std::optional<std::string> recover(consensus::Durable& out,
+                                                   bool forget_promise) {
+    auto opened = replica::Storage::open(disk_, wal::WalOptions{}, initial_);
+    if (!opened.ok()) return "recovery failed: " + opened.status().message();
+    storage_.emplace(std::move(opened.value().storage));
+    out = std::move(opened.value().durable);
+    if (forget_promise) {
+      // Canary forget-promise-on-restart: the promise is lost; only the
+      // highest accepted ballot survives.
+      out.promised = Ballot{};
+      for (const auto& r : out.log) out.promised = std::max(out.promised, r.ballot);
+    }
+    written_token_ = 0;
+    durable_token_ = 0;
+    return std::nullopt;
+  }
+
+  [[nodiscard]] std::optional<std::string> write(std::uint64_t token,
+                                                 const consensus::PersistBatch& batch) {
     SYNOD_ASSERT(token > written_token_);
     written_token_ = token;
-    volatile_.emplace_back(token, std::move(batch));
+    return check(storage().write(batch));
   }
 
-  // A snapshot file written atomically and synced before it is used.
-  void save_snapshot(const consensus::Snapshot& snapshot) {
-    consensus::PersistBatch batch;
-    batch.snapshot = snapshot;
-    durable_.push_back(std::move(batch));
-    // Like a WAL dropping segments the snapshot covers: fold the durable
-    // history into one canonical batch so it stays small.
-    consensus::Durable folded = fold(durable_, false);
-    consensus::PersistBatch canonical;
-    canonical.promised = folded.promised;
-    canonical.snapshot = folded.snapshot;
-    canonical.accepted = std::move(folded.log);
-    canonical.chosen = folded.chosen;
-    durable_.clear();
-    durable_.push_back(std::move(canonical));
+  [[nodiscard]] std::optional<std::string> sync() {
+    durable_token_ = written_token_;
+    return check(storage().sync());
   }
 
-  void sync_through(std::uint64_t token) {
-    SYNOD_ASSERT(token <= written_token_);
-    while (!volatile_.empty() && volatile_.front().first <= token) {
-      durable_.push_back(std::move(volatile_.front().second));
-      volatile_.pop_front();
-    }
-    durable_token_ = std::max(durable_token_, token);
+  [[nodiscard]] std::optional<std::string> save_snapshot(
+      const consensus::Snapshot& snapshot, std::span<const consensus::AcceptedRecord> tail,
+      Slot chosen) {
+    return check(storage().save_snapshot(snapshot, tail, chosen));
   }
 
   void crash(base::Prng& prng) {
-    const std::size_t survivors = static_cast<std::size_t>(prng.below(volatile_.size() + 1));
-    for (std::size_t i = 0; i < survivors; ++i) {
-      durable_.push_back(std::move(volatile_.front().second));
-      volatile_.pop_front();
-    }
-    volatile_.clear();  // the next one, torn or not, is gone
-    written_token_ = 0;
-    durable_token_ = 0;
+    storage_.reset();
+    disk_.crash(prng);
   }
 
-  [[nodiscard]] consensus::Durable recover(bool forget_promise) const {
-    return fold(durable_, forget_promise);
-  }
-  [[nodiscard]] bool has_unsynced() const { return !volatile_.empty(); }
+  [[nodiscard]] bool has_unsynced() const { return storage_ && storage_->has_unsynced(); }
+  [[nodiscard]] std::uint64_t written_token() const { return written_token_; }
   [[nodiscard]] std::uint64_t durable_token() const { return durable_token_; }
 
  private:
-  [[nodiscard]] consensus::Durable fold(const std::vector<consensus::PersistBatch>& batches,
-                                        bool forget_promise) const {
-    consensus::Durable d;
-    d.snapshot = initial_;
-    std::map<Slot, consensus::AcceptedRecord> log;
-    for (const consensus::PersistBatch& b : batches) {
-      if (b.promised) d.promised = std::max(d.promised, *b.promised);
-      if (b.snapshot && b.snapshot->slot > d.snapshot.slot) {
-        d.snapshot = *b.snapshot;
-        log.erase(log.begin(), log.upper_bound(d.snapshot.slot));
-      }
-      for (const consensus::AcceptedRecord& r : b.accepted) {
-        if (r.slot > d.snapshot.slot) log[r.slot] = r;
-      }
-      if (b.chosen) d.chosen = std::max(d.chosen, *b.chosen);
-    }
-    for (auto& [slot, record] : log) {
-      SYNOD_ASSERT_MSG(slot == Slot{d.snapshot.slot.value() + d.log.size() + 1},
-                       "the durable log has a hole");
-      d.log.push_back(record);
-    }
-    d.chosen = std::max(d.chosen, d.snapshot.slot);
-    if (forget_promise) {
-      // Canary forget-promise-on-restart: the promise record is lost; only
-      // the highest accepted ballot survives.
-      d.promised = Ballot{};
-      for (const auto& r : d.log) d.promised = std::max(d.promised, r.ballot);
-    }
-    return d;
+  replica::Storage& storage() {
+    SYNOD_ASSERT(storage_.has_value());
+    return *storage_;
+  }
+  static std::optional<std::string> check(const wal::Status& status) {
+    if (status.ok()) return std::nullopt;
+    return "disk: " + status.message();
   }
 
   consensus::Snapshot initial_;
-  std::vector<consensus::PersistBatch> durable_;
-  std::deque<std::pair<std::uint64_t, consensus::PersistBatch>> volatile_;
+  wal::MemoryDisk disk_;
+  std::optional<replica::Storage> storage_;
   std::uint64_t written_token_ = 0;
   std::uint64_t durable_token_ = 0;
 };

@@ -1,0 +1,254 @@
+#include "server/replica/storage.h"
+
+#include <map>
+#include <string_view>
+
+#include "base/assert.h"
+#include "server/wal/little_endian.h"
+#include "server/wal/meta.h"
+#include "server/wal/recovery.h"
+#include "server/wal/snapshot_file.h"
+
+namespace synod::replica {
+
+namespace {
+
+using consensus::AcceptedRecord;
+using consensus::Configuration;
+using consensus::Durable;
+using consensus::Entry;
+using consensus::EntryKind;
+
+constexpr std::uint8_t record_accepted = 1;
+constexpr std::uint8_t record_chosen = 2;
+constexpr std::uint32_t config_ids_max = node_id_max;
+
+// Reads fixed-width fields from untrusted bytes; any overrun sets `bad`.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  std::uint8_t u8() { return take(1) ? wal::get_u8(bytes_, offset_ - 1) : 0; }
+  std::uint32_t u32() { return take(4) ? wal::get_u32(bytes_, offset_ - 4) : 0; }
+  std::uint64_t u64() { return take(8) ? wal::get_u64(bytes_, offset_ - 8) : 0; }
+  std::string_view bytes(std::uint64_t n) {
+    if (!take(n)) return {};
+    return bytes_.substr(static_cast<std::size_t>(offset_ - n), static_cast<std::size_t>(n));
+  }
+  [[nodiscard]] bool bad() const { return bad_; }
+  [[nodiscard]] bool done() const { return !bad_ && offset_ == bytes_.size(); }
+
+ private:
+  bool take(std::uint64_t n) {
+    if (bad_ || n > bytes_.size() - offset_) {
+      bad_ = true;
+      return false;
+    }
+    offset_ += n;
+    return true;
+  }
+  std::string_view bytes_;
+  std::uint64_t offset_ = 0;
+  bool bad_ = false;
+};
+
+void put_ids(std::string& out, const std::vector<NodeId>& ids) {
+  wal::put_u32(out, static_cast<std::uint32_t>(ids.size()));
+  for (NodeId id : ids) wal::put_u32(out, id.value());
+}
+
+std::vector<NodeId> get_ids(Reader& in) {
+  const std::uint32_t count = in.u32();
+  std::vector<NodeId> ids;
+  if (count > config_ids_max) {
+    (void)in.bytes(~std::uint64_t{0});  // marks the reader bad
+    return ids;
+  }
+  for (std::uint32_t i = 0; i < count && !in.bad(); ++i) ids.push_back(NodeId{in.u32()});
+  return ids;
+}
+
+std::string encode_ballot(Ballot ballot) {
+  std::string out;
+  wal::put_u64(out, ballot.round);
+  wal::put_u32(out, ballot.node.value());
+  return out;
+}
+
+wal::Status corrupt(std::string what) { return wal::Status(wal::Code::corrupt, std::move(what)); }
+
+// Folds the WAL records after the snapshot into `durable` (recovery, above).
+wal::Status fold_records(const std::vector<wal::Record>& records, Durable& durable) {
+  std::map<Slot, AcceptedRecord> log;
+  for (const wal::Record& record : records) {
+    Reader in(record.payload);
+    const std::uint8_t type = in.u8();
+    const std::string where = "wal record " + std::to_string(record.index.value());
+    if (type == record_chosen) {
+      const Slot slot{in.u64()};
+      if (!in.done()) return corrupt(where + ": malformed chosen mark");
+      durable.chosen = std::max(durable.chosen, slot);
+      continue;
+    }
+    if (type != record_accepted) return corrupt(where + ": unknown record type");
+    AcceptedRecord r;
+    r.slot = Slot{in.u64()};
+    r.ballot.round = in.u64();
+    r.ballot.node = NodeId{in.u32()};
+    const std::uint8_t kind = in.u8();
+    r.entry.data = std::string(in.bytes(in.u32()));
+    r.entry.config.voters = get_ids(in);
+    r.entry.config.learners = get_ids(in);
+    if (!in.done() || kind > static_cast<std::uint8_t>(EntryKind::config) ||
+        !r.entry.config.valid()) {
+      return corrupt(where + ": malformed accepted value");
+    }
+    r.entry.kind = static_cast<EntryKind>(kind);
+    if (r.slot > durable.snapshot.slot) log[r.slot] = std::move(r);
+  }
+  for (auto& [slot, r] : log) {
+    const Slot expected{durable.snapshot.slot.value() + durable.log.size() + 1};
+    if (slot != expected) {
+      return corrupt("wal: the log has a hole at slot " + std::to_string(expected.value()) +
+                     " after the snapshot at slot " +
+                     std::to_string(durable.snapshot.slot.value()));
+    }
+    durable.log.push_back(std::move(r));
+  }
+  durable.chosen = std::max(durable.chosen, durable.snapshot.slot);
+  return {};
+}
+
+wal::Status decode_snapshot_payload(const wal::Snapshot& file, consensus::Snapshot& out) {
+  Reader in(file.payload);
+  out.slot = file.slot;
+  out.config.voters = get_ids(in);
+  out.config.learners = get_ids(in);
+  if (in.bad() || !out.config.valid()) {
+    return corrupt("snapshot at slot " + std::to_string(file.slot.value()) +
+                   ": malformed configuration");
+  }
+  const std::size_t header = 8 + 4 * (out.config.voters.size() + out.config.learners.size());
+  out.data = std::make_shared<const std::string>(file.payload.substr(header));
+  return {};
+}
+
+}  // namespace
+
+std::string encode_accepted(const AcceptedRecord& record) {
+  std::string out;
+  wal::put_u8(out, record_accepted);
+  wal::put_u64(out, record.slot.value());
+  out += encode_ballot(record.ballot);
+  wal::put_u8(out, static_cast<std::uint8_t>(record.entry.kind));
+  wal::put_u32(out, static_cast<std::uint32_t>(record.entry.data.size()));
+  out += record.entry.data;
+  put_ids(out, record.entry.config.voters);
+  put_ids(out, record.entry.config.learners);
+  return out;
+}
+
+std::string encode_chosen(Slot slot) {
+  std::string out;
+  wal::put_u8(out, record_chosen);
+  wal::put_u64(out, slot.value());
+  return out;
+}
+
+std::string encode_snapshot_payload(const consensus::Snapshot& snapshot) {
+  SYNOD_ASSERT(snapshot.data != nullptr);
+  std::string out;
+  put_ids(out, snapshot.config.voters);
+  put_ids(out, snapshot.config.learners);
+  out += *snapshot.data;
+  return out;
+}
+
+wal::Result<Storage::Opened> Storage::open(wal::Disk& disk, const wal::WalOptions& options,
+                                           const consensus::Snapshot& initial) {
+  auto recovered = wal::recover(disk, options);
+  if (!recovered.ok()) return recovered.status();
+  wal::Recovery& r = recovered.value();
+  Durable durable;
+  durable.snapshot = initial;
+  if (r.meta) {
+    Reader in(*r.meta);
+    durable.promised.round = in.u64();
+    durable.promised.node = NodeId{in.u32()};
+    if (!in.done()) return corrupt("meta: malformed promise");
+  }
+  wal::RecordIndex index_min{1};
+  if (r.snapshot) {
+    if (auto status = decode_snapshot_payload(*r.snapshot, durable.snapshot); !status.ok()) {
+      return status;
+    }
+    index_min = r.snapshot->wal_index_min;
+  }
+  if (auto status = fold_records(r.records, durable); !status.ok()) return status;
+  Storage storage(disk, std::move(r.wal), durable.snapshot.slot, index_min);
+  return Opened{std::move(storage), std::move(durable), std::move(r.notes)};
+}
+
+wal::Status Storage::append_records(std::span<const std::string> records) {
+  if (records.empty()) return {};
+  std::vector<std::string_view> views(records.begin(), records.end());
+  auto appended = wal_.append(views);
+  if (!appended.ok()) return appended.status();
+  return {};
+}
+
+wal::Status Storage::write(const consensus::PersistBatch& batch) {
+  if (batch.promised) {
+    if (auto status = wal::write_meta(*disk_, encode_ballot(*batch.promised)); !status.ok()) {
+      return status;
+    }
+  }
+  if (batch.snapshot) {
+    // Rule W3: keep the records the previous snapshot needs.
+    const consensus::Snapshot& s = *batch.snapshot;
+    if (auto status = wal::write_snapshot(*disk_, s.slot, snapshot_index_,
+                                          encode_snapshot_payload(s));
+        !status.ok()) {
+      return status;
+    }
+    snapshot_slot_ = s.slot;
+  }
+  std::vector<std::string> records;
+  records.reserve(batch.accepted.size() + 1);
+  for (const AcceptedRecord& r : batch.accepted) records.push_back(encode_accepted(r));
+  if (batch.chosen) records.push_back(encode_chosen(*batch.chosen));
+  return append_records(records);
+}
+
+wal::Status Storage::sync() { return wal_.sync(); }
+
+bool Storage::has_unsynced() const { return wal_.durable_end() != wal_.next_index(); }
+
+wal::Status Storage::save_snapshot(const consensus::Snapshot& snapshot,
+                                   std::span<const AcceptedRecord> tail, Slot chosen) {
+  SYNOD_ASSERT(snapshot.slot > snapshot_slot_);
+  SYNOD_ASSERT(chosen >= snapshot.slot);
+  const wal::RecordIndex first = wal_.next_index();
+  std::vector<std::string> records;
+  for (const AcceptedRecord& r : tail) {
+    SYNOD_ASSERT(r.slot > snapshot.slot);
+    records.push_back(encode_accepted(r));
+  }
+  records.push_back(encode_chosen(chosen));
+  if (auto status = append_records(records); !status.ok()) return status;
+  if (auto status = wal_.sync(); !status.ok()) return status;
+  if (auto status = wal::write_snapshot(*disk_, snapshot.slot, first,
+                                        encode_snapshot_payload(snapshot));
+      !status.ok()) {
+    return status;
+  }
+  // Keep one snapshot back (rule W4): drop what is older than the previous.
+  if (auto status = wal::remove_snapshots_below(*disk_, snapshot_slot_); !status.ok()) {
+    return status;
+  }
+  if (auto status = wal_.truncate_prefix(snapshot_index_); !status.ok()) return status;
+  snapshot_slot_ = snapshot.slot;
+  snapshot_index_ = first;
+  return {};
+}
+
+}  // namespace synod::replica

@@ -1,0 +1,97 @@
+// Storage: one replica's consensus state on a Disk port, built on server/wal.
+// This header owns the bytes (STYLE.md habit 8).
+//
+// ## Files
+//   meta          the promised ballot (wal/meta.h frames it): u64 round, u32 node.
+//   wal/*.log     records (wal/segment.h frames them), one of:
+//                   u8 1 accepted: u64 slot, u64 round, u32 node, u8 kind,
+//                        u32 data bytes, data, u32 voters, u32 each,
+//                        u32 learners, u32 each
+//                   u8 2 chosen:   u64 slot  (a hint: every earlier record for
+//                        a slot <= it holds that slot's chosen value)
+//   snap/*.snap   payload (wal/snapshot_file.h frames it): u32 voters, u32
+//                 each, u32 learners, u32 each, then the state machine's bytes.
+// All integers little-endian.
+//
+// ## Writing and crash windows
+//   W1 A promise is written to meta at once (write, sync, rename, sync dir):
+//      it is durable before write() returns. A crash keeps the old or new one.
+//   W2 Accepted values and chosen marks are appended to the WAL and become
+//      durable at the next sync(). A crash keeps a prefix of them; a torn
+//      last record is truncated by recovery. Votes leave only after sync().
+//   W3 A snapshot from the leader (PersistBatch::snapshot) is written as a
+//      file at once and keeps the previous snapshot's WAL records, so nothing
+//      it does not cover is dropped.
+//   W4 save_snapshot(s, tail) first appends the log after s again as fresh
+//      records, syncs, then writes snapshot s pointing at those records, and
+//      only then drops WAL segments and snapshots older than the previous
+//      snapshot, so a damaged newest snapshot can fall back one step.
+//
+// ## Recovery
+//   The newest valid snapshot (or the initial state), then the records from
+//   its wal_index_min on, folded in order: the last record for a slot wins;
+//   slots at or below the snapshot are ignored. The result must be a
+//   contiguous run after the snapshot; a hole is reported as corruption, never
+//   skipped.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "consensus/output.h"
+#include "consensus/types.h"
+#include "server/wal/disk.h"
+#include "server/wal/status.h"
+#include "server/wal/wal.h"
+
+namespace synod::replica {
+
+class Storage {
+ public:
+  struct Opened;
+
+  // Recovers what `disk` holds. `initial` is the state before any snapshot
+  // (slot 0 and the bootstrap configuration). Errors name file and offset.
+  [[nodiscard]] static wal::Result<Opened> open(wal::Disk& disk, const wal::WalOptions& options,
+                                                const consensus::Snapshot& initial);
+
+  // Writes one persist batch (rules W1-W3). Records are volatile until sync().
+  [[nodiscard]] wal::Status write(const consensus::PersistBatch& batch);
+  // Makes every record written so far durable: one sync for all (group commit).
+  [[nodiscard]] wal::Status sync();
+  [[nodiscard]] bool has_unsynced() const;
+
+  // The owner's snapshot at `snapshot.slot` (rule W4). `tail` is the log
+  // after it, in slot order; `chosen` the chosen point (>= snapshot.slot).
+  [[nodiscard]] wal::Status save_snapshot(const consensus::Snapshot& snapshot,
+                                          std::span<const consensus::AcceptedRecord> tail,
+                                          Slot chosen);
+
+ private:
+  Storage(wal::Disk& disk, wal::Wal wal, Slot snapshot_slot, wal::RecordIndex wal_index_min)
+      : disk_(&disk), wal_(std::move(wal)), snapshot_slot_(snapshot_slot),
+        snapshot_index_(wal_index_min) {}
+
+  [[nodiscard]] wal::Status append_records(std::span<const std::string> records);
+
+  wal::Disk* disk_;
+  wal::Wal wal_;
+  Slot snapshot_slot_;                // the newest snapshot on disk
+  wal::RecordIndex snapshot_index_;   // the first WAL record it needs
+};
+
+struct Storage::Opened {
+  Storage storage;
+  consensus::Durable durable;
+  std::vector<std::string> notes;  // repairs recovery made (torn tail, ...)
+};
+
+// The record and payload encodings, exposed for tests.
+[[nodiscard]] std::string encode_accepted(const consensus::AcceptedRecord& record);
+[[nodiscard]] std::string encode_chosen(Slot slot);
+[[nodiscard]] std::string encode_snapshot_payload(const consensus::Snapshot& snapshot);
+
+}  // namespace synod::replica
