@@ -287,7 +287,7 @@ std::vector<Cluster::Replica*> Cluster::up_replicas() {
 
 void Cluster::fault_schedule() {
   for (auto& [id, r] : replicas_) {
-    if (!r->core && r->restart_tick <= now_) {
+    if (!r->core && r->restart_tick <= now_ && !stay_down_.contains(id)) {
       log_line("node " + std::to_string(id.value()) + " restarts");
       start(*r);
     }
@@ -400,12 +400,35 @@ void Cluster::workload() {
   after_event(*l, before);
 }
 
+// Heals the network and restarts crashed replicas, except that up to
+// (voters - 2) / 2 crashed voters stay down: a quorum must suffice, even if
+// one configuration change is still pending (README §6 keeps consecutive
+// configurations one voter apart, and this bound leaves a quorum of both).
 void Cluster::heal() {
   faults_ = false;
   blocked_.clear();
-  log_line("liveness phase: the network heals and every crashed replica restarts");
+  const Replica* most = nullptr;
+  for (const auto& [id, r] : replicas_) {
+    if (r->core && (most == nullptr || r->core->chosen() > most->core->chosen())) most = r.get();
+  }
+  std::size_t stay_down = 0;
+  if (most != nullptr) {
+    std::vector<NodeId> voters = most->core->latest_config().voters;
+    stay_down = voters.size() >= 2 ? (voters.size() - 2) / 2 : 0;
+    if (stay_down > 0) stay_down = static_cast<std::size_t>(prng_.range(0, stay_down));
+    prng_.shuffle(std::span<NodeId>(voters));
+    for (NodeId voter : voters) {
+      auto it = replicas_.find(voter);
+      if (stay_down == 0 || it == replicas_.end()) continue;
+      if (it->second->core) crash(*it->second);
+      stay_down_.insert(voter);
+      --stay_down;
+    }
+  }
+  log_line("liveness phase: the network heals; crashed replicas restart except " +
+           std::to_string(stay_down_.size()) + " that stay down");
   for (auto& [id, r] : replicas_) {
-    if (!r->core) r->restart_tick = now_;
+    if (!r->core && !stay_down_.contains(id)) r->restart_tick = now_;
   }
 }
 
@@ -418,7 +441,7 @@ bool Cluster::converged() const {
   if (most == nullptr) return false;
   const Configuration& config = most->core->chosen_config();
   for (const auto& [id, r] : replicas_) {
-    if (!config.is_member(id)) continue;
+    if (!config.is_member(id) || stay_down_.contains(id)) continue;
     if (!r->core || r->core->chosen() != most->core->chosen() || r->applied != r->core->chosen()) {
       return false;
     }

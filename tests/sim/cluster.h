@@ -10,8 +10,9 @@
 //   5. let clients propose.
 //
 // After every event the Checker runs. A run is a fault phase, then a
-// liveness phase: the network heals, every crashed replica restarts, and
-// every proposal must be decided and every member converge within a bound.
+// liveness phase: the network heals, crashed replicas restart (a minority of
+// voters may stay down), and every proposal must be decided and every live
+// member converge within a bound.
 #pragma once
 
 #include <cstdint>
@@ -104,6 +105,7 @@ class Cluster {
   std::uint64_t packet_sequence_ = 0;
   std::set<std::pair<NodeId, NodeId>> blocked_;
   std::uint64_t partition_until_ = 0;
+  std::set<NodeId> stay_down_;  // crashed voters left down in the liveness phase
 
   std::map<std::uint64_t, std::uint64_t> pending_;  // proposal id -> last proposed tick
   std::uint64_t next_proposal_ = 1;
