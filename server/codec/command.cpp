@@ -84,7 +84,9 @@ store::Command read(Reader& r, const proto::ExpireSessionsCommand& c) {
     return out;
   }
   out.sessions.reserve(c.sessions()->size());
-  for (std::uint64_t s : *c.sessions()) out.sessions.push_back(SessionId{s});
+  for (fb::uoffset_t i = 0; i < c.sessions()->size(); ++i) {
+    out.sessions.push_back(SessionId{detail::load_element<std::uint64_t>(*c.sessions(), i)});
+  }
   return out;
 }
 

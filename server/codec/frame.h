@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,17 @@ template <class T>
   options.check_alignment = true;
   flatbuffers::Verifier verifier(bytes.data(), bytes.size(), options);
   return verifier.VerifyBuffer<T>(nullptr);
+}
+
+// Element i of a vector of 8-byte scalars or structs, copied out. The
+// FlatBuffers 2.0 verifier checks a vector's alignment only to 4 bytes, so a
+// damaged frame can place 8-byte elements misaligned; reading them in place
+// would be undefined behaviour.
+template <class T, class V>
+[[nodiscard]] T load_element(const V& vector, flatbuffers::uoffset_t i) {
+  T out;
+  std::memcpy(static_cast<void*>(&out), vector.Data() + std::size_t{i} * sizeof(T), sizeof(T));
+  return out;
 }
 
 class Reader {

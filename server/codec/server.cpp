@@ -119,7 +119,7 @@ ResultBody read_children(Reader& r, const proto::ChildrenResult& c) {
   out.entries.reserve(count);
   for (fb::uoffset_t i = 0; i < count; ++i) {
     out.entries.push_back(store::ChildEntry{Reader::text(names->Get(i)),
-                                            detail::read_stat(*stats->Get(i))});
+                                            detail::read_stat(detail::load_element<proto::Stat>(*stats, i))});
   }
   if (c.next_after() != nullptr) out.next_after = c.next_after()->str();
   return out;
