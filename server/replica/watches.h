@@ -1,0 +1,240 @@
+// WatchRegistry: the watches of the clients attached to this server, and the
+// bounded history of recent events that watch-from-zxid replays.
+//
+// Watches are not replicated (DESIGN.md "Store"): each server keeps the
+// registrations of its own clients and loses them when it restarts; clients
+// re-register. The replica calls on_applied() after applying each log entry,
+// with that entry's events, and must deliver the notifications it returns to
+// each client before any response carrying a higher zxid. The registry is a
+// deterministic, single-threaded value: no clock, no I/O, no allocation order
+// reaching the output.
+//
+// ## Kinds and trigger rules (ZooKeeper 3.6 semantics)
+//   kind                  set by                  fires on (event at path P)
+//   data                  get on an existing P    data_changed P, deleted P
+//   exists                exists P                created P, deleted P, data_changed P
+//   children              children of P           children_changed P, deleted P
+//   persistent            add_watch               created, deleted, data_changed,
+//                                                 children_changed of exactly P
+//   persistent_recursive  add_watch               created, deleted, data_changed of P
+//                                                 or any path below P (never
+//                                                 children_changed, as ZooKeeper)
+// data, exists and children are one-shot: they are removed as they fire. The
+// persistent kinds stay until removed. "Below P" is by whole components: a
+// recursive watch on /a matches /a/b but never /ab.
+//
+// ## One notification per client per event
+// As ZooKeeper does (WatchManager.triggerWatch collects a set of watchers),
+// a client whose several registrations match one event receives ONE
+// Notification for it; every matching one-shot registration of that client is
+// removed all the same. The client library fans the event out to each of its
+// local watches that match. Two events of one entry (say deleted /a/b and
+// children_changed /a) are two events: a client may get one of each.
+//
+// ## Order
+// Notifications come in event order; within one event, in increasing ClientId.
+// Nothing depends on hash-table iteration order.
+//
+// ## History and watch-from-zxid
+// Every event passed to on_applied() is kept in a history, whole entries at a
+// time, bounded by WatchLimits::history_events_max and history_bytes_max; the
+// oldest entries are dropped first, and the registry remembers the highest
+// zxid it dropped (or that preceded it, see the constructor). add_from()
+// registers a persistent watch and returns the retained events after a given
+// zxid that the watch would have delivered, or COMPACTED when some of them may
+// be gone: never a silent gap (features.md §1.5, etcd's start_revision).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/ids.h"
+#include "server/replica/client_id.h"
+#include "server/store/path.h"
+#include "server/store/status.h"
+#include "server/store/types.h"
+
+namespace synod::replica {
+
+// Numeric values are shared with the wire (proto/client.fbs) and never
+// renumbered.
+enum class WatchKind : std::uint8_t {
+  data = 0,
+  exists = 1,
+  children = 2,
+  persistent = 3,
+  persistent_recursive = 4,
+};
+inline constexpr std::uint8_t watch_kind_last = 4;
+
+[[nodiscard]] constexpr bool is_one_shot(WatchKind kind) {
+  return kind == WatchKind::data || kind == WatchKind::exists || kind == WatchKind::children;
+}
+
+// Bytes one event is charged in the history: the length of its path plus this
+// fixed overhead (a platform-independent stand-in for the struct and the
+// container's bookkeeping, so every server drops at the same point).
+inline constexpr std::size_t history_event_overhead_bytes = 64;
+
+// Defaults of WatchLimits (STYLE.md habit 6).
+inline constexpr std::size_t watches_per_client_max_default = 100'000;
+inline constexpr std::size_t history_events_max_default = 100'000;
+inline constexpr std::size_t history_bytes_max_default = std::size_t{64} << 20;  // 64 MiB
+// A multi of multi_ops_max creates/deletes emits about two events per op (the
+// node's and its parent's children_changed). The default history must hold at
+// least one such entry at the longest path, or watch-from-zxid would answer
+// COMPACTED right after any large multi.
+inline constexpr std::size_t large_entry_events = 2 * store::multi_ops_max;
+static_assert(history_events_max_default >= large_entry_events);
+static_assert(history_bytes_max_default >=
+              large_entry_events * (store::path_bytes_max + history_event_overhead_bytes));
+static_assert(history_bytes_max_default >=
+                  history_events_max_default * history_event_overhead_bytes,
+              "with short paths the event bound, not the byte bound, should bind first");
+
+struct WatchLimits {
+  // Registrations (client, path, kind) one client may hold, >= 1. add() and
+  // add_from() beyond it: LIMIT_EXCEEDED.
+  std::size_t watches_per_client_max = watches_per_client_max_default;
+  // Events kept for watch-from-zxid, and their bytes as charged above. Either
+  // may be 0 (no history: add_from() answers COMPACTED for any past zxid that
+  // had events after it). An entry larger than a bound on its own is dropped
+  // at once, whole.
+  std::size_t history_events_max = history_events_max_default;
+  std::size_t history_bytes_max = history_bytes_max_default;
+};
+
+// One event to send to one client.
+struct Notification {
+  ClientId client{};
+  store::Event event;
+  friend bool operator==(const Notification&, const Notification&) = default;
+};
+
+class WatchRegistry {
+ public:
+  // `history_start` is the applied zxid at which this registry begins to see
+  // events (the snapshot or log point the replica started from): the registry
+  // knows nothing at or before it, so add_from() below it answers COMPACTED.
+  // Asserts limits.watches_per_client_max >= 1.
+  explicit WatchRegistry(Zxid history_start = Zxid{0}, WatchLimits limits = {});
+
+  // Registers (client, path, kind). Adding a registration that exists is OK
+  // and changes nothing. A new one beyond watches_per_client_max:
+  // LIMIT_EXCEEDED, nothing registered. Any kind is accepted; the replica
+  // decides which read sets which kind (a data watch only on an existing node).
+  [[nodiscard]] store::Status add(ClientId client, const store::Path& path, WatchKind kind);
+
+  // Watch-from-zxid. Registers (client, path, kind) for kind persistent or
+  // persistent_recursive, and returns, in zxid (then event) order, every
+  // retained event with zxid > from_zxid that this watch would have fired on.
+  // The caller sends them to the client before anything on_applied() produces
+  // later, so the client sees each event once and in order. Refusals register
+  // nothing:
+  //   BAD_ARGUMENTS   kind is one-shot, or from_zxid > applied_zxid
+  //   COMPACTED       events after from_zxid may have left the history (its
+  //                   message names the oldest zxid still retained and the
+  //                   lowest from_zxid that would be served)
+  //   LIMIT_EXCEEDED  as add()
+  // `applied_zxid` is the replica's applied point; it must be at least the
+  // zxid of the last on_applied() call (asserted: the registry sees every
+  // entry as it is applied).
+  [[nodiscard]] store::Result<std::vector<Notification>> add_from(ClientId client,
+                                                                  const store::Path& path,
+                                                                  WatchKind kind, Zxid from_zxid,
+                                                                  Zxid applied_zxid);
+
+  // Removes (client, path, kind) if registered; otherwise does nothing.
+  void remove(ClientId client, const store::Path& path, WatchKind kind);
+  // Removes every registration of `client` (its connection closed or its
+  // session ended). Unknown clients are fine.
+  void remove_client(ClientId client);
+
+  // Called once per applied log entry, in zxid order (zxid strictly above the
+  // previous call's; asserted), with the entry's events, each carrying `zxid`
+  // (asserted). Appends to `out`, in event order, one Notification per client
+  // to notify for each event (clients in increasing id), removes the one-shot
+  // registrations that fired, and records the events in the history, dropping
+  // whole oldest entries beyond the limits. An entry without events records
+  // nothing and notifies no one.
+  void on_applied(Zxid zxid, std::span<const store::Event> events, std::vector<Notification>& out);
+
+  // Forgets the history after the replica replaced its store by a snapshot at
+  // `zxid` (events up to it were never seen here): add_from() below `zxid`
+  // then answers COMPACTED. Registrations stay; the replica decides what to
+  // tell their clients about the events they missed. Asserts `zxid` is not
+  // below the last on_applied() zxid.
+  void reset_history(Zxid zxid);
+
+  // Registrations, in all and of one client (0 for a client with none).
+  [[nodiscard]] std::size_t count() const { return count_; }
+  [[nodiscard]] std::size_t count(ClientId client) const;
+  // Whether (client, path, kind) is registered.
+  [[nodiscard]] bool contains(ClientId client, const store::Path& path, WatchKind kind) const;
+
+  // The zxid of the oldest event retained, or nullopt when none is.
+  [[nodiscard]] std::optional<Zxid> history_oldest_zxid() const;
+  // The highest zxid whose events may be missing from the history (dropped,
+  // or before history_start): add_from() serves from_zxid >= this.
+  [[nodiscard]] Zxid history_dropped_through() const { return dropped_through_; }
+  [[nodiscard]] std::size_t history_events() const { return history_events_; }
+  [[nodiscard]] std::size_t history_bytes() const { return history_bytes_; }
+  [[nodiscard]] const WatchLimits& limits() const { return limits_; }
+
+  // Asserts that the path index and the client index agree and that the
+  // counters match them. O(registrations); for tests and the simulator.
+  void check_invariants() const;
+
+ private:
+  // The kinds one client holds on one path, one bit per WatchKind.
+  using KindMask = std::uint8_t;
+  using ClientMasks = std::map<ClientId, KindMask>;
+  struct ClientState {
+    std::set<std::string, std::less<>> paths;  // paths with >= 1 registration
+    std::size_t count = 0;                     // registrations, <= watches_per_client_max
+  };
+  struct HistoryEntry {
+    Zxid zxid{};
+    std::vector<store::Event> events;
+    std::size_t bytes = 0;
+  };
+
+  [[nodiscard]] store::Status check_room(ClientId client, const store::Path& path,
+                                         WatchKind kind) const;
+  void insert(ClientId client, const std::string& path, WatchKind kind);
+  // Clears `bits` from client's mask at the path `at` points to, erasing
+  // emptied entries. Returns the iterator after the client's entry.
+  ClientMasks::iterator clear_bits(std::map<std::string, ClientMasks, std::less<>>::iterator at,
+                                   ClientMasks::iterator entry, KindMask bits);
+  // Appends to targets_ the clients to notify for `event`, removing fired
+  // one-shot registrations.
+  void collect_targets(const store::Event& event);
+  void record_history(Zxid zxid, std::span<const store::Event> events);
+
+  WatchLimits limits_;
+  // path -> client -> kinds. Ordered maps: exact lookups are O(log n) and the
+  // per-path client order is deterministic. (A hash map would be O(1) but its
+  // order must never reach the output; the ordered map makes that structural.)
+  std::map<std::string, ClientMasks, std::less<>> by_path_;
+  std::map<ClientId, ClientState> by_client_;
+  std::size_t count_ = 0;
+
+  std::deque<HistoryEntry> history_;
+  std::size_t history_events_ = 0;
+  std::size_t history_bytes_ = 0;
+  Zxid dropped_through_{};
+  Zxid last_applied_{};
+
+  std::vector<ClientId> targets_;  // scratch for on_applied, reused
+};
+
+}  // namespace synod::replica
