@@ -65,8 +65,10 @@
 
 namespace synod::replica {
 
-// Numeric values are shared with the wire (proto/client.fbs) and never
-// renumbered.
+// The registry's own numbering (one bit each in a KindMask). It is NOT the
+// wire's: proto/client.fbs numbers none = 0, data = 1, children = 2,
+// exists = 3, persistent = 4, persistent_recursive = 5, so the codec maps by
+// name, never by casting the number.
 enum class WatchKind : std::uint8_t {
   data = 0,
   exists = 1,
