@@ -52,9 +52,14 @@ void Core::on_prepare(NodeId from, const Prepare& m) {
 // (after refusing) when the ballot is stale. Shared by Accept and
 // SnapshotChunk, the two messages only a leader sends.
 bool Core::follow_ballot(NodeId from, Ballot ballot) {
+  if (ballot.node != from) {
+    // Only ballot.node leads at its ballot; anything else is a confused or
+    // hostile peer. Not a broken invariant of ours: ignore it.
+    ++ignored_messages_;
+    return false;
+  }
   observe(ballot);
   if (ballot < promised_) return false;
-  SYNOD_ASSERT(ballot.node == from);
   raise_promise(ballot);
   if (auto* leader = std::get_if<Leader>(&role_)) {
     SYNOD_ASSERT_MSG(leader->ballot < ballot, "two leaders at one ballot");
@@ -103,7 +108,8 @@ void Core::on_accept(NodeId from, const Accept& m) {
   // leader of m.ballot proposed, which it has declared chosen (README §3.3).
   const Slot learnable = std::min(m.chosen, frontier_);
   if (learnable > chosen_) advance_chosen(learnable);
-  send(from, Accepted{m.ballot, true, promised_, frontier_, chosen_, gap}, votes_after_persist);
+  send(from, Accepted{m.ballot, true, promised_, frontier_, chosen_, gap, m.read_seq},
+       votes_after_persist);
 }
 
 // Snapshot installation (README §5). Chunks arrive in order from offset 0;

@@ -13,6 +13,7 @@ std::string Options::validate() const {
   if (heartbeat_ticks == 0) return "heartbeat_ticks must be >= 1";
   if (election_ticks < 2 * heartbeat_ticks) return "election_ticks must be >= 2 * heartbeat_ticks";
   if (accept_entries_max == 0) return "accept_entries_max must be >= 1";
+  if (accept_bytes_max == 0) return "accept_bytes_max must be >= 1";
   if (inflight_slots_max < accept_entries_max) return "inflight_slots_max must be >= accept_entries_max";
   if (pending_slots_max < inflight_slots_max) return "pending_slots_max must be >= inflight_slots_max";
   if (snapshot_chunk_bytes_max == 0) return "snapshot_chunk_bytes_max must be >= 1";
@@ -20,9 +21,10 @@ std::string Options::validate() const {
 }
 
 const char* message_name(const Message& message) {
-  static constexpr const char* names[] = {"PreVote", "PreVoteReply", "Prepare",
-                                          "Promise", "Accept",       "Accepted",
-                                          "SnapshotChunk", "SnapshotAck", "TimeoutNow"};
+  static constexpr const char* names[] = {
+      "PreVote",       "PreVoteReply", "Prepare",    "Promise", "Accept",    "Accepted",
+      "SnapshotChunk", "SnapshotAck",  "TimeoutNow", "Forward", "Touch",     "ReadIndex",
+      "ReadIndexReply"};
   static_assert(std::size(names) == std::variant_size_v<Message>);
   return names[message.index()];
 }
@@ -84,6 +86,10 @@ void Core::step(NodeId from, const Message& message) {
         else if constexpr (std::is_same_v<M, SnapshotChunk>) on_snapshot_chunk(from, m);
         else if constexpr (std::is_same_v<M, SnapshotAck>) on_snapshot_ack(from, m);
         else if constexpr (std::is_same_v<M, TimeoutNow>) on_timeout_now(from, m);
+        else if constexpr (std::is_same_v<M, Forward>) on_forward(from, m);
+        else if constexpr (std::is_same_v<M, Touch>) on_touch(from, m);
+        else if constexpr (std::is_same_v<M, ReadIndex>) on_read_index(from, m);
+        else if constexpr (std::is_same_v<M, ReadIndexReply>) on_read_index_reply(from, m);
       },
       message);
 }
@@ -106,6 +112,7 @@ void Core::on_persisted(std::uint64_t token) {
     }
   } else if (is_leader()) {
     leader_advance_chosen();
+    if (is_leader()) maybe_release_reads();
   }
 }
 
@@ -284,6 +291,7 @@ void Core::reset_election_timer() {
 }
 
 void Core::become_follower(NodeId leader) {
+  if (auto* was = std::get_if<Leader>(&role_)) fail_reads(*was);
   if (!std::holds_alternative<Follower>(role_)) {
     note("node " + std::to_string(options_.self.value()) + " became a follower at promise " +
          to_string(promised_));

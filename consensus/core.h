@@ -45,10 +45,19 @@ struct Progress {
   Slot next{1};   // the next slot to send
   Slot match{};   // highest frontier acknowledged at this ballot
   std::uint32_t stalled_ticks = 0;  // ticks since match last advanced
+  std::uint64_t read_acked = 0;     // highest read-index round it acknowledged
   bool acked_since_check = false;
   bool snapshot_sending = false;
   Slot snapshot_slot{};
   std::uint64_t snapshot_offset = 0;
+};
+
+// A read-index round waiting for a quorum (README §11).
+struct PendingRead {
+  std::uint64_t seq = 0;   // the round that must be acknowledged
+  Slot index;              // the chosen point to read at
+  NodeId requester;        // self for a local read
+  std::uint64_t id = 0;    // the requester's id
 };
 
 struct Leader {
@@ -60,6 +69,8 @@ struct Leader {
   std::uint32_t check_elapsed = 0;
   std::optional<NodeId> transfer_target;
   std::uint32_t transfer_elapsed = 0;
+  std::uint64_t read_seq = 0;
+  std::deque<PendingRead> reads;
 };
 
 struct ProposeResult {
@@ -107,6 +118,16 @@ class Core {
   // Asks the leader to hand leadership to `target` (README §7). Empty string
   // when started; otherwise why not.
   [[nodiscard]] std::string transfer_leadership(NodeId target);
+
+  // Read-index (README §11): the answer arrives as Output::reads{id}, ok with
+  // a chosen point to read at, or not ok when no leader could confirm it.
+  void read_index(std::uint64_t id);
+  // Hands client writes to the leader (README §12). False when no leader is
+  // known; delivery is not guaranteed either way.
+  [[nodiscard]] bool forward(std::vector<Entry> entries);
+  // Reports active sessions to the leader (README §12). False when no
+  // leader is known. On the leader itself they go straight to Output::touched.
+  bool touch(std::vector<std::uint64_t> sessions);
 
   // Everything in persist batches up to `token` is durable. Tokens must be
   // reported in increasing order.
@@ -176,6 +197,16 @@ class Core {
   void maybe_win();
   [[nodiscard]] Promise own_promise(Ballot ballot, Slot from) const;
   void become_leader(const std::map<Slot, PromiseEntry>& merged);
+
+  // reads.cpp: read-index rounds, forwarding and liveness relay.
+  void on_forward(NodeId from, const Forward& m);
+  void on_touch(NodeId from, const Touch& m);
+  void on_read_index(NodeId from, const ReadIndex& m);
+  void on_read_index_reply(NodeId from, const ReadIndexReply& m);
+  void start_read(Leader& leader, NodeId requester, std::uint64_t id);
+  void maybe_release_reads();
+  void fail_reads(Leader& leader);
+  void answer_read(NodeId requester, std::uint64_t id, bool ok, Slot index);
 
   // leader.cpp: phase 2a, the chosen point, catch-up, membership, transfer.
   void on_accepted(NodeId from, const Accepted& m);

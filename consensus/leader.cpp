@@ -104,7 +104,10 @@ void Core::sync_peers() {
   auto& leader = std::get<Leader>(role_);
   const std::vector<NodeId> members = known_members();
   for (NodeId id : members) {
-    leader.peers.try_emplace(id, Progress{leader.from, Slot{}, 0, true, false, Slot{}, 0});
+    Progress fresh;
+    fresh.next = leader.from;
+    fresh.acked_since_check = true;  // a new peer gets one check period of grace
+    leader.peers.try_emplace(id, fresh);
   }
   std::erase_if(leader.peers, [&](const auto& kv) {
     return !std::binary_search(members.begin(), members.end(), kv.first);
@@ -127,14 +130,20 @@ void Core::maybe_send(Leader& leader, NodeId peer, bool heartbeat) {
                                Slot{progress.next.value() + options_.accept_entries_max - 1},
                                Slot{progress.match.value() + options_.inflight_slots_max}});
   if (progress.next <= limit) {
-    Accept accept{leader.ballot, progress.next, {}, chosen_};
-    for (Slot s = progress.next; s <= limit; s = next(s)) accept.entries.push_back(entry_at(s));
-    progress.next = next(limit);
+    Accept accept{leader.ballot, progress.next, {}, chosen_, leader.read_seq};
+    std::size_t bytes = 0;
+    Slot s = progress.next;
+    for (; s <= limit && (accept.entries.empty() || bytes < options_.accept_bytes_max);
+         s = next(s)) {
+      bytes += entry_bytes(entry_at(s));
+      accept.entries.push_back(entry_at(s));
+    }
+    progress.next = s;
     send(peer, std::move(accept), false);
   } else if (heartbeat) {
     // Starts at match + 1, not next: entries in flight are no gap, but a
     // peer that restarted below its match answers with one.
-    send(peer, Accept{leader.ballot, next(progress.match), {}, chosen_}, false);
+    send(peer, Accept{leader.ballot, next(progress.match), {}, chosen_, leader.read_seq}, false);
   }
 }
 
@@ -185,6 +194,7 @@ void Core::on_accepted(NodeId from, const Accepted& m) {
   Progress& progress = it->second;
   SYNOD_ASSERT_MSG(m.frontier <= log_end(), "a peer accepted beyond the leader's log");
   progress.acked_since_check = true;
+  progress.read_acked = std::max(progress.read_acked, m.read_seq);
   if (m.frontier > progress.match) progress.stalled_ticks = 0;
   progress.match = std::max(progress.match, m.frontier);
   // A gap answer means the peer restarted or lost a message: resend from
@@ -192,6 +202,7 @@ void Core::on_accepted(NodeId from, const Accepted& m) {
   progress.next = m.gap ? next(m.frontier) : std::max(progress.next, next(m.frontier));
   leader_advance_chosen();
   if (!is_leader()) return;
+  maybe_release_reads();
   maybe_send(*leader, from, false);
   maybe_promote_learner();
   maybe_finish_transfer();

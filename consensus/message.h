@@ -56,6 +56,7 @@ struct Accept {
   Slot first;
   std::vector<Entry> entries;
   Slot chosen;
+  std::uint64_t read_seq = 0;  // the leader's latest read-index round (§11)
 };
 // Phase 2b. When granted, every slot in [the ballot's start, frontier] is
 // accepted at `ballot` or known chosen, and durable.
@@ -66,6 +67,7 @@ struct Accepted {
   Slot frontier;
   Slot chosen;
   bool gap = false;  // the Accept started past frontier + 1; resend from there
+  std::uint64_t read_seq = 0;  // echoes Accept::read_seq: "you still lead me"
 };
 
 // A chunk of the leader's snapshot for a replica whose next slot the leader
@@ -93,8 +95,33 @@ struct TimeoutNow {
   Ballot ballot;
 };
 
+// Client writes a follower hands to the leader, which stamps and proposes
+// them (README §12). Lost or refused forwards are the client's timeout.
+struct Forward {
+  std::vector<Entry> entries;
+};
+
+// Sessions that were active at a follower, for the leader's liveness
+// tracking (README §12). Opaque ids to consensus.
+struct Touch {
+  std::vector<std::uint64_t> sessions;
+};
+
+// Read-index (README §11): a follower asks the leader for a chosen point
+// that is safe to read at; the leader answers after one quorum round that
+// proves it still leads.
+struct ReadIndex {
+  std::uint64_t id = 0;
+};
+struct ReadIndexReply {
+  std::uint64_t id = 0;
+  bool ok = false;  // false: not the leader (any more); ask again
+  Slot index;
+};
+
 using Message = std::variant<PreVote, PreVoteReply, Prepare, Promise, Accept, Accepted,
-                             SnapshotChunk, SnapshotAck, TimeoutNow>;
+                             SnapshotChunk, SnapshotAck, TimeoutNow, Forward, Touch, ReadIndex,
+                             ReadIndexReply>;
 
 [[nodiscard]] const char* message_name(const Message& message);
 

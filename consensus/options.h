@@ -17,6 +17,7 @@ struct Canaries {
   bool ack_before_persist = false;     // acceptors reply before their write is durable
   bool short_quorum = false;           // chosen with one vote too few
   bool two_reconfigs_at_once = false;  // a second configuration change while one is pending
+  bool stale_local_read = false;       // read_index answers from local state, no quorum round
 };
 
 struct Options {
@@ -31,6 +32,9 @@ struct Options {
 
   // Entries per Accept message, and unacknowledged slots in flight per peer.
   std::uint32_t accept_entries_max = 64;
+  // An Accept stops taking entries once it holds this many bytes, so it
+  // is at most this plus one entry; keeps frames under the wire's limit.
+  std::uint32_t accept_bytes_max = 4 << 20;
   std::uint32_t inflight_slots_max = 1024;
   // Slots the leader holds beyond its chosen point; propose() is Busy above.
   std::uint32_t pending_slots_max = 8192;

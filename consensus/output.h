@@ -39,6 +39,13 @@ struct ChosenEntry {
   Entry entry;
 };
 
+// The result of a read-index request made through Core::read_index.
+struct ReadReady {
+  std::uint64_t id = 0;
+  bool ok = false;  // false: no leader could confirm it; the read may retry
+  Slot index;       // ok: serve the read once everything up to it is applied
+};
+
 struct Output {
   PersistBatch persist;
   // The token of the last persist batch issued, this one included. Messages
@@ -55,12 +62,19 @@ struct Output {
   // Newly chosen entries in slot order, continuing exactly after the last
   // slot handed out before (or after install_snapshot->slot).
   std::vector<ChosenEntry> chosen;
+  // Leader only: client writes followers forwarded; stamp and propose them.
+  std::vector<Entry> forwarded;
+  // Leader only: sessions followers reported active.
+  std::vector<std::uint64_t> touched;
+  // Read-index results for this replica's own requests, in request order.
+  std::vector<ReadReady> reads;
   // Transitions as sentences, for the owner's log.
   std::vector<std::string> notes;
 
   [[nodiscard]] bool empty() const {
     return persist.empty() && send_now.empty() && send_after_persist.empty() &&
-           !install_snapshot && chosen.empty() && notes.empty();
+           !install_snapshot && chosen.empty() && forwarded.empty() && touched.empty() &&
+           reads.empty() && notes.empty();
   }
 };
 

@@ -87,7 +87,8 @@ WrittenMessage write(Builder& fbb, const consensus::Accept& m) {
   const auto vector = fbb.CreateVector(entries);
   const auto ballot = write_ballot(m.ballot);
   return {proto::PeerMessage::Accept,
-          proto::CreateAccept(fbb, &ballot, m.first.value(), vector, m.chosen.value()).Union()};
+          proto::CreateAccept(fbb, &ballot, m.first.value(), vector, m.chosen.value(), m.read_seq)
+              .Union()};
 }
 
 WrittenMessage write(Builder& fbb, const consensus::Accepted& m) {
@@ -95,7 +96,7 @@ WrittenMessage write(Builder& fbb, const consensus::Accepted& m) {
   const auto promised = write_ballot(m.promised);
   return {proto::PeerMessage::Accepted,
           proto::CreateAccepted(fbb, &ballot, m.granted, &promised, m.frontier.value(),
-                                m.chosen.value(), m.gap)
+                                m.chosen.value(), m.gap, m.read_seq)
               .Union()};
 }
 
@@ -121,6 +122,28 @@ WrittenMessage write(Builder& fbb, const consensus::SnapshotAck& m) {
 WrittenMessage write(Builder& fbb, const consensus::TimeoutNow& m) {
   const auto ballot = write_ballot(m.ballot);
   return {proto::PeerMessage::TimeoutNow, proto::CreateTimeoutNow(fbb, &ballot).Union()};
+}
+
+WrittenMessage write(Builder& fbb, const consensus::Forward& m) {
+  std::vector<fb::Offset<proto::Entry>> entries;
+  entries.reserve(m.entries.size());
+  for (const consensus::Entry& e : m.entries) entries.push_back(write_entry(fbb, e));
+  const auto vector = fbb.CreateVector(entries);
+  return {proto::PeerMessage::Forward, proto::CreateForward(fbb, vector).Union()};
+}
+
+WrittenMessage write(Builder& fbb, const consensus::Touch& m) {
+  const auto sessions = fbb.CreateVector(m.sessions);
+  return {proto::PeerMessage::Touch, proto::CreateTouch(fbb, sessions).Union()};
+}
+
+WrittenMessage write(Builder& fbb, const consensus::ReadIndex& m) {
+  return {proto::PeerMessage::ReadIndex, proto::CreateReadIndex(fbb, m.id).Union()};
+}
+
+WrittenMessage write(Builder& fbb, const consensus::ReadIndexReply& m) {
+  return {proto::PeerMessage::ReadIndexReply,
+          proto::CreateReadIndexReply(fbb, m.id, m.ok, m.index.value()).Union()};
 }
 
 std::string write_frame(const consensus::Message& message, NodeId from, NodeId to) {
@@ -221,18 +244,25 @@ consensus::Message read(Reader& r, const proto::Promise& m) {
   return out;
 }
 
+std::vector<consensus::Entry> read_entries(Reader& r,
+                                           const fb::Vector<fb::Offset<proto::Entry>>* entries) {
+  std::vector<consensus::Entry> out;
+  if (entries == nullptr) return out;
+  out.reserve(entries->size());
+  for (const proto::Entry* e : *entries) {
+    if (!r.ok()) break;
+    out.push_back(read_entry(r, e));
+  }
+  return out;
+}
+
 consensus::Message read(Reader& r, const proto::Accept& m) {
   consensus::Accept out;
   out.ballot = read_ballot(r, m.ballot(), "ballot");
   out.first = Slot{m.first()};
+  out.entries = read_entries(r, m.entries());
   out.chosen = Slot{m.chosen()};
-  if (m.entries() != nullptr) {
-    out.entries.reserve(m.entries()->size());
-    for (const proto::Entry* e : *m.entries()) {
-      if (!r.ok()) break;
-      out.entries.push_back(read_entry(r, e));
-    }
-  }
+  out.read_seq = m.read_seq();
   return out;
 }
 
@@ -242,7 +272,8 @@ consensus::Message read(Reader& r, const proto::Accepted& m) {
                              read_ballot(r, m.promised(), "promised"),
                              Slot{m.frontier()},
                              Slot{m.chosen()},
-                             m.gap()};
+                             m.gap(),
+                             m.read_seq()};
 }
 
 consensus::Message read(Reader& r, const proto::SnapshotChunk& m) {
@@ -275,6 +306,26 @@ consensus::Message read(Reader& r, const proto::TimeoutNow& m) {
   return consensus::TimeoutNow{read_ballot(r, m.ballot(), "ballot")};
 }
 
+consensus::Message read(Reader& r, const proto::Forward& m) {
+  return consensus::Forward{read_entries(r, m.entries())};
+}
+
+consensus::Message read(Reader&, const proto::Touch& m) {
+  consensus::Touch out;
+  if (m.sessions() == nullptr) return out;
+  out.sessions.reserve(m.sessions()->size());
+  for (fb::uoffset_t i = 0; i < m.sessions()->size(); ++i) {
+    out.sessions.push_back(detail::load_element<std::uint64_t>(*m.sessions(), i));
+  }
+  return out;
+}
+
+consensus::Message read(Reader&, const proto::ReadIndex& m) { return consensus::ReadIndex{m.id()}; }
+
+consensus::Message read(Reader&, const proto::ReadIndexReply& m) {
+  return consensus::ReadIndexReply{m.id(), m.ok(), Slot{m.index()}};
+}
+
 template <class T>
 consensus::Message read_as(Reader& r, const void* value) {
   if (!r.present(value, "message body")) return consensus::TimeoutNow{};
@@ -293,6 +344,10 @@ consensus::Message read_message(Reader& r, const proto::PeerFrame& frame) {
     case proto::PeerMessage::SnapshotChunk: return read_as<proto::SnapshotChunk>(r, v);
     case proto::PeerMessage::SnapshotAck: return read_as<proto::SnapshotAck>(r, v);
     case proto::PeerMessage::TimeoutNow: return read_as<proto::TimeoutNow>(r, v);
+    case proto::PeerMessage::Forward: return read_as<proto::Forward>(r, v);
+    case proto::PeerMessage::Touch: return read_as<proto::Touch>(r, v);
+    case proto::PeerMessage::ReadIndex: return read_as<proto::ReadIndex>(r, v);
+    case proto::PeerMessage::ReadIndexReply: return read_as<proto::ReadIndexReply>(r, v);
     case proto::PeerMessage::NONE: r.fail("the frame holds no message"); return {};
   }
   r.fail("message kind " + std::to_string(static_cast<unsigned>(frame.message_type())) +

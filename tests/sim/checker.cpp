@@ -53,6 +53,13 @@ void Checker::on_snapshot_installed(NodeId node, Slot slot, std::uint64_t chain)
   }
 }
 
+void Checker::on_read_served(NodeId node, Slot served, Slot chosen_before) {
+  if (served < chosen_before) {
+    fail("linearizable read: " + node_name(node) + " served state through " + slot_name(served) +
+         " but " + slot_name(chosen_before) + " was applied before the read began");
+  }
+}
+
 void Checker::on_sent(const consensus::Envelope& envelope, bool after_persist, bool unsynced) {
   const NodeId node = envelope.from;
   std::optional<Ballot> vote;

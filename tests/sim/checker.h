@@ -45,6 +45,9 @@ class Checker {
 
   [[nodiscard]] const std::optional<std::string>& failure() const { return failure_; }
   [[nodiscard]] std::uint64_t slots_chosen() const { return entry_hashes_.size(); }
+  // A linearizable read served at `node` with state through `served` began
+  // after `chosen_before` had been applied somewhere: it must see it.
+  void on_read_served(NodeId node, Slot served, Slot chosen_before);
   [[nodiscard]] std::uint64_t chain_at(Slot slot) const;
   [[nodiscard]] std::size_t leaderships() const { return leaders_.size(); }
 

@@ -152,7 +152,49 @@ void Cluster::drain(Replica& r) {
       }
     }
     apply_chosen(r, out);
+    for (const consensus::ReadReady& ready : out.reads) {
+      auto it = reads_.find(ready.id);
+      if (it == reads_.end()) continue;
+      if (!ready.ok) {
+        reads_.erase(it);
+      } else {
+        it->second.index = ready.index;
+      }
+    }
+    serve_reads(r);
   }
+}
+
+// A read whose index this replica has applied is served now, at its applied
+// point; the checker holds it to everything applied before it began.
+void Cluster::serve_reads(Replica& r) {
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    const Read& read = it->second;
+    if (read.node != r.id || !read.index || r.applied < *read.index) {
+      ++it;
+      continue;
+    }
+    checker_.on_read_served(r.id, r.applied, read.chosen_before);
+    ++result_.reads_served;
+    it = reads_.erase(it);
+  }
+}
+
+void Cluster::reads() {
+  std::erase_if(reads_, [&](const auto& kv) {
+    const auto it = replicas_.find(kv.second.node);
+    return !it->second->core || it->second->incarnation != kv.second.incarnation;
+  });
+  if (!faults_ || !prng_.chance_permille(options_.read_permille)) return;
+  std::vector<Replica*> up = up_replicas();
+  if (up.empty()) return;
+  Replica& r = *prng_.pick(std::span<Replica*>(up));
+  const std::uint64_t id = next_read_++;
+  reads_[id] = Read{r.id, r.incarnation, Slot{checker_.slots_chosen()}, std::nullopt};
+  const CoreFacts before = consensus::facts_of(*r.core);
+  r.core->read_index(id);
+  drain(r);
+  after_event(r, before);
 }
 
 void Cluster::apply_chosen(Replica& r, const consensus::Output& out) {
@@ -462,6 +504,7 @@ RunResult Cluster::run() {
     complete_syncs();
     fault_schedule();
     workload();
+    reads();
     if (checker_.failure()) break;
     if (!faults_ && converged()) {
       result_.passed = true;

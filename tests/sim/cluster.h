@@ -43,6 +43,7 @@ struct RunResult {
   std::uint64_t messages = 0;
   std::uint64_t reconfigurations = 0;
   std::uint64_t snapshots_installed = 0;
+  std::uint64_t reads_served = 0;
 };
 
 class Cluster {
@@ -84,6 +85,8 @@ class Cluster {
   void partition_schedule();
   void membership_schedule();
   void workload();
+  void reads();
+  void serve_reads(Replica& replica);
   void heal();
   [[nodiscard]] bool converged() const;
 
@@ -108,6 +111,15 @@ class Cluster {
   std::set<NodeId> stay_down_;  // crashed voters left down in the liveness phase
 
   std::map<std::uint64_t, std::uint64_t> pending_;  // proposal id -> last proposed tick
+  // Linearizable reads in flight: id -> where, and what was chosen before it began.
+  struct Read {
+    NodeId node;
+    std::uint64_t incarnation = 0;
+    Slot chosen_before;           // every replica's applied maximum when invoked
+    std::optional<Slot> index;    // set once read-index answered ok
+  };
+  std::map<std::uint64_t, Read> reads_;
+  std::uint64_t next_read_ = 1;
   std::uint64_t next_proposal_ = 1;
   RunResult result_;
 };

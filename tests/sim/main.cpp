@@ -55,7 +55,8 @@ int run_seed(std::uint64_t seed, const Args& args) {
     if (args.log != "none") {
       std::printf(
           "seed %llu: passed in %llu ticks: %llu slots chosen, %llu proposals, %llu leaderships, "
-          "%llu crashes, %llu reconfigurations, %llu snapshots installed, %llu messages\n",
+          "%llu crashes, %llu reconfigurations, %llu snapshots installed, %llu reads, "
+          "%llu messages\n",
           static_cast<unsigned long long>(seed), static_cast<unsigned long long>(r.ticks),
           static_cast<unsigned long long>(r.slots_chosen),
           static_cast<unsigned long long>(r.proposals),
@@ -63,6 +64,7 @@ int run_seed(std::uint64_t seed, const Args& args) {
           static_cast<unsigned long long>(r.crashes),
           static_cast<unsigned long long>(r.reconfigurations),
           static_cast<unsigned long long>(r.snapshots_installed),
+          static_cast<unsigned long long>(r.reads_served),
           static_cast<unsigned long long>(r.messages));
     }
     return 0;

@@ -10,7 +10,7 @@ namespace synod::sim {
 const std::vector<std::string>& canary_names() {
   static const std::vector<std::string> names = {
       "skip-promise-adoption", "ack-before-persist", "short-quorum",
-      "forget-promise-on-restart", "two-reconfigs-at-once"};
+      "forget-promise-on-restart", "two-reconfigs-at-once", "stale-local-read"};
   return names;
 }
 
@@ -45,11 +45,13 @@ SimOptions options_from_seed(std::uint64_t seed, const std::string& canary) {
   o.propose_permille = draw(50, 900);
   o.outstanding_max = draw(1, 64);
   o.snapshot_every = draw(8, 200);
+  o.read_permille = draw(0, 300);
 
   o.core.election_ticks = draw(10, 30);
   o.core.heartbeat_ticks = draw(1, o.core.election_ticks / 4);
   o.core.accept_entries_max = draw(1, 32);
   o.core.inflight_slots_max = o.core.accept_entries_max * draw(1, 8);
+  o.core.accept_bytes_max = draw(16, 4096);
   o.core.pending_slots_max = std::max<std::uint32_t>(o.core.inflight_slots_max, 256);
   o.core.snapshot_chunk_bytes_max = draw(4, 64);
   o.core.promote_lag_slots_max = draw(0, 32);
@@ -59,6 +61,8 @@ SimOptions options_from_seed(std::uint64_t seed, const std::string& canary) {
   o.core.canaries.ack_before_persist = canary == "ack-before-persist";
   o.core.canaries.short_quorum = canary == "short-quorum";
   o.core.canaries.two_reconfigs_at_once = canary == "two-reconfigs-at-once";
+  o.core.canaries.stale_local_read = canary == "stale-local-read";
+  if (canary == "stale-local-read") o.read_permille = std::max(o.read_permille, 200u);
   if (canary == "two-reconfigs-at-once") o.reconfig_permille = std::max(o.reconfig_permille, 20u);
   return o;
 }
@@ -76,7 +80,7 @@ std::string SimOptions::describe() const {
                   " " + kv("reconfig‰", reconfig_permille) + " " +
                   kv("transfer‰", transfer_permille) + " " + kv("propose‰", propose_permille) +
                   " " + kv("outstanding", outstanding_max) + " " +
-                  kv("snapshot_every", snapshot_every) + " " +
+                  kv("snapshot_every", snapshot_every) + " " + kv("read‰", read_permille) + " " +
                   kv("election_ticks", core.election_ticks) + " " +
                   kv("heartbeat_ticks", core.heartbeat_ticks) + " " +
                   kv("batch", core.accept_entries_max) + " " +

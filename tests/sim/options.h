@@ -46,6 +46,8 @@ struct SimOptions {
   std::uint32_t propose_permille = 300;
   std::uint32_t outstanding_max = 32;
   std::uint32_t retry_ticks = 60;
+  // Linearizable reads through read-index: chance per tick of one.
+  std::uint32_t read_permille = 100;
   // Snapshots: a replica compacts after this many applied entries.
   std::uint32_t snapshot_every = 64;
 

@@ -38,13 +38,14 @@ struct MessageText {
     return out + "]}";
   }
   std::string operator()(const consensus::Accept& m) const {
-    std::string out = "Accept{" + b(m.ballot) + "," + s(m.first) + "," + s(m.chosen) + ",[";
+    std::string out = "Accept{" + b(m.ballot) + "," + s(m.first) + "," + s(m.chosen) + "," +
+                      num(m.read_seq) + ",[";
     for (const auto& e : m.entries) out += entry(e);
     return out + "]}";
   }
   std::string operator()(const consensus::Accepted& m) const {
     return "Accepted{" + b(m.ballot) + "," + num(m.granted) + "," + b(m.promised) + "," +
-           s(m.frontier) + "," + s(m.chosen) + "," + num(m.gap) + "}";
+           s(m.frontier) + "," + s(m.chosen) + "," + num(m.gap) + "," + num(m.read_seq) + "}";
   }
   std::string operator()(const consensus::SnapshotChunk& m) const {
     return "SnapshotChunk{" + b(m.ballot) + "," + s(m.slot) + "," + consensus::to_string(m.config) +
@@ -56,6 +57,22 @@ struct MessageText {
   }
   std::string operator()(const consensus::TimeoutNow& m) const {
     return "TimeoutNow{" + b(m.ballot) + "}";
+  }
+  std::string operator()(const consensus::Forward& m) const {
+    std::string out = "Forward{";
+    for (const auto& e : m.entries) out += entry(e);
+    return out + "}";
+  }
+  std::string operator()(const consensus::Touch& m) const {
+    std::string out = "Touch{";
+    for (std::uint64_t id : m.sessions) out += num(id) + ",";
+    return out + "}";
+  }
+  std::string operator()(const consensus::ReadIndex& m) const {
+    return "ReadIndex{" + num(m.id) + "}";
+  }
+  std::string operator()(const consensus::ReadIndexReply& m) const {
+    return "ReadIndexReply{" + num(m.id) + "," + num(m.ok) + "," + s(m.index) + "}";
   }
 };
 

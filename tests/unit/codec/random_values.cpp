@@ -122,7 +122,7 @@ store::Path random_path(base::Prng& prng) {
 }
 
 consensus::Message random_message(base::Prng& prng) {
-  switch (prng.below(9)) {
+  switch (prng.below(std::variant_size_v<consensus::Message>)) {
     case 0: return consensus::PreVote{random_ballot(prng), random_slot(prng)};
     case 1:
       return consensus::PreVoteReply{random_ballot(prng), prng.chance(1, 2), random_ballot(prng)};
@@ -138,14 +138,16 @@ consensus::Message random_message(base::Prng& prng) {
       return m;
     }
     case 4: {
-      consensus::Accept m{random_ballot(prng), random_slot(prng), {}, random_slot(prng)};
+      consensus::Accept m{random_ballot(prng), random_slot(prng), {}, random_slot(prng),
+                          any_u64(prng)};
       const auto count = prng.below(5);
       for (std::uint64_t i = 0; i < count; ++i) m.entries.push_back(random_entry(prng));
       return m;
     }
     case 5:
       return consensus::Accepted{random_ballot(prng), prng.chance(1, 2), random_ballot(prng),
-                                 random_slot(prng),   random_slot(prng), prng.chance(1, 2)};
+                                 random_slot(prng),   random_slot(prng), prng.chance(1, 2),
+                                 any_u64(prng)};
     case 6: {
       consensus::SnapshotChunk m{random_ballot(prng), random_slot(prng), random_config(prng),
                                  0, 0, random_bytes(prng, 64)};
@@ -156,7 +158,21 @@ consensus::Message random_message(base::Prng& prng) {
     case 7:
       return consensus::SnapshotAck{random_ballot(prng), prng.chance(1, 2), random_ballot(prng),
                                     random_slot(prng),   any_u64(prng),     prng.chance(1, 2)};
-    default: return consensus::TimeoutNow{random_ballot(prng)};
+    case 8: return consensus::TimeoutNow{random_ballot(prng)};
+    case 9: {
+      consensus::Forward m;
+      const auto count = prng.below(5);
+      for (std::uint64_t i = 0; i < count; ++i) m.entries.push_back(random_entry(prng));
+      return m;
+    }
+    case 10: {
+      consensus::Touch m;
+      const auto count = prng.below(5);
+      for (std::uint64_t i = 0; i < count; ++i) m.sessions.push_back(any_u64(prng));
+      return m;
+    }
+    case 11: return consensus::ReadIndex{any_u64(prng)};
+    default: return consensus::ReadIndexReply{any_u64(prng), prng.chance(1, 2), random_slot(prng)};
   }
 }
 

@@ -1,0 +1,129 @@
+// Read-index rounds, write forwarding and the session-liveness relay.
+// consensus/README.md §11 and §12.
+#include <algorithm>
+
+#include "base/assert.h"
+#include "consensus/core.h"
+
+namespace synod::consensus {
+
+void Core::read_index(std::uint64_t id) {
+  if (options_.canaries.stale_local_read) {
+    output_.reads.push_back(ReadReady{id, true, chosen_});
+    return;
+  }
+  if (auto* leader = std::get_if<Leader>(&role_)) {
+    start_read(*leader, options_.self, id);
+    return;
+  }
+  if (leader_hint_ == no_node) {
+    output_.reads.push_back(ReadReady{id, false, {}});
+    return;
+  }
+  send(leader_hint_, ReadIndex{id}, false);
+}
+
+bool Core::forward(std::vector<Entry> entries) {
+  if (is_leader()) {
+    for (Entry& e : entries) output_.forwarded.push_back(std::move(e));
+    return true;
+  }
+  if (leader_hint_ == no_node) return false;
+  send(leader_hint_, Forward{std::move(entries)}, false);
+  return true;
+}
+
+bool Core::touch(std::vector<std::uint64_t> sessions) {
+  if (is_leader()) {
+    output_.touched.insert(output_.touched.end(), sessions.begin(), sessions.end());
+    return true;
+  }
+  if (leader_hint_ == no_node) return false;
+  send(leader_hint_, Touch{std::move(sessions)}, false);
+  return true;
+}
+
+void Core::on_forward(NodeId, const Forward& m) {
+  if (!is_leader()) {
+    ++ignored_messages_;
+    return;
+  }
+  output_.forwarded.insert(output_.forwarded.end(), m.entries.begin(), m.entries.end());
+}
+
+void Core::on_touch(NodeId, const Touch& m) {
+  if (!is_leader()) {
+    ++ignored_messages_;
+    return;
+  }
+  output_.touched.insert(output_.touched.end(), m.sessions.begin(), m.sessions.end());
+}
+
+void Core::on_read_index(NodeId from, const ReadIndex& m) {
+  auto* leader = std::get_if<Leader>(&role_);
+  if (leader == nullptr) {
+    send(from, ReadIndexReply{m.id, false, {}}, false);
+    return;
+  }
+  start_read(*leader, from, m.id);
+}
+
+void Core::on_read_index_reply(NodeId, const ReadIndexReply& m) {
+  output_.reads.push_back(ReadReady{m.id, m.ok, m.index});
+}
+
+// README §11: the read may be served at `index` once a quorum acknowledges a
+// round that started after the request arrived, proving no newer leader had
+// chosen anything by then. index is at least the leadership's opening no-op,
+// so it covers everything chosen by earlier leaders.
+void Core::start_read(Leader& leader, NodeId requester, std::uint64_t id) {
+  const Slot index = std::max(chosen_, leader.first_own);
+  leader.reads.push_back(PendingRead{++leader.read_seq, index, requester, id});
+  for (auto& [peer, progress] : leader.peers) {
+    if (latest_config().is_voter(peer) || chosen_config().is_voter(peer)) {
+      maybe_send(leader, peer, true);
+    }
+  }
+  maybe_release_reads();
+}
+
+void Core::maybe_release_reads() {
+  auto& leader = std::get<Leader>(role_);
+  if (leader.reads.empty()) return;
+  const Configuration& config = chosen_config();
+  std::vector<std::uint64_t> acked;
+  for (NodeId voter : config.voters) {
+    if (voter == options_.self) {
+      acked.push_back(leader.read_seq);
+    } else if (auto it = leader.peers.find(voter); it != leader.peers.end()) {
+      acked.push_back(it->second.read_acked);
+    } else {
+      acked.push_back(0);
+    }
+  }
+  if (acked.size() < config.quorum()) return;
+  std::nth_element(acked.begin(), acked.begin() + static_cast<std::ptrdiff_t>(config.quorum() - 1),
+                   acked.end(), std::greater<>());
+  const std::uint64_t confirmed = acked[config.quorum() - 1];
+  while (!leader.reads.empty() && leader.reads.front().seq <= confirmed &&
+         leader.reads.front().index <= chosen_) {
+    const PendingRead read = leader.reads.front();
+    leader.reads.pop_front();
+    answer_read(read.requester, read.id, true, read.index);
+  }
+}
+
+void Core::fail_reads(Leader& leader) {
+  for (const PendingRead& read : leader.reads) answer_read(read.requester, read.id, false, {});
+  leader.reads.clear();
+}
+
+void Core::answer_read(NodeId requester, std::uint64_t id, bool ok, Slot index) {
+  if (requester == options_.self) {
+    output_.reads.push_back(ReadReady{id, ok, index});
+  } else {
+    send(requester, ReadIndexReply{id, ok, index}, false);
+  }
+}
+
+}  // namespace synod::consensus
