@@ -3,8 +3,8 @@
 // The server decodes each request into a ClientRequest: writes become the
 // store::Command the leader will propose (paths parsed once, here), reads
 // and session and watch operations become the small structs below. The
-// client library (client/core) builds ClientFrames with the generated API
-// directly; decode_server exists for the simulator's clients and for tests.
+// client library (client/core) writes ClientFrames with encode_client and
+// reads ServerFrames with decode_server.
 //
 // Contracts: as in peer.h. decode_client never asserts and never throws on
 // any bytes; failures are values with a sentence:
@@ -108,6 +108,13 @@ struct ClientRequest {
 [[nodiscard]] Result<ClientRequest> decode_client(std::string_view bytes, SessionId session);
 // The request id of a frame that passes the size check and the verifier.
 [[nodiscard]] std::optional<std::uint64_t> request_id_of(std::string_view bytes);
+// The inverse of decode_client: a ClientFrame for `request`, as client/core
+// sends it. A command must be a WriteCommand (create, delete or set), a
+// MultiCommand or a CloseSessionCommand; its `session` is not written (the
+// server takes the connection's). Anything else is a caller's bug and
+// asserts. The frame may exceed frame_bytes_max (a write with huge data):
+// the caller checks the size before sending, as decode_client will.
+[[nodiscard]] std::string encode_client(const ClientRequest& request);
 
 // ---- Server frames ----
 

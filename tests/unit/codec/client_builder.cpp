@@ -1,5 +1,5 @@
-// encode_client (random_values.h): ClientFrames built with the generated
-// API directly, as client/core will build them — not with the codec.
+// build_client_frame (random_values.h): ClientFrames built with the generated
+// API directly — the naive twin of codec::encode_client (client_encode_test).
 #include <variant>
 
 #include "proto/client_generated.h"
@@ -149,7 +149,7 @@ struct Writer {
 
 }  // namespace
 
-std::string encode_client(const ClientRequest& request) {
+std::string build_client_frame(const ClientRequest& request) {
   Builder fbb(256);
   const Built built = std::visit(Writer{fbb}, request.body);
   fbb.Finish(proto::CreateClientFrame(fbb, request.request_id, built.type, built.value));

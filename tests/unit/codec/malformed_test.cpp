@@ -80,7 +80,7 @@ TEST_CASE("codec: every truncation and byte flip of a log command is an error or
 TEST_CASE("codec: every truncation and byte flip of a client frame is an error or a valid value") {
   base::Prng prng(0xBAD0004);
   for (int i = 0; i < 60; ++i) {
-    mutate_everywhere(encode_client(random_client_request(prng, SessionId{5})));
+    mutate_everywhere(build_client_frame(random_client_request(prng, SessionId{5})));
   }
 }
 

@@ -23,6 +23,6 @@ ServerMessage random_server_message(base::Prng& prng);
 // The tiny client-side builder: a ClientFrame for `request`, written with
 // the generated API the way client/core will. Commands must be writes,
 // multis or closes as decode_client yields them.
-std::string encode_client(const ClientRequest& request);
+std::string build_client_frame(const ClientRequest& request);
 
 }  // namespace synod::codec::test

@@ -86,7 +86,7 @@ TEST_CASE("codec: every client request built with the generated API decodes to i
   for (int i = 0; i < rounds; ++i) {
     const SessionId session{prng.below(100)};
     const ClientRequest request = random_client_request(prng, session);
-    const std::string bytes = encode_client(request);
+    const std::string bytes = build_client_frame(request);
     auto decoded = decode_client(bytes, session);
     REQUIRE_MESSAGE(decoded.ok(), decoded.status().message);
     REQUIRE(describe(decoded.value()) == describe(request));
@@ -110,7 +110,7 @@ TEST_CASE("codec: every server frame survives encode then decode_server") {
 
 TEST_CASE("codec: a children request with limit 0 asks for the default page") {
   ClientRequest request{7, ChildrenRequest{store::Path::root(), false, ReadMode::sequential, "", 0}};
-  auto decoded = decode_client(encode_client(request), SessionId{1});
+  auto decoded = decode_client(build_client_frame(request), SessionId{1});
   REQUIRE(decoded.ok());
   CHECK(std::get<ChildrenRequest>(decoded.value().body).limit == children_page_default);
 }
