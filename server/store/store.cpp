@@ -95,7 +95,12 @@ void Store::apply_expire_sessions(Entry& entry, const ExpireSessionsCommand& com
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   for (const SessionId id : ids) {
-    if (session_exists(id)) remove_session(entry, id);
+    if (!session_exists(id)) continue;
+    if (config_.canary_keep_ephemerals_on_expiry) {
+      sessions_.erase(id);
+      continue;
+    }
+    remove_session(entry, id);
   }
 }
 

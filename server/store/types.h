@@ -43,6 +43,10 @@ struct StoreConfig {
   std::size_t nodes_max = std::size_t{1} << 26;
   // Open sessions. An open beyond it: LIMIT_EXCEEDED.
   std::size_t sessions_max = std::size_t{1} << 20;
+  // Deliberate bugs the simulator's canaries turn on in replicas (never in
+  // its reference model, never in synodd), to prove its checkers fail.
+  bool canary_keep_ephemerals_on_expiry = false;  // expiry leaves the ephemerals
+  bool canary_ignore_fence = false;               // every fence passes
 };
 
 enum class NodeKind : std::uint8_t {

@@ -67,7 +67,8 @@ Cluster::Cluster(const SimOptions& options, bool log_notes)
     : options_(options),
       log_notes_(log_notes),
       prng_(options.seed),
-      checker_(initial_configuration(options.replicas)) {
+      checker_(initial_configuration(options.replicas)),
+      network_(options_) {
   const Configuration initial = initial_configuration(options.replicas);
   for (std::uint32_t i = 1; i <= options_.replicas; ++i) add_replica(NodeId{i}, initial);
   for (std::uint32_t i = 1; i <= options_.spares; ++i) {
@@ -251,16 +252,8 @@ void Cluster::after_event(Replica& r, const CoreFacts& before) {
 }
 
 void Cluster::transmit(const Envelope& envelope) {
-  ++result_.messages;
-  if (faults_ && prng_.chance_permille(options_.drop_permille)) return;
-  const int copies = faults_ && prng_.chance_permille(options_.duplicate_permille) ? 2 : 1;
-  for (int i = 0; i < copies; ++i) {
-    const std::uint64_t delay = prng_.range(options_.delay_ticks_min, options_.delay_ticks_max);
-    network_.push(Packet{now_ + std::max<std::uint64_t>(delay, 1), packet_sequence_++, envelope});
-  }
+  network_.send(envelope, now_, faults_, prng_);
 }
-
-bool Cluster::blocked(NodeId from, NodeId to) const { return blocked_.contains({from, to}); }
 
 void Cluster::tick_replicas() {
   for (auto& [id, r] : replicas_) {
@@ -277,15 +270,12 @@ void Cluster::tick_replicas() {
 }
 
 void Cluster::deliver_packets() {
-  while (!network_.empty() && network_.top().deliver_tick <= now_) {
-    Packet packet = network_.top();
-    network_.pop();
-    auto it = replicas_.find(packet.envelope.to);
+  while (auto envelope = network_.next_due(now_)) {
+    auto it = replicas_.find(envelope->to);
     if (it == replicas_.end() || !it->second->core) continue;
-    if (blocked(packet.envelope.from, packet.envelope.to)) continue;
     Replica& r = *it->second;
     const CoreFacts before = consensus::facts_of(*r.core);
-    r.core->step(packet.envelope.from, packet.envelope.message);
+    r.core->step(envelope->from, envelope->message);
     drain(r);
     after_event(r, before);
   }
@@ -344,41 +334,12 @@ void Cluster::fault_schedule() {
 }
 
 void Cluster::partition_schedule() {
-  if (!blocked_.empty() && now_ >= partition_until_) {
-    blocked_.clear();
-    log_line("the network heals");
-  }
-  if (!blocked_.empty() || !prng_.chance_permille(options_.partition_permille)) return;
   std::vector<NodeId> ids;
   for (const auto& [id, r] : replicas_) ids.push_back(id);
-  prng_.shuffle(std::span<NodeId>(ids));
-  const std::uint64_t mode = prng_.below(3);
-  if (mode == 0) {
-    const auto split = static_cast<std::size_t>(prng_.range(1, ids.size() - 1));
-    for (std::size_t i = 0; i < split; ++i) {
-      for (std::size_t j = split; j < ids.size(); ++j) {
-        blocked_.insert({ids[i], ids[j]});
-        blocked_.insert({ids[j], ids[i]});
-      }
-    }
-    log_line("partition: " + std::to_string(split) + " node(s) cut off from the rest");
-  } else if (mode == 1) {
-    const auto pairs = prng_.range(1, ids.size());
-    for (std::uint64_t i = 0; i < pairs; ++i) {
-      const NodeId a = prng_.pick(std::span<NodeId>(ids));
-      const NodeId b = prng_.pick(std::span<NodeId>(ids));
-      if (a != b) blocked_.insert({a, b});
-    }
-    log_line("partition: " + std::to_string(blocked_.size()) + " one-way link(s) cut");
-  } else if (Replica* l = leader()) {
-    for (NodeId other : ids) {
-      if (other == l->id) continue;
-      blocked_.insert({l->id, other});
-      blocked_.insert({other, l->id});
-    }
-    log_line("partition: leader " + std::to_string(l->id.value()) + " isolated");
-  }
-  partition_until_ = now_ + prng_.range(1, options_.partition_ticks_max);
+  const Replica* l = leader();
+  auto changed = network_.schedule(now_, std::move(ids),
+                                   l ? std::optional<NodeId>(l->id) : std::nullopt, prng_);
+  if (changed) log_line(*changed);
 }
 
 void Cluster::membership_schedule() {
@@ -448,7 +409,7 @@ void Cluster::workload() {
 // configurations one voter apart, and this bound leaves a quorum of both).
 void Cluster::heal() {
   faults_ = false;
-  blocked_.clear();
+  network_.heal();
   const Replica* most = nullptr;
   for (const auto& [id, r] : replicas_) {
     if (r->core && (most == nullptr || r->core->chosen() > most->core->chosen())) most = r.get();
@@ -512,6 +473,7 @@ RunResult Cluster::run() {
     }
   }
   result_.ticks = now_;
+  result_.messages = network_.sent();
   result_.slots_chosen = checker_.slots_chosen();
   result_.leaderships = checker_.leaderships();
   if (checker_.failure()) {

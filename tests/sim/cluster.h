@@ -28,6 +28,7 @@
 #include "consensus/core.h"
 #include "tests/sim/checker.h"
 #include "tests/sim/disk.h"
+#include "tests/sim/network.h"
 #include "tests/sim/options.h"
 
 namespace synod::sim {
@@ -58,15 +59,6 @@ class Cluster {
 
  private:
   struct Replica;
-  struct Packet {
-    std::uint64_t deliver_tick;
-    std::uint64_t sequence;
-    consensus::Envelope envelope;
-    bool operator>(const Packet& other) const {
-      return deliver_tick != other.deliver_tick ? deliver_tick > other.deliver_tick
-                                                : sequence > other.sequence;
-    }
-  };
 
   void add_replica(NodeId id, const consensus::Configuration& initial);
   void start(Replica& replica);
@@ -92,7 +84,6 @@ class Cluster {
 
   [[nodiscard]] Replica* leader();
   [[nodiscard]] std::vector<Replica*> up_replicas();
-  [[nodiscard]] bool blocked(NodeId from, NodeId to) const;
   void log_line(const std::string& line) const;
 
   SimOptions options_;
@@ -104,10 +95,7 @@ class Cluster {
 
   std::map<NodeId, std::unique_ptr<Replica>> replicas_;
   std::vector<NodeId> spares_;
-  std::priority_queue<Packet, std::vector<Packet>, std::greater<>> network_;
-  std::uint64_t packet_sequence_ = 0;
-  std::set<std::pair<NodeId, NodeId>> blocked_;
-  std::uint64_t partition_until_ = 0;
+  Network network_;
   std::set<NodeId> stay_down_;  // crashed voters left down in the liveness phase
 
   std::map<std::uint64_t, std::uint64_t> pending_;  // proposal id -> last proposed tick

@@ -23,6 +23,7 @@
 
 #include "tests/sim/cluster.h"
 #include "tests/sim/options.h"
+#include "tests/sim/store_cluster.h"
 
 namespace {
 
@@ -31,14 +32,32 @@ struct Args {
   std::string seeds;
   std::string canary;
   std::string log = "short";
+  std::string workload = "both";
   bool list_canaries = false;
   bool expect_failure = false;
 };
 
 std::string replay_command(std::uint64_t seed, const Args& args) {
   std::string cmd = "synod-sim --seed " + std::to_string(seed);
+  if (args.workload != "both") cmd += " --workload " + args.workload;
   if (!args.canary.empty()) cmd += " --canary " + args.canary;
   return cmd + " --log full";
+}
+
+void print_passed(std::uint64_t seed, const char* workload, const synod::sim::RunResult& r) {
+  std::printf(
+      "seed %llu: %s workload passed in %llu ticks: %llu slots chosen, %llu proposals, "
+      "%llu leaderships, %llu crashes, %llu reconfigurations, %llu snapshots installed, "
+      "%llu reads, %llu messages\n",
+      static_cast<unsigned long long>(seed), workload, static_cast<unsigned long long>(r.ticks),
+      static_cast<unsigned long long>(r.slots_chosen),
+      static_cast<unsigned long long>(r.proposals),
+      static_cast<unsigned long long>(r.leaderships),
+      static_cast<unsigned long long>(r.crashes),
+      static_cast<unsigned long long>(r.reconfigurations),
+      static_cast<unsigned long long>(r.snapshots_installed),
+      static_cast<unsigned long long>(r.reads_served),
+      static_cast<unsigned long long>(r.messages));
 }
 
 // Runs one seed in this process; returns the exit code for the child.
@@ -49,26 +68,18 @@ int run_seed(std::uint64_t seed, const Args& args) {
                 options.describe().c_str());
     std::fflush(stdout);
   }
-  synod::sim::Cluster cluster(options, args.log == "full");
-  const synod::sim::RunResult r = cluster.run();
-  if (r.passed) {
-    if (args.log != "none") {
-      std::printf(
-          "seed %llu: passed in %llu ticks: %llu slots chosen, %llu proposals, %llu leaderships, "
-          "%llu crashes, %llu reconfigurations, %llu snapshots installed, %llu reads, "
-          "%llu messages\n",
-          static_cast<unsigned long long>(seed), static_cast<unsigned long long>(r.ticks),
-          static_cast<unsigned long long>(r.slots_chosen),
-          static_cast<unsigned long long>(r.proposals),
-          static_cast<unsigned long long>(r.leaderships),
-          static_cast<unsigned long long>(r.crashes),
-          static_cast<unsigned long long>(r.reconfigurations),
-          static_cast<unsigned long long>(r.snapshots_installed),
-          static_cast<unsigned long long>(r.reads_served),
-          static_cast<unsigned long long>(r.messages));
-    }
-    return 0;
+  synod::sim::RunResult r;
+  if (args.workload != "store") {
+    synod::sim::Cluster cluster(options, args.log == "full");
+    r = cluster.run();
+    if (r.passed && args.log != "none") print_passed(seed, "consensus", r);
   }
+  if (args.workload != "consensus" && (r.passed || args.workload == "store")) {
+    synod::sim::StoreCluster cluster(options, args.log == "full");
+    r = cluster.run();
+    if (r.passed && args.log != "none") print_passed(seed, "store", r);
+  }
+  if (r.passed) return 0;
   std::printf("seed %llu: FAILED at tick %llu: %s\n", static_cast<unsigned long long>(seed),
               static_cast<unsigned long long>(r.ticks), r.failure.c_str());
   return 1;
@@ -109,6 +120,10 @@ int main(int argc, char** argv) {
   app.add_option("--canary", args.canary, "turn on one deliberate bug (see --list-canaries)");
   app.add_option("--log", args.log, "none, short (one line per seed) or full (every transition)")
       ->check(CLI::IsMember({"none", "short", "full"}));
+  app.add_option("--workload", args.workload,
+                 "consensus (the core with a hash-chain state machine), store (replicas, "
+                 "clients and the reference model) or both, in that order")
+      ->check(CLI::IsMember({"consensus", "store", "both"}));
   app.add_flag("--list-canaries", args.list_canaries, "list the deliberate bugs and exit");
   app.add_flag("--expect-failure", args.expect_failure,
                "succeed only if a seed fails; stop at the first failure");

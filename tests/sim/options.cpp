@@ -10,7 +10,8 @@ namespace synod::sim {
 const std::vector<std::string>& canary_names() {
   static const std::vector<std::string> names = {
       "skip-promise-adoption", "ack-before-persist", "short-quorum",
-      "forget-promise-on-restart", "two-reconfigs-at-once", "stale-local-read"};
+      "forget-promise-on-restart", "two-reconfigs-at-once", "stale-local-read",
+      "drop-watch-event", "keep-ephemerals-on-expiry", "ignore-fence", "skip-wal-sync"};
   return names;
 }
 

@@ -1,0 +1,378 @@
+// Replica: client requests, their order, reads, and watches.
+#include <algorithm>
+
+#include "base/assert.h"
+#include "server/replica/replica.h"
+
+namespace synod::replica {
+
+namespace {
+
+store::Status error(store::Error code, std::string message) {
+  return store::Status{code, std::move(message)};
+}
+
+WatchKind to_registry_kind(codec::WatchKind kind) {
+  switch (kind) {
+    case codec::WatchKind::data: return WatchKind::data;
+    case codec::WatchKind::children: return WatchKind::children;
+    case codec::WatchKind::exists: return WatchKind::exists;
+    case codec::WatchKind::persistent: return WatchKind::persistent;
+    case codec::WatchKind::persistent_recursive: return WatchKind::persistent_recursive;
+  }
+  SYNOD_UNREACHABLE();
+}
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+}  // namespace
+
+void Replica::on_request(ClientId id, codec::ClientRequest request) {
+  Client& client = clients_[id];
+  if (client.queue.size() >= options_.pending_per_client_max) {
+    emit(id, client, codec::Response{request.request_id, Zxid{applied_.value()},
+                                     error(store::Error::LIMIT_EXCEEDED,
+                                           "too many requests outstanding on this connection"),
+                                     {}});
+    return;
+  }
+  const std::uint64_t rid = request.request_id;
+  std::visit(
+      Overloaded{
+          [&](store::Command& command) {
+            submit_write(id, client, rid, codec::LogCommand{0, client.session, rid,
+                                                            std::move(command)});
+          },
+          [&](codec::OpenSessionRequest& open) { open_session(id, client, rid, open); },
+          [&](codec::KeepAliveRequest&) {
+            if (client.session == SessionId{0}) {
+              answer_now(id, client, rid, error(store::Error::SESSION_EXPIRED, "no session"));
+              return;
+            }
+            note_session_active(client.session);
+            const std::int64_t timeout = session_timeout_ms_.contains(client.session)
+                                             ? session_timeout_ms_[client.session]
+                                             : 0;
+            answer_now(id, client, rid, {},
+                       codec::SessionResult{client.session, timeout, timeout});
+          },
+          [&](codec::SetWatchRequest& body) { submit_read(id, client, rid, body, false); },
+          [&](codec::RemoveWatchRequest& body) { submit_read(id, client, rid, body, false); },
+          [&](codec::SyncRequest& body) { submit_read(id, client, rid, body, true); },
+          [&](codec::CheckFenceRequest& body) { submit_read(id, client, rid, body, true); },
+          [&](auto& read) {
+            const bool linearizable = read.mode == codec::ReadMode::linearizable;
+            submit_read(id, client, rid, read, linearizable);
+          },
+      },
+      request.body);
+  if (client.session != SessionId{0}) note_session_active(client.session);
+  drain();
+}
+
+void Replica::on_client_gone(ClientId id) {
+  watches_.remove_client(id);
+  std::erase_if(writes_in_flight_, [&](const auto& kv) { return kv.second.first == id; });
+  clients_.erase(id);
+}
+
+// A write waits to be proposed until every request before it on the
+// connection is a write or answered: a read sent before a write must never
+// see it, and reads are served at whatever the replica has applied.
+void Replica::submit_write(ClientId id, Client& client, std::uint64_t request_id,
+                           codec::LogCommand command) {
+  const bool opens = std::holds_alternative<store::OpenSessionCommand>(command.command);
+  if (!opens && client.session == SessionId{0}) {
+    answer_now(id, client, request_id,
+               error(store::Error::SESSION_EXPIRED, "open a session before writing"));
+    return;
+  }
+  Pending pending;
+  pending.request_id = request_id;
+  pending.deadline_ms = now_.monotonic_ms + options_.request_timeout_ms;
+  pending.command = std::move(command);
+  client.queue.push_back(std::move(pending));
+  maybe_propose(id, client);
+}
+
+void Replica::maybe_propose(ClientId id, Client& client) {
+  for (Pending& p : client.queue) {
+    if (p.is_read && !p.response) return;
+    if (!p.is_read && p.command && !p.proposed && !p.response) propose_write(id, client, p);
+  }
+}
+
+void Replica::propose_write(ClientId id, Client& client, Pending& pending) {
+  pending.proposed = true;
+  codec::LogCommand& command = *pending.command;
+  writes_in_flight_[{command.session, command.sequence}] = {id, pending.request_id};
+  if (core_->is_leader()) {
+    propose_stamped({command});
+    return;
+  }
+  if (!core_->forward({consensus::Entry::command(codec::encode_command(command))})) {
+    writes_in_flight_.erase({command.session, command.sequence});
+    pending.response =
+        codec::Response{pending.request_id, Zxid{applied_.value()},
+                        error(store::Error::NOT_LEADER, "no leader is known; try again"), {}};
+    pending.restamp = true;
+  }
+  SYNOD_MAYBE(client.queue.empty());
+}
+
+void Replica::submit_read(ClientId id, Client& client, std::uint64_t request_id,
+                          codec::ClientBody body, bool linearizable) {
+  Pending pending;
+  pending.request_id = request_id;
+  pending.is_read = true;
+  pending.linearizable = linearizable;
+  pending.deadline_ms = now_.monotonic_ms + options_.request_timeout_ms;
+  pending.body = std::move(body);
+  client.queue.push_back(std::move(pending));
+  if (linearizable) {
+    read_round_next_.emplace_back(id, request_id);
+    start_read_round();
+  }
+  pump(id, client);
+}
+
+void Replica::open_session(ClientId id, Client& client, std::uint64_t request_id,
+                           const codec::OpenSessionRequest& request) {
+  if (request.previous) {
+    // Moving a session here: answer (after a read-index round, so the
+    // session's existence is current) only once we have applied what the
+    // client had seen.
+    client.session = *request.previous;
+    client.wait_for = std::max(client.wait_for, Slot{request.last_zxid.value()});
+    client.last_zxid = std::max(client.last_zxid, request.last_zxid);
+    submit_read(id, client, request_id, request, true);
+    return;
+  }
+  const std::int64_t timeout = std::clamp(request.timeout_ms, options_.session_timeout_min_ms,
+                                          options_.session_timeout_max_ms);
+  // The open is matched to this request by (session 0, nonce): random, so a
+  // restarted server never mistakes an old open it replays for a new one.
+  const std::uint64_t nonce =
+      (std::uint64_t{options_.core.self.value()} << 48) | prng_.range(1, (1ull << 48) - 1);
+  submit_write(id, client, request_id,
+               codec::LogCommand{0, SessionId{0}, nonce, store::OpenSessionCommand{timeout}});
+}
+
+void Replica::answer_now(ClientId id, Client& client, std::uint64_t request_id,
+                         store::Status status, codec::ResultBody body) {
+  Pending done;
+  done.request_id = request_id;
+  done.response = codec::Response{request_id, Zxid{applied_.value()}, std::move(status),
+                                  std::move(body)};
+  done.restamp = true;
+  client.queue.push_back(std::move(done));
+  pump(id, client);
+}
+
+void Replica::complete_write(ClientId id, Client& client, std::uint64_t request_id,
+                             codec::Response response) {
+  for (Pending& p : client.queue) {
+    if (p.is_read || p.request_id != request_id || p.response) continue;
+    if (auto* opened = std::get_if<codec::SessionResult>(&response.body)) {
+      client.session = opened->session;
+    }
+    p.response = std::move(response);
+    break;
+  }
+  pump(id, client);
+}
+
+// Sends whatever is ready at the head of the connection's queue, in order,
+// then proposes the writes that no longer wait behind a read.
+void Replica::pump(ClientId id, Client& client) {
+  while (!client.queue.empty() && applied_ >= client.wait_for) {
+    Pending& head = client.queue.front();
+    if (!head.response && head.is_read) {
+      if (head.linearizable && !head.read_index) break;
+      if (head.read_index && applied_ < *head.read_index) break;
+      head.response = evaluate_read(id, client, head);
+    }
+    if (!head.response) break;
+    codec::Response response = std::move(*head.response);
+    // An answer that is not a result of its own (an error before applying,
+    // a keep-alive) claims nothing newer than what the connection has seen,
+    // so the zxids a connection receives never go back.
+    if (head.restamp) response.zxid = client.last_zxid;
+    SYNOD_ASSERT(response.zxid >= client.last_zxid);
+    client.last_zxid = response.zxid;
+    client.queue.pop_front();
+    emit(id, client, std::move(response));
+  }
+  maybe_propose(id, client);
+}
+
+void Replica::pump_all() {
+  for (auto& [id, client] : clients_) pump(id, client);
+}
+
+void Replica::emit(ClientId id, Client&, codec::ServerMessage message) {
+  output_.to_clients.push_back(ToClient{id, std::move(message)});
+}
+
+void Replica::start_read_round() {
+  if (read_round_in_flight_ || read_round_next_.empty()) return;
+  read_round_in_flight_ = ++read_round_id_;
+  read_round_started_ms_ = now_.monotonic_ms;
+  read_round_members_ = std::move(read_round_next_);
+  read_round_next_.clear();
+  core_->read_index(*read_round_in_flight_);
+}
+
+void Replica::on_read_ready(const consensus::ReadReady& ready) {
+  if (!read_round_in_flight_ || ready.id != *read_round_in_flight_) return;
+  read_round_in_flight_.reset();
+  auto members = std::move(read_round_members_);
+  read_round_members_.clear();
+  if (!ready.ok) {
+    // No leader confirmed it: the next tick asks again (reads time out).
+    read_round_next_.insert(read_round_next_.begin(), members.begin(), members.end());
+    return;
+  }
+  for (const auto& [id, request_id] : members) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) continue;
+    for (Pending& p : it->second.queue) {
+      if (p.is_read && p.request_id == request_id && !p.read_index) p.read_index = ready.index;
+    }
+    pump(id, it->second);
+  }
+  start_read_round();
+}
+
+void Replica::expire_requests() {
+  for (auto& [id, client] : clients_) {
+    for (Pending& p : client.queue) {
+      if (p.response || p.deadline_ms > now_.monotonic_ms) continue;
+      const char* why = p.is_read ? "the read timed out; it changed nothing"
+                                  : "the write timed out; it may or may not have happened";
+      p.response = codec::Response{p.request_id, Zxid{applied_.value()},
+                                   error(store::Error::TIMEOUT, why), {}};
+      p.restamp = true;
+    }
+    std::erase_if(writes_in_flight_, [&](const auto& kv) {
+      if (kv.second.first != id) return false;
+      for (const Pending& p : client.queue) {
+        if (p.request_id == kv.second.second) return p.response.has_value();
+      }
+      return true;
+    });
+    pump(id, client);
+  }
+}
+
+codec::Response Replica::evaluate_read(ClientId id, Client& client, const Pending& pending) {
+  codec::Response r{pending.request_id, Zxid{applied_.value()}, {}, {}};
+  std::visit(
+      Overloaded{
+          [&](const codec::GetRequest& q) {
+            auto got = store_.get(q.path);
+            if (!got.ok()) {
+              r.status = got.status();
+              return;
+            }
+            const store::NodeView& v = got.value();
+            r.body = codec::DataResult{std::string(v.data), v.stat, v.kind, v.ttl_ms};
+            if (q.watch) r.status = watches_.add(id, q.path, WatchKind::data);
+          },
+          [&](const codec::ExistsRequest& q) {
+            auto got = store_.exists(q.path);
+            if (q.watch) {
+              const store::Status added = watches_.add(id, q.path, WatchKind::exists);
+              if (!added.ok()) {
+                r.status = added;
+                return;
+              }
+            }
+            if (!got.ok()) {
+              r.status = got.status();
+              return;
+            }
+            r.body = codec::StatResult{got.value()};
+          },
+          [&](const codec::ChildrenRequest& q) {
+            auto page = store_.children(q.path, q.after, q.limit);
+            if (!page.ok()) {
+              r.status = page.status();
+              return;
+            }
+            codec::ChildrenResult result{page.value().entries, std::nullopt};
+            if (page.value().more && !result.entries.empty()) {
+              result.next_after = result.entries.back().name;
+            }
+            r.body = std::move(result);
+            if (q.watch) r.status = watches_.add(id, q.path, WatchKind::children);
+          },
+          [&](const codec::CheckFenceRequest& q) {
+            r.status = store_.check_fence(q.fence);
+            if (r.status.ok()) r.body = codec::FenceResult{q.fence.token};
+          },
+          [&](const codec::OpenSessionRequest& q) {
+            const SessionId session = *q.previous;
+            if (!store_.session_exists(session)) {
+              client.session = SessionId{0};
+              r.status = error(store::Error::SESSION_EXPIRED,
+                               "session " + std::to_string(session.value()) + " has expired");
+              return;
+            }
+            note_session_active(session);
+            const std::int64_t timeout = session_timeout_ms_[session];
+            r.body = codec::SessionResult{session, timeout, timeout};
+          },
+          [&](const codec::SetWatchRequest& q) {
+            const WatchKind kind = to_registry_kind(q.kind);
+            if (!q.from_zxid) {
+              r.status = watches_.add(id, q.path, kind);
+              return;
+            }
+            auto replay = watches_.add_from(id, q.path, kind, *q.from_zxid, Zxid{applied_.value()});
+            if (!replay.ok()) {
+              r.status = replay.status();
+              return;
+            }
+            for (Notification& n : replay.value()) {
+              emit(id, client, codec::WatchEvent{std::move(n.event), q.path, q.kind});
+            }
+          },
+          [&](const codec::RemoveWatchRequest& q) {
+            watches_.remove(id, q.path, to_registry_kind(q.kind));
+          },
+          [&](const auto&) {},  // sync: only the zxid matters
+      },
+      pending.body);
+  return r;
+}
+
+codec::Response Replica::write_response(std::uint64_t request_id, Zxid zxid,
+                                        const store::ApplyResult& result,
+                                        const store::Command& command) const {
+  const store::Response& applied = result.response;
+  codec::Response r{request_id, zxid, applied.status, {}};
+  if (std::holds_alternative<store::MultiCommand>(command)) {
+    r.body = codec::MultiResult{applied.ops};
+  } else if (std::holds_alternative<store::OpenSessionCommand>(command)) {
+    if (applied.status.ok()) {
+      const std::int64_t timeout = std::get<store::OpenSessionCommand>(command).timeout_ms;
+      r.body = codec::SessionResult{applied.session, timeout, timeout};
+    }
+  } else if (const auto* write = std::get_if<store::WriteCommand>(&command)) {
+    if (applied.status.ok() && !applied.ops.empty() && applied.ops.front().stat) {
+      const store::OpResult& op = applied.ops.front();
+      if (std::holds_alternative<store::CreateOp>(write->op)) {
+        r.body = codec::CreateResult{op.path, *op.stat};
+      } else if (std::holds_alternative<store::SetOp>(write->op)) {
+        r.body = codec::StatResult{*op.stat};
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace synod::replica

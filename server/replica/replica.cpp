@@ -1,0 +1,303 @@
+// Replica: opening, driving the consensus core, applying chosen entries to
+// the store, and snapshots.
+#include "server/replica/replica.h"
+
+#include <algorithm>
+
+#include "base/assert.h"
+
+namespace synod::replica {
+
+namespace {
+constexpr std::size_t recently_proposed_max = 1 << 16;
+}  // namespace
+
+std::string ReplicaOptions::validate() const {
+  if (auto why = core.validate(); !why.empty()) return why;
+  if (tick_ms <= 0) return "tick_ms must be >= 1";
+  if (snapshot_every == 0) return "snapshot_every must be >= 1";
+  if (session_timeout_min_ms <= 0 || session_timeout_min_ms > session_timeout_max_ms) {
+    return "session timeouts need 0 < min <= max";
+  }
+  if (session_timeout_min_ms < 2 * tick_ms * core.election_ticks) {
+    return "session_timeout_min_ms must cover two election timeouts";
+  }
+  if (request_timeout_ms <= 0) return "request_timeout_ms must be >= 1";
+  if (pending_per_client_max == 0) return "pending_per_client_max must be >= 1";
+  return {};
+}
+
+store::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options,
+                                                      wal::Disk& disk, base::Prng& prng,
+                                                      const consensus::Configuration& initial,
+                                                      Time now) {
+  if (auto why = options.validate(); !why.empty()) {
+    return store::Status{store::Error::BAD_ARGUMENTS, why};
+  }
+  const consensus::Snapshot start{Slot{0}, initial, std::make_shared<const std::string>()};
+  auto opened = Storage::open(disk, options.wal, start);
+  if (!opened.ok()) return store::Status{store::Error::CORRUPTED, opened.status().message()};
+  Storage::Opened& o = opened.value();
+  auto replica = std::unique_ptr<Replica>(
+      new Replica(options, disk, prng, std::move(o.storage), std::move(o.durable), now));
+  for (std::string& note : o.notes) replica->output_.notes.push_back("recovery: " + note);
+  if (replica->fatal_) return store::Status{store::Error::CORRUPTED, *replica->fatal_};
+  return replica;
+}
+
+Replica::Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prng,
+                 Storage storage, consensus::Durable durable, Time now)
+    : options_(options),
+      prng_(prng),
+      disk_(disk),
+      storage_(std::move(storage)),
+      store_(options.store),
+      watches_(Zxid{durable.snapshot.slot.value()}, options.watches),
+      now_(now) {
+  applied_ = durable.snapshot.slot;
+  snapshot_slot_ = durable.snapshot.slot;
+  if (applied_ > Slot{0}) {
+    const store::Status loaded = store_.load_snapshot(*durable.snapshot.data);
+    if (!loaded.ok()) {
+      fail("the snapshot at slot " + std::to_string(applied_.value()) +
+           " does not load: " + loaded.message);
+    }
+  }
+  reload_session_timeouts();
+  core_ = std::make_unique<consensus::Core>(options_.core, std::move(durable), prng);
+  drain();
+}
+
+void Replica::on_message(NodeId from, const consensus::Message& message) {
+  core_->step(from, message);
+  drain();
+}
+
+void Replica::on_tick(Time now) {
+  now_.monotonic_ms = std::max(now_.monotonic_ms, now.monotonic_ms);
+  now_.wall_ms = now.wall_ms;
+  core_->tick();
+  drain();
+  session_tick();
+  expire_requests();
+  if (read_round_in_flight_ &&
+      now_.monotonic_ms - read_round_started_ms_ > options_.tick_ms * options_.core.election_ticks) {
+    // The round's answer was lost: ask again, for everyone waiting.
+    read_round_members_.insert(read_round_members_.end(), read_round_next_.begin(),
+                               read_round_next_.end());
+    read_round_next_ = std::move(read_round_members_);
+    read_round_members_.clear();
+    read_round_in_flight_.reset();
+    start_read_round();
+  }
+  drain();
+}
+
+std::optional<std::string> Replica::sync() {
+  if (!options_.canaries.skip_wal_sync) {
+    if (auto status = storage_.sync(); !status.ok()) {
+      fail("the disk failed to sync: " + status.message());
+      return fatal_;
+    }
+  }
+  durable_token_ = written_token_;
+  while (!waiting_votes_.empty() && waiting_votes_.front().first <= durable_token_) {
+    for (auto& e : waiting_votes_.front().second) output_.send.push_back(std::move(e));
+    waiting_votes_.pop_front();
+  }
+  core_->on_persisted(durable_token_);
+  drain();
+  return fatal_;
+}
+
+ReplicaOutput Replica::take_output() {
+  output_.sync_needed = written_token_ > durable_token_;
+  ReplicaOutput out = std::move(output_);
+  output_ = ReplicaOutput{};
+  return out;
+}
+
+ReplicaStatus Replica::status() const {
+  ReplicaStatus s;
+  s.consensus = core_->status();
+  s.applied = applied_;
+  s.sessions = store_.session_count();
+  s.watches = watches_.count();
+  s.clients = clients_.size();
+  s.nodes = store_.node_count();
+  s.digest = store_.digest();
+  return s;
+}
+
+void Replica::fail(std::string why) {
+  if (!fatal_) {
+    output_.notes.push_back("fatal: " + why);
+    fatal_ = std::move(why);
+  }
+}
+
+// Drains the core exactly as consensus/output.h orders it: persist, send,
+// hold votes until durable, then apply.
+void Replica::drain() {
+  while (core_->has_output() && !fatal_) {
+    consensus::Output out = core_->take_output();
+    for (std::string& note : out.notes) output_.notes.push_back(std::move(note));
+    if (!out.persist.empty()) {
+      if (auto status = storage_.write(out.persist); !status.ok()) {
+        fail("the disk failed to write: " + status.message());
+        return;
+      }
+      written_token_ = out.persist_token;
+    }
+    for (auto& e : out.send_now) output_.send.push_back(std::move(e));
+    if (!out.send_after_persist.empty()) {
+      if (out.persist_token <= durable_token_) {
+        for (auto& e : out.send_after_persist) output_.send.push_back(std::move(e));
+      } else {
+        waiting_votes_.emplace_back(out.persist_token, std::move(out.send_after_persist));
+      }
+    }
+    if (out.install_snapshot) {
+      const store::Status loaded = store_.load_snapshot(*out.install_snapshot->data);
+      if (!loaded.ok()) {
+        fail("the leader's snapshot does not load: " + loaded.message);
+        return;
+      }
+      applied_ = out.install_snapshot->slot;
+      snapshot_slot_ = applied_;
+      watches_.reset_history(Zxid{applied_.value()});
+      reload_session_timeouts();
+      drop_watches_after_snapshot();
+      if (observer_ != nullptr) observer_->installed(options_.core.self, applied_, store_);
+    }
+    for (const consensus::ChosenEntry& chosen : out.chosen) apply(chosen);
+    for (const std::uint64_t session : out.touched) note_session_active(SessionId{session});
+    if (!out.forwarded.empty()) handle_forwarded(std::move(out.forwarded));
+    for (const consensus::ReadReady& ready : out.reads) on_read_ready(ready);
+    if (!out.chosen.empty()) {
+      maybe_snapshot();
+      pump_all();
+    }
+  }
+  if (core_->is_leader() && !was_leader_) on_became_leader();
+  was_leader_ = core_->is_leader();
+}
+
+void Replica::apply(const consensus::ChosenEntry& chosen) {
+  SYNOD_ASSERT(chosen.slot == next(applied_));
+  applied_ = chosen.slot;
+  if (chosen.entry.kind == consensus::EntryKind::command) {
+    auto decoded = codec::decode_command(chosen.entry.data);
+    // Only a leader's own encoding is ever chosen (it decodes forwarded
+    // bytes before stamping them), so a chosen entry that does not decode is
+    // a bug, and every replica would stop at the same slot.
+    SYNOD_ASSERT_MSG(decoded.ok(), "a chosen entry does not decode");
+    apply_command(chosen.slot, decoded.value());
+  }
+  if (observer_ != nullptr) observer_->applied(options_.core.self, chosen.slot, chosen.entry, store_);
+}
+
+void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
+  const Zxid zxid{slot.value()};
+  last_log_time_ms_ = std::max(last_log_time_ms_, command.time_ms);
+  const store::ApplyResult result = store_.apply(zxid, command.time_ms, command.command);
+  std::vector<Notification> notifications;
+  watches_.on_applied(zxid, result.events, notifications);
+  for (Notification& n : notifications) {
+    auto it = clients_.find(n.client);
+    if (it == clients_.end()) continue;
+    if (options_.canaries.drop_watch_event && ++notifications_ % 10 == 0) continue;
+    const store::Path path = store::Path::parse(n.event.path).value();
+    emit(n.client, it->second, codec::WatchEvent{std::move(n.event), path, codec::WatchKind::data});
+  }
+  after_apply_sessions(command, result);
+  auto waiting = writes_in_flight_.find({command.session, command.sequence});
+  if (waiting == writes_in_flight_.end()) return;
+  const auto [id, request_id] = waiting->second;
+  writes_in_flight_.erase(waiting);
+  auto client = clients_.find(id);
+  if (client == clients_.end()) return;
+  complete_write(id, client->second, request_id,
+                 write_response(request_id, zxid, result, command.command));
+}
+
+// A snapshot skips the events of every entry it covers, so watches set here
+// would miss them silently. Each client that had one is told to set its
+// watches again from its last zxid (watch-from-zxid then replays or answers
+// COMPACTED): never a silent gap.
+void Replica::drop_watches_after_snapshot() {
+  for (auto& [id, client] : clients_) {
+    if (watches_.count(id) == 0) continue;
+    watches_.remove_client(id);
+    emit(id, client,
+         codec::SessionEvent{codec::SessionState::moved, client.session,
+                             "this server caught up from a snapshot; set watches again from "
+                             "your last zxid"});
+  }
+}
+
+void Replica::maybe_snapshot() {
+  if (applied_.value() < snapshot_slot_.value() + options_.snapshot_every) return;
+  auto data = std::make_shared<const std::string>(store_.serialize_snapshot());
+  std::vector<consensus::AcceptedRecord> tail;
+  for (Slot s = next(applied_); s <= core_->log_end(); s = next(s)) {
+    tail.push_back({s, core_->ballot_at(s), core_->entry_at(s)});
+  }
+  const consensus::Snapshot snapshot{applied_, core_->config_for(next(applied_)), data};
+  if (auto status = storage_.save_snapshot(snapshot, tail, core_->chosen()); !status.ok()) {
+    fail("the disk failed to save a snapshot: " + status.message());
+    return;
+  }
+  core_->compact(applied_, data);
+  snapshot_slot_ = applied_;
+}
+
+// The leader's log time: its wall clock, but never behind an entry already
+// applied, so log time only moves forward across leaders.
+std::int64_t Replica::stamp() {
+  last_log_time_ms_ = std::max(last_log_time_ms_, now_.wall_ms);
+  return last_log_time_ms_;
+}
+
+void Replica::propose_stamped(std::vector<codec::LogCommand> commands) {
+  std::vector<consensus::Entry> entries;
+  entries.reserve(commands.size());
+  const std::int64_t time_ms = stamp();
+  for (codec::LogCommand& c : commands) {
+    if (c.sequence != 0) {
+      const std::pair key{c.session, c.sequence};
+      if (!recently_proposed_.insert(key).second) continue;  // a duplicated Forward
+      recently_proposed_order_.push_back(key);
+      if (recently_proposed_order_.size() > recently_proposed_max) {
+        recently_proposed_.erase(recently_proposed_order_.front());
+        recently_proposed_order_.pop_front();
+      }
+    }
+    c.time_ms = time_ms;
+    entries.push_back(consensus::Entry::command(codec::encode_command(c)));
+  }
+  if (entries.empty()) return;
+  const consensus::ProposeResult result = core_->propose(std::move(entries));
+  SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
+  // Not accepted (busy, or leadership lost this instant): the clients time
+  // out with an unknown outcome, which is what they would see after a crash.
+}
+
+// Leader: writes forwarded by followers. Bytes from a peer are checked here,
+// before anything is stamped and proposed.
+void Replica::handle_forwarded(std::vector<consensus::Entry> entries) {
+  std::vector<codec::LogCommand> commands;
+  for (const consensus::Entry& entry : entries) {
+    auto decoded = codec::decode_command(entry.data);
+    if (!decoded.ok() || entry.kind != consensus::EntryKind::command) {
+      output_.notes.push_back("dropped a forwarded write that does not decode: " +
+                              (decoded.ok() ? std::string("not a command")
+                                            : decoded.status().message));
+      continue;
+    }
+    commands.push_back(std::move(decoded.value()));
+  }
+  if (!commands.empty() && core_->is_leader()) propose_stamped(std::move(commands));
+}
+
+}  // namespace synod::replica

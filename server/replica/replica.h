@@ -1,0 +1,252 @@
+// Replica: one server's deterministic heart. It wires the consensus core, the
+// store, durable storage, the watch registry, read-index waiters and session
+// liveness, and is driven only through its inputs:
+//
+//   on_message(from, message)   a peer's consensus message
+//   on_request(client, request) a decoded client request on a connection
+//   on_client_gone(client)      a connection closed
+//   on_tick(now)                one tick of time (monotonic and wall ms)
+//   sync()                      the owner makes written records durable
+//
+// and drains everything it must do into take_output(): messages for peers
+// (already ordered after the writes they depend on) and frames for clients
+// (in each client's order). It drains the core's Output exactly as
+// consensus/output.h says: persist, send, then apply. synodd's runtime and
+// the simulator drive the same class.
+//
+// Client guarantees (DESIGN.md "Reads", "Store"):
+//   - a connection's requests are answered in the order they were sent;
+//   - a linearizable read is served after a read-index round (README §11 in
+//     consensus/) and after every earlier request on the connection;
+//   - nothing is answered on a moved session before this replica has applied
+//     the zxid the client had seen;
+//   - watch events reach a client before any response with a higher zxid.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/prng.h"
+#include "consensus/core.h"
+#include "server/codec/client.h"
+#include "server/codec/peer.h"
+#include "server/replica/client_id.h"
+#include "server/replica/storage.h"
+#include "server/replica/watches.h"
+#include "server/store/store.h"
+#include "server/wal/disk.h"
+
+namespace synod::replica {
+
+// Deliberate bugs the simulator turns on to prove its client checkers fail.
+struct ReplicaCanaries {
+  bool drop_watch_event = false;   // every tenth notification is lost
+  bool skip_wal_sync = false;      // sync() does not make records durable
+};
+
+struct ReplicaOptions {
+  consensus::Options core;
+  store::StoreConfig store;
+  wal::WalOptions wal;
+  std::int64_t tick_ms = 10;  // the length of one tick, for timeouts in ms
+  std::uint64_t snapshot_every = 10000;  // applied entries between snapshots
+  std::int64_t session_timeout_min_ms = 1000;
+  std::int64_t session_timeout_max_ms = 60000;
+  // A request not answered in this long gets TIMEOUT (outcome unknown).
+  std::int64_t request_timeout_ms = 10000;
+  std::uint32_t pending_per_client_max = 4096;
+  std::uint32_t ttl_removals_per_entry_max = 256;
+  WatchLimits watches;
+  ReplicaCanaries canaries;
+
+  [[nodiscard]] std::string validate() const;
+};
+
+struct Time {
+  std::int64_t monotonic_ms = 0;  // never goes back; the timeouts' clock
+  std::int64_t wall_ms = 0;       // ms since the epoch; stamped into entries
+};
+
+struct ToClient {
+  ClientId client;
+  codec::ServerMessage message;
+};
+
+struct ReplicaOutput {
+  std::vector<consensus::Envelope> send;  // to peers, now
+  std::vector<ToClient> to_clients;       // in each client's order
+  std::vector<std::string> notes;         // sentences for the log
+  bool sync_needed = false;               // call sync() (group commit)
+};
+
+// Sees every entry this replica applies, after the store applied it, and
+// every snapshot it installs. For the simulator's checkers; none in synodd.
+class ApplyObserver {
+ public:
+  virtual ~ApplyObserver() = default;
+  virtual void applied(NodeId replica, Slot slot, const consensus::Entry& entry,
+                       const store::Store& store) = 0;
+  virtual void installed(NodeId replica, Slot slot, const store::Store& store) = 0;
+};
+
+struct ReplicaStatus {
+  consensus::Status consensus;
+  Slot applied{};
+  std::size_t sessions = 0;
+  std::size_t watches = 0;
+  std::size_t clients = 0;
+  std::size_t nodes = 0;
+  std::uint64_t digest = 0;
+};
+
+class Replica {
+ public:
+  // Recovers from `disk`. `initial` is the configuration at slot 0 for a new
+  // ensemble (empty for a server joining as a learner). A disk that cannot be
+  // recovered is an error naming file and offset. `prng` outlives the replica.
+  [[nodiscard]] static store::Result<std::unique_ptr<Replica>> open(
+      const ReplicaOptions& options, wal::Disk& disk, base::Prng& prng,
+      const consensus::Configuration& initial, Time now);
+
+  void on_message(NodeId from, const consensus::Message& message);
+  void on_request(ClientId client, codec::ClientRequest request);
+  void on_client_gone(ClientId client);
+  void on_tick(Time now);
+  // Makes everything written durable, then releases the votes that waited.
+  // A disk error is fatal: the returned sentence says why; stop the server.
+  [[nodiscard]] std::optional<std::string> sync();
+
+  [[nodiscard]] ReplicaOutput take_output();
+  // `observer` must outlive the replica, or be reset to nullptr first.
+  void set_observer(ApplyObserver* observer) { observer_ = observer; }
+  [[nodiscard]] ReplicaStatus status() const;
+  [[nodiscard]] const consensus::Core& core() const { return *core_; }
+  [[nodiscard]] const store::Store& store() const { return store_; }
+  [[nodiscard]] Slot applied() const { return applied_; }
+  // A fatal disk error seen while writing; the owner must stop.
+  [[nodiscard]] const std::optional<std::string>& fatal() const { return fatal_; }
+
+ private:
+  // One request on a connection, answered strictly in arrival order.
+  struct Pending {
+    std::uint64_t request_id = 0;
+    bool is_read = false;             // evaluated at the head of the queue
+    bool linearizable = false;        // read: waits for a read-index round
+    std::int64_t deadline_ms = 0;     // TIMEOUT after this
+    codec::ClientBody body;           // read: what to evaluate
+    std::optional<Slot> read_index;   // linearizable read: the round's answer
+    std::optional<codec::Response> response;  // ready to send
+    bool restamp = false;   // not a result of its own: carries the last zxid sent
+    bool proposed = false;  // write: handed to consensus
+    std::optional<codec::LogCommand> command;  // write: what to propose
+  };
+  struct Client {
+    SessionId session{};
+    Slot wait_for{};  // a moved session: answer nothing before applying this
+    Zxid last_zxid{};  // the highest zxid sent on this connection
+    std::deque<Pending> queue;
+  };
+
+  Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prng, Storage storage,
+          consensus::Durable durable, Time now);
+
+  // replica.cpp: driving the core, applying, snapshots.
+  void drain();
+  void apply(const consensus::ChosenEntry& chosen);
+  void apply_command(Slot slot, const codec::LogCommand& command);
+  void maybe_snapshot();
+  void drop_watches_after_snapshot();
+  void after_apply_sessions(const codec::LogCommand& command, const store::ApplyResult& result);
+  void complete_write(ClientId id, Client& client, std::uint64_t request_id,
+                      codec::Response response);
+  void propose_stamped(std::vector<codec::LogCommand> commands);
+  void handle_forwarded(std::vector<consensus::Entry> entries);
+  void fail(std::string why);
+  [[nodiscard]] std::int64_t stamp();
+
+  // clients.cpp: requests, ordering, reads, watches.
+  void submit_write(ClientId id, Client& client, std::uint64_t request_id,
+                    codec::LogCommand command);
+  void submit_read(ClientId id, Client& client, std::uint64_t request_id,
+                   codec::ClientBody body, bool linearizable);
+  void open_session(ClientId id, Client& client, std::uint64_t request_id,
+                    const codec::OpenSessionRequest& request);
+  void answer_now(ClientId id, Client& client, std::uint64_t request_id, store::Status status,
+                  codec::ResultBody body = {});
+  void pump(ClientId id, Client& client);
+  void maybe_propose(ClientId id, Client& client);
+  void propose_write(ClientId id, Client& client, Pending& pending);
+  void pump_all();
+  [[nodiscard]] codec::Response evaluate_read(ClientId id, Client& client, const Pending& pending);
+  void emit(ClientId id, Client& client, codec::ServerMessage message);
+  void start_read_round();
+  void on_read_ready(const consensus::ReadReady& ready);
+  void expire_requests();
+  [[nodiscard]] codec::Response write_response(std::uint64_t request_id, Zxid zxid,
+                                               const store::ApplyResult& result,
+                                               const store::Command& command) const;
+
+  // sessions.cpp: liveness at the leader, touches from followers, TTLs.
+  void note_session_active(SessionId session);
+  void session_tick();
+  void on_became_leader();
+  void on_session_gone(SessionId session, codec::SessionState state);
+  void reload_session_timeouts();
+
+  ReplicaOptions options_;
+  base::Prng& prng_;
+  wal::Disk& disk_;
+  Storage storage_;
+  std::unique_ptr<consensus::Core> core_;
+  store::Store store_;
+  WatchRegistry watches_;
+  Slot applied_{};
+  Slot snapshot_slot_{};
+  std::int64_t last_log_time_ms_ = 0;
+  Time now_;
+  bool was_leader_ = false;
+
+  // Votes waiting for their writes: (persist token, messages).
+  std::deque<std::pair<std::uint64_t, std::vector<consensus::Envelope>>> waiting_votes_;
+  std::uint64_t written_token_ = 0;
+  std::uint64_t durable_token_ = 0;
+
+  std::map<ClientId, Client> clients_;
+  // (session, sequence) of a write in flight -> (client, request id).
+  std::map<std::pair<SessionId, std::uint64_t>, std::pair<ClientId, std::uint64_t>>
+      writes_in_flight_;
+
+
+  // Read-index rounds: one in flight; reads arriving meanwhile wait for the next.
+  std::uint64_t read_round_id_ = 0;
+  std::optional<std::uint64_t> read_round_in_flight_;
+  std::int64_t read_round_started_ms_ = 0;
+  std::vector<std::pair<ClientId, std::uint64_t>> read_round_members_;  // (client, request)
+  std::vector<std::pair<ClientId, std::uint64_t>> read_round_next_;
+
+  // Session liveness (leader: deadlines; follower: sessions to touch).
+  std::map<SessionId, std::int64_t> session_timeout_ms_;  // mirrors the store
+  std::map<SessionId, std::int64_t> session_deadline_ms_;
+  std::set<SessionId> expiring_;
+  std::set<SessionId> touched_since_report_;
+  std::uint32_t touch_elapsed_ticks_ = 0;
+  bool ttl_removal_in_flight_ = false;
+  std::uint64_t notifications_ = 0;
+
+  // Writes proposed recently, by (session, sequence): a Forward the network
+  // duplicated is proposed once. Bounded; oldest forgotten first.
+  std::set<std::pair<SessionId, std::uint64_t>> recently_proposed_;
+  std::deque<std::pair<SessionId, std::uint64_t>> recently_proposed_order_;
+
+  ReplicaOutput output_;
+  std::optional<std::string> fatal_;
+  ApplyObserver* observer_ = nullptr;
+};
+
+}  // namespace synod::replica

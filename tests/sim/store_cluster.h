@@ -1,0 +1,114 @@
+// StoreCluster: the store workload. N servers built from the real
+// server/replica Replica (consensus core + store + WAL over MemoryDisk +
+// watches + read-index + session liveness), clients with sessions issuing a
+// mixed workload, the same network faults as Cluster, crashes that recover
+// through the real WAL, and a reference model: a second Store fed the chosen
+// log in order, without canaries.
+//
+// Checks, after every event:
+//   agreement     the same entry at every slot on every replica
+//   model         every replica's store digest at slot s equals the model's;
+//                 every write's response equals the model's result for it;
+//                 every read's answer equals the model's state at its zxid
+//   exactly once  an acknowledged write appears once in the chosen log
+//   real time     an operation that began after another finished has a zxid
+//                 at least as high
+//   sessions      a client never sees a lower zxid than it has seen, even
+//                 after moving to another server
+//   watches       a client with a recursive watch on / receives exactly the
+//                 model's events, in order, and none after a higher response
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/prng.h"
+#include "server/codec/client.h"
+#include "server/replica/replica.h"
+#include "server/store/store.h"
+#include "server/wal/memory_disk.h"
+#include "tests/sim/cluster.h"
+#include "tests/sim/network.h"
+#include "tests/sim/options.h"
+
+namespace synod::sim {
+
+class StoreCluster : public replica::ApplyObserver {
+ public:
+  StoreCluster(const SimOptions& options, bool log_notes);
+  ~StoreCluster() override;
+  StoreCluster(const StoreCluster&) = delete;
+  StoreCluster& operator=(const StoreCluster&) = delete;
+
+  [[nodiscard]] RunResult run();
+
+  void applied(NodeId replica, Slot slot, const consensus::Entry& entry,
+               const store::Store& store) override;
+  void installed(NodeId replica, Slot slot, const store::Store& store) override;
+
+ private:
+  struct Server;
+  struct Client;
+  struct Op;
+
+  void start(Server& server);
+  void crash(Server& server);
+  void handle(Server& server);
+  void deliver_packets();
+  void complete_syncs();
+  void tick_servers();
+  void fault_schedule();
+  void client_schedule();
+  void connect(Client& client);
+  void disconnect(Client& client, const char* why);
+  void issue(Client& client);
+  void submit(Client& client, Op op, codec::ClientBody body);
+  void on_server_message(Client& client, const codec::ServerMessage& message);
+  void on_response(Client& client, const codec::Response& response);
+  void check_write(Client& client, const Op& op, const codec::Response& response);
+  void check_read(Client& client, const Op& op, const codec::Response& response);
+  void model_apply(Slot slot, const consensus::Entry& entry);
+  [[nodiscard]] bool converged() const;
+  [[nodiscard]] Server* leader();
+  [[nodiscard]] replica::Time time_at(const Server& server) const;
+  void fail(std::string why);
+  void log_line(const std::string& line) const;
+
+  SimOptions options_;
+  bool log_notes_;
+  base::Prng prng_;
+  Network network_;
+  std::uint64_t now_ = 0;
+  bool faults_ = true;
+  std::optional<std::string> failure_;
+  RunResult result_;
+
+  std::map<NodeId, std::unique_ptr<Server>> servers_;
+  std::vector<std::unique_ptr<Client>> clients_;
+  std::map<replica::ClientId, Client*> by_connection_;
+  std::uint64_t next_connection_ = 1;
+
+  // The reference model, fed the chosen log in slot order.
+  store::Store model_;
+  Slot model_applied_{};
+  std::vector<std::uint64_t> entry_hashes_;   // index slot - 1
+  std::vector<std::uint64_t> model_digests_;  // index slot - 1, after applying it
+  // (session, sequence) -> (slot, the model's response), first occurrence.
+  std::map<std::pair<SessionId, std::uint64_t>, std::pair<Slot, store::Response>> model_writes_;
+  std::set<std::pair<SessionId, std::uint64_t>> acked_writes_;
+  // Per path, its state after each change: (zxid, data and stat if it exists).
+  struct Version {
+    Zxid zxid;
+    std::optional<std::pair<std::string, store::Stat>> node;
+  };
+  std::map<std::string, std::vector<Version>> history_;
+  std::vector<store::Event> model_events_;  // every event, in order
+  Zxid completed_zxid_max_{};               // over all completed operations
+};
+
+}  // namespace synod::sim
