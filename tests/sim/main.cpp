@@ -45,18 +45,19 @@ std::string replay_command(std::uint64_t seed, const Args& args) {
 }
 
 void print_passed(std::uint64_t seed, const char* workload, const synod::sim::RunResult& r) {
+  const bool store = std::string(workload) == "store";
   std::printf(
-      "seed %llu: %s workload passed in %llu ticks: %llu slots chosen, %llu proposals, "
+      "seed %llu: %s workload passed in %llu ticks: %llu slots chosen, %llu %s, "
       "%llu leaderships, %llu crashes, %llu reconfigurations, %llu snapshots installed, "
-      "%llu reads, %llu messages\n",
+      "%llu %s, %llu messages\n",
       static_cast<unsigned long long>(seed), workload, static_cast<unsigned long long>(r.ticks),
       static_cast<unsigned long long>(r.slots_chosen),
-      static_cast<unsigned long long>(r.proposals),
+      static_cast<unsigned long long>(r.proposals), store ? "writes checked" : "proposals",
       static_cast<unsigned long long>(r.leaderships),
       static_cast<unsigned long long>(r.crashes),
       static_cast<unsigned long long>(r.reconfigurations),
       static_cast<unsigned long long>(r.snapshots_installed),
-      static_cast<unsigned long long>(r.reads_served),
+      static_cast<unsigned long long>(r.reads_served), store ? "reads checked" : "reads",
       static_cast<unsigned long long>(r.messages));
 }
 

@@ -5,6 +5,7 @@
 
 #include "base/hash.h"
 #include "server/codec/peer.h"
+#include "client/core/session_core.h"
 
 namespace synod::sim {
 
@@ -37,30 +38,29 @@ struct StoreCluster::Server {
 };
 
 struct StoreCluster::Op {
-  enum class Kind { open, move, keepalive, write, get, exists, children, watch, sync };
+  enum class Kind { write, get, exists, children, watch, sync };
   Kind kind = Kind::write;
   std::string path;
-  Zxid required{};  // every operation completed before this one began
-  std::optional<std::pair<SessionId, std::uint64_t>> write_key;
-  bool is_write_close = false;
+  Zxid required{};            // every operation completed before this one began
   bool linearizable = false;  // held to real-time order
 };
 
+// A simulated user: the real client/core SessionCore, whose frames cross the
+// codec both ways, plus what the checker remembers about it.
 struct StoreCluster::Client {
-  std::uint32_t index = 0;
+  Client(std::uint32_t i, std::uint64_t seed) : index(i), prng(seed) {}
+  std::uint32_t index;
+  base::Prng prng;
+  std::unique_ptr<client::SessionCore> core;
   NodeId server{};
   std::optional<replica::ClientId> connection;
-  SessionId session{};
-  bool opening = false;
-  Zxid seen{};          // highest zxid served to it
+  std::map<client::RequestId, Op> ops;
   Zxid response_max{};  // highest zxid in any served response on this connection
-  Zxid moved_from{};    // the zxid it had seen when it moved here
-  std::map<std::uint64_t, Op> outstanding;
-  std::uint64_t next_request = 1;
-  std::uint64_t reconnect_tick = 0;
-  std::uint64_t keepalive_tick = 0;
+  Zxid moved_from{};    // the zxid it had seen when it connected here
+  std::uint64_t new_session_tick = 0;
   bool watcher = false;
   bool watch_registered = false;
+  bool watch_pending = false;
   std::size_t event_cursor = 0;
 };
 
@@ -74,8 +74,7 @@ StoreCluster::StoreCluster(const SimOptions& options, bool log_notes)
   }
   const auto count = static_cast<std::uint32_t>(prng_.range(2, 5));
   for (std::uint32_t i = 0; i < count; ++i) {
-    auto client = std::make_unique<Client>();
-    client->index = i;
+    auto client = std::make_unique<Client>(i, options_.seed * 977 + i);
     client->watcher = i == 0 || prng_.chance(1, 3);
     clients_.push_back(std::move(client));
   }
@@ -100,6 +99,9 @@ void StoreCluster::start(Server& s) {
   replica::ReplicaOptions o;
   o.core = options_.core;
   o.core.self = s.id;
+  // Store snapshots are kilobytes, not the consensus workload's few bytes;
+  // chunks sized for those would make a transfer outlast the liveness bound.
+  o.core.snapshot_chunk_bytes_max *= 64;
   o.tick_ms = tick_ms;
   o.snapshot_every = options_.snapshot_every;
   o.session_timeout_min_ms = std::max<std::int64_t>(1000, 2 * tick_ms * o.core.election_ticks);
@@ -125,7 +127,11 @@ void StoreCluster::start(Server& s) {
 void StoreCluster::crash(Server& s) {
   log_line(node_name(s.id) + " crashes");
   for (auto& client : clients_) {
-    if (client->connection && client->server == s.id) disconnect(*client, "its server crashed");
+    if (client->connection && client->server == s.id) {
+      by_connection_.erase(*client->connection);
+      client->connection.reset();
+      client->core->on_disconnected(now_ms());
+    }
   }
   s.replica.reset();
   s.disk.crash(prng_);
@@ -223,50 +229,100 @@ void StoreCluster::fault_schedule() {
 
 // ---- clients ----
 
-void StoreCluster::connect(Client& c) {
-  std::vector<NodeId> up;
-  for (const auto& [id, s] : servers_) {
-    if (s->replica) up.push_back(id);
-  }
-  if (up.empty()) return;
-  c.server = prng_.pick(std::span<NodeId>(up));
-  c.connection = replica::ClientId{next_connection_++};
-  by_connection_[*c.connection] = &c;
+std::int64_t StoreCluster::now_ms() const { return static_cast<std::int64_t>(now_) * tick_ms; }
+
+void StoreCluster::new_session(Client& c) {
+  client::ClientOptions o;
+  for (std::uint32_t i = 1; i <= options_.replicas; ++i) o.servers.push_back(std::to_string(i));
+  o.session_timeout_ms = 1000 + static_cast<std::int64_t>(c.prng.below(2000));
+  // Longer than the server's own request timeout, so the server answers first.
+  const std::int64_t server_session_min_ms =
+      std::max<std::int64_t>(1000, 2 * tick_ms * options_.core.election_ticks);
+  o.request_timeout_ms = 8 * server_session_min_ms;
+  o.connect_timeout_ms = 4 * server_session_min_ms;
+  o.backoff_min_ms = tick_ms;
+  o.backoff_max_ms = 20 * tick_ms;
+  c.core = std::make_unique<client::SessionCore>(o, c.prng);
+  c.ops.clear();
   c.watch_registered = false;
-  c.moved_from = c.seen;
-  c.response_max = Zxid{};
-  if (c.session == SessionId{0}) {
-    c.opening = true;
-    submit(c, Op{Op::Kind::open, {}, {}, {}, false},
-           codec::OpenSessionRequest{1000 + static_cast<std::int64_t>(prng_.below(2000)), {}, {}});
-  } else {
-    c.opening = true;
-    submit(c, Op{Op::Kind::move, {}, {}, {}, false},
-           codec::OpenSessionRequest{0, c.session, c.seen});
+  c.watch_pending = false;
+  c.core->start(now_ms());
+}
+
+// Carries out the core's actions and hands its events to the checker, until
+// it has nothing more to say.
+void StoreCluster::pump_client(Client& c) {
+  for (int round = 0; round < 64; ++round) {
+    std::vector<client::Action> actions = c.core->take_actions();
+    std::vector<client::Event> events = c.core->take_events();
+    for (const std::string& note : c.core->take_notes()) {
+      log_line("client " + std::to_string(c.index) + ": " + note);
+    }
+    if (actions.empty() && events.empty()) return;
+    for (client::Action& action : actions) {
+      if (const auto* connect = std::get_if<client::Connect>(&action)) {
+        attach(c, NodeId{static_cast<std::uint32_t>(connect->server + 1)});
+      } else if (auto* send = std::get_if<client::Send>(&action)) {
+        deliver(c, send->bytes);
+      } else {
+        detach(c);
+      }
+    }
+    for (client::Event& event : events) on_client_event(c, event);
   }
 }
 
-void StoreCluster::disconnect(Client& c, const char* why) {
+void StoreCluster::attach(Client& c, NodeId server) {
+  detach(c);
+  auto it = servers_.find(server);
+  if (it == servers_.end() || !it->second->replica) {
+    c.core->on_disconnected(now_ms());
+    return;
+  }
+  c.server = server;
+  c.connection = replica::ClientId{next_connection_++};
+  by_connection_[*c.connection] = &c;
+  c.response_max = Zxid{};
+  c.moved_from = c.core->last_zxid();
+  c.watch_registered = false;
+  c.core->on_connected(now_ms());
+}
+
+void StoreCluster::detach(Client& c) {
   if (!c.connection) return;
-  log_line("client " + std::to_string(c.index) + " disconnects from " + node_name(c.server) +
-           ": " + why);
   auto it = servers_.find(c.server);
   if (it != servers_.end() && it->second->replica) {
     it->second->replica->on_client_gone(*c.connection);
   }
   by_connection_.erase(*c.connection);
   c.connection.reset();
-  c.outstanding.clear();  // writes: unknown outcome; reads: failed
-  c.opening = false;
   c.watch_registered = false;
-  c.reconnect_tick = now_ + prng_.range(1, 20);
+}
+
+// A ClientFrame from the core reaches its server through the codec.
+void StoreCluster::deliver(Client& c, const std::string& bytes) {
+  if (!c.connection) return;
+  auto request = codec::decode_client(bytes, c.core->session());
+  if (!request.ok()) return fail("codec: a client frame did not decode: " + request.status().message);
+  Server& s = *servers_.at(c.server);
+  s.replica->on_request(*c.connection, std::move(request.value()));
+  handle(s);
+}
+
+void StoreCluster::on_server_message(Client& c, const codec::ServerMessage& message) {
+  std::string bytes;
+  if (const auto* response = std::get_if<codec::Response>(&message)) {
+    bytes = codec::encode_response(*response);
+  } else if (const auto* event = std::get_if<codec::WatchEvent>(&message)) {
+    bytes = codec::encode_watch_event(*event);
+  } else {
+    bytes = codec::encode_session_event(std::get<codec::SessionEvent>(message));
+  }
+  c.core->on_frame(now_ms(), bytes);
 }
 
 void StoreCluster::submit(Client& c, Op op, codec::ClientBody body) {
-  if (!c.connection) return;
-  const std::uint64_t id = c.next_request++;
   op.required = completed_zxid_max_;
-  if (op.kind == Op::Kind::write) op.write_key = std::pair{c.session, id};
   if (op.kind == Op::Kind::write || op.kind == Op::Kind::exists ||
       op.kind == Op::Kind::children || op.kind == Op::Kind::sync) {
     op.linearizable = true;
@@ -274,10 +330,8 @@ void StoreCluster::submit(Client& c, Op op, codec::ClientBody body) {
   if (const auto* get = std::get_if<codec::GetRequest>(&body)) {
     op.linearizable = get->mode == codec::ReadMode::linearizable;
   }
-  c.outstanding.emplace(id, std::move(op));
-  Server& s = *servers_.at(c.server);
-  s.replica->on_request(*c.connection, codec::ClientRequest{id, std::move(body)});
-  handle(s);
+  const client::RequestId id = c.core->submit(now_ms(), std::move(body));
+  c.ops.emplace(id, std::move(op));
 }
 
 void StoreCluster::issue(Client& c) {
@@ -285,8 +339,8 @@ void StoreCluster::issue(Client& c) {
   const std::string child = p + "/c";
   const std::uint64_t r = prng_.below(100);
   auto write = [&](store::Op op, std::optional<store::Fence> fence = std::nullopt) {
-    submit(c, Op{Op::Kind::write, {}, {}, {}, false},
-           store::Command{store::WriteCommand{c.session, std::move(fence), std::move(op)}});
+    submit(c, Op{Op::Kind::write, {}, {}, false},
+           store::Command{store::WriteCommand{SessionId{0}, std::move(fence), std::move(op)}});
   };
   auto version = [&]() -> std::optional<std::int32_t> {
     if (prng_.chance(1, 2)) return std::nullopt;
@@ -297,9 +351,14 @@ void StoreCluster::issue(Client& c) {
     store::CreateOp op;
     op.path = path_of(prng_.chance(1, 3) ? child : p);
     op.data = data;
-    const std::uint64_t kind = prng_.below(10);
+    const std::uint64_t kind = prng_.below(12);
     if (kind < 3) op.kind = store::NodeKind::ephemeral;
-    if (kind >= 8) {
+    if (kind == 10) {
+      op.kind = store::NodeKind::ttl;  // removed by the leader once idle this long
+      op.ttl_ms = static_cast<std::int64_t>(prng_.range(20, 400)) * tick_ms;
+    }
+    if (kind == 11) op.kind = store::NodeKind::container;
+    if (kind >= 8 && kind < 10) {
       op.sequential = true;
       op.path = path_of(p + "/s-");
       op.parents = store::MissingParents::create_persistent;
@@ -311,21 +370,22 @@ void StoreCluster::issue(Client& c) {
     write(store::DeleteOp{path_of(prng_.chance(1, 3) ? child : p), version()});
   } else if (r < 65) {
     const auto mode = prng_.chance(4, 5) ? codec::ReadMode::linearizable : codec::ReadMode::sequential;
-    submit(c, Op{Op::Kind::get, p, {}, {}, false}, codec::GetRequest{path_of(p), false, mode});
+    submit(c, Op{Op::Kind::get, p, {}, false},
+           codec::GetRequest{path_of(p), false, mode});
   } else if (r < 75) {
-    submit(c, Op{Op::Kind::exists, p, {}, {}, false},
+    submit(c, Op{Op::Kind::exists, p, {}, false},
            codec::ExistsRequest{path_of(p), false, codec::ReadMode::linearizable});
   } else if (r < 79) {
-    submit(c, Op{Op::Kind::children, "/", {}, {}, false},
+    submit(c, Op{Op::Kind::children, "/", {}, false},
            codec::ChildrenRequest{store::Path::root(), false, codec::ReadMode::linearizable, "", 100});
   } else if (r < 85) {
     store::MultiCommand multi;
-    multi.session = c.session;
+    multi.session = SessionId{0};
     multi.ops.push_back(store::MultiOp{store::CheckOp{path_of(p), version()}, std::nullopt});
     multi.ops.push_back(store::MultiOp{
         store::SetOp{path_of("/k" + std::to_string(prng_.below(paths))), data, std::nullopt},
         std::nullopt});
-    submit(c, Op{Op::Kind::write, {}, {}, {}, false}, store::Command{std::move(multi)});
+    submit(c, Op{Op::Kind::write, {}, {}, false}, store::Command{std::move(multi)});
   } else if (r < 93) {
     // A fenced write: the token is /k0's current czxid (by the model) or stale.
     Zxid token{prng_.below(model_applied_.value() + 1)};
@@ -334,102 +394,98 @@ void StoreCluster::issue(Client& c) {
     }
     write(store::SetOp{path_of("/k1"), data, std::nullopt}, store::Fence{path_of("/k0"), token});
   } else if (r < 97) {
-    submit(c, Op{Op::Kind::sync, {}, {}, {}, false}, codec::SyncRequest{});
+    submit(c, Op{Op::Kind::sync, {}, {}, false}, codec::SyncRequest{});
   } else {
-    Op close{Op::Kind::write, {}, {}, {}, true};
-    submit(c, close, store::Command{store::CloseSessionCommand{c.session}});
+    (void)c.core->close(now_ms());
   }
 }
 
 void StoreCluster::client_schedule() {
-  const std::int64_t keepalive_ticks = 1000 / tick_ms / 3;
   for (auto& cp : clients_) {
     Client& c = *cp;
-    if (!c.connection) {
-      if (c.reconnect_tick <= now_) connect(c);
-      continue;
+    if (!c.core || ((c.core->phase() == client::Phase::expired ||
+                     c.core->phase() == client::Phase::closed) &&
+                    c.new_session_tick <= now_)) {
+      detach(c);
+      new_session(c);
     }
-    if (faults_ && prng_.chance_permille(2)) {
-      disconnect(c, "it moves to another server");
-      continue;
-    }
-    if (c.opening || c.session == SessionId{0}) continue;
-    if (c.watcher && !c.watch_registered &&
-        std::none_of(c.outstanding.begin(), c.outstanding.end(),
-                     [](const auto& kv) { return kv.second.kind == Op::Kind::watch; })) {
-      submit(c, Op{Op::Kind::watch, "/", {}, {}, false},
+    c.core->on_tick(now_ms());
+    const bool ready = c.core->phase() == client::Phase::connected;
+    if (ready && faults_ && prng_.chance_permille(2)) {
+      detach(c);
+      c.core->on_disconnected(now_ms());  // it moves to another server
+    } else if (ready && c.watcher && !c.watch_registered && !c.watch_pending) {
+      c.watch_pending = true;
+      submit(c, Op{Op::Kind::watch, "/", {}, false},
              codec::SetWatchRequest{store::Path::root(), codec::WatchKind::persistent_recursive,
                                     std::nullopt});
-      continue;
-    }
-    if (c.keepalive_tick <= now_) {
-      c.keepalive_tick = now_ + static_cast<std::uint64_t>(keepalive_ticks);
-      submit(c, Op{Op::Kind::keepalive, {}, {}, {}, false}, codec::KeepAliveRequest{});
-      continue;
-    }
-    if (faults_ && c.outstanding.size() < 3 && prng_.chance_permille(options_.propose_permille)) {
+    } else if (ready && faults_ && c.ops.size() < 3 &&
+               prng_.chance_permille(options_.propose_permille)) {
       issue(c);
     }
+    pump_client(c);
   }
 }
 
-void StoreCluster::on_server_message(Client& c, const codec::ServerMessage& message) {
-  if (const auto* response = std::get_if<codec::Response>(&message)) {
-    on_response(c, *response);
+void StoreCluster::on_client_event(Client& c, const client::Event& event) {
+  if (const auto* done = std::get_if<client::Completed>(&event)) {
+    auto it = c.ops.find(done->id);
+    if (it == c.ops.end()) return;
+    const Op op = it->second;
+    c.ops.erase(it);
+    on_response(c, op, done->response);
     return;
   }
-  if (const auto* event = std::get_if<codec::WatchEvent>(&message)) {
-    if (event->event.zxid <= c.response_max) {
-      return fail("watches: client " + std::to_string(c.index) + " got an event at zxid " +
-                  std::to_string(event->event.zxid.value()) +
-                  " after a response at a zxid at least as high");
-    }
-    c.seen = std::max(c.seen, event->event.zxid);
-    if (!c.watch_registered) return;
-    while (c.event_cursor < model_events_.size() &&
-           model_events_[c.event_cursor].type == store::EventType::children_changed) {
-      ++c.event_cursor;
-    }
-    if (c.event_cursor >= model_events_.size()) {
-      return fail("watches: client " + std::to_string(c.index) +
-                  " got an event the chosen log does not have");
-    }
-    const store::Event& expected = model_events_[c.event_cursor++];
-    if (!(expected == event->event)) {
-      return fail("watches: client " + std::to_string(c.index) + " expected the event at zxid " +
-                  std::to_string(expected.zxid.value()) + " on " + expected.path +
-                  " but got one at zxid " + std::to_string(event->event.zxid.value()) + " on " +
-                  event->event.path + " (a gap or a reorder)");
-    }
+  if (const auto* fired = std::get_if<client::WatchFired>(&event)) {
+    on_watch_event(c, fired->event.event);
     return;
   }
-  const auto& session_event = std::get<codec::SessionEvent>(message);
-  if (session_event.state == codec::SessionState::moved) {
-    c.watch_registered = false;  // set it again (client_schedule does)
-    return;
-  }
-  if (session_event.state == codec::SessionState::expired && session_event.session == c.session) {
-    c.session = SessionId{0};
-    disconnect(c, "its session expired");
+  const auto& changed = std::get<client::SessionChanged>(event);
+  if (changed.status != client::SessionStatus::connected) c.watch_registered = false;
+  if (changed.status == client::SessionStatus::expired ||
+      changed.status == client::SessionStatus::closed) {
+    c.new_session_tick = now_ + prng_.range(1, 20);
   }
 }
 
-void StoreCluster::on_response(Client& c, const codec::Response& response) {
-  auto it = c.outstanding.find(response.request_id);
-  if (it == c.outstanding.end()) return;
-  const Op op = it->second;
-  c.outstanding.erase(it);
+void StoreCluster::on_watch_event(Client& c, const store::Event& event) {
+  if (event.zxid <= c.response_max) {
+    return fail("watches: client " + std::to_string(c.index) + " got an event at zxid " +
+                std::to_string(event.zxid.value()) +
+                " after a response at a zxid at least as high");
+  }
+  if (!c.watch_registered) return;
+  while (c.event_cursor < model_events_.size() &&
+         model_events_[c.event_cursor].type == store::EventType::children_changed) {
+    ++c.event_cursor;
+  }
+  if (c.event_cursor >= model_events_.size()) {
+    return fail("watches: client " + std::to_string(c.index) +
+                " got an event the chosen log does not have");
+  }
+  const store::Event& expected = model_events_[c.event_cursor++];
+  if (!(expected == event)) {
+    return fail("watches: client " + std::to_string(c.index) + " expected the event at zxid " +
+                std::to_string(expected.zxid.value()) + " on " + expected.path +
+                " but got one at zxid " + std::to_string(event.zxid.value()) + " on " +
+                event.path + " (a gap or a reorder)");
+  }
+}
+
+void StoreCluster::on_response(Client& c, const Op& op, const codec::Response& response) {
   const store::Error error = response.status.error;
-  const bool served = applied_error(error) && !(op.kind == Op::Kind::write &&
-                                                error == store::Error::SESSION_EXPIRED &&
-                                                !model_writes_.contains(*op.write_key));
+  const bool sent = response.request_id != 0;
+  std::optional<std::pair<SessionId, std::uint64_t>> key;
+  if (op.kind == Op::Kind::write) key = std::pair{c.core->session(), response.request_id};
+  const bool served = sent && applied_error(error) &&
+                      !(key && error == store::Error::SESSION_EXPIRED &&
+                        !model_writes_.contains(*key));
   if (served) {
     if (response.zxid < c.response_max || response.zxid < c.moved_from) {
       return fail("sessions: client " + std::to_string(c.index) + " saw zxid " +
                   std::to_string(std::max(c.response_max, c.moved_from).value()) +
-                  " and then a response at zxid " +
-                  std::to_string(response.zxid.value()) + " from " + node_name(c.server) +
-                  " (operation kind " + std::to_string(static_cast<int>(op.kind)) + ", " +
+                  " and then a response at zxid " + std::to_string(response.zxid.value()) +
+                  " from " + node_name(c.server) + " (" +
                   std::string(store::error_name(error)) + ")");
     }
     if (op.linearizable && response.zxid < op.required) {
@@ -437,22 +493,12 @@ void StoreCluster::on_response(Client& c, const codec::Response& response) {
                   std::to_string(response.zxid.value()) + " for an operation that began after " +
                   "zxid " + std::to_string(op.required.value()) + " had completed");
     }
-    c.seen = std::max(c.seen, response.zxid);
     c.response_max = std::max(c.response_max, response.zxid);
     if (op.linearizable) completed_zxid_max_ = std::max(completed_zxid_max_, response.zxid);
   }
   switch (op.kind) {
-    case Op::Kind::open:
-    case Op::Kind::move:
-      c.opening = false;
-      if (error == store::Error::OK) {
-        c.session = std::get<codec::SessionResult>(response.body).session;
-      } else {
-        c.session = SessionId{0};
-        disconnect(c, "its session could not be opened or moved");
-      }
-      return;
     case Op::Kind::watch:
+      c.watch_pending = false;
       if (error == store::Error::OK) {
         c.watch_registered = true;
         c.event_cursor = static_cast<std::size_t>(
@@ -462,11 +508,7 @@ void StoreCluster::on_response(Client& c, const codec::Response& response) {
       }
       return;
     case Op::Kind::write:
-      if (served) check_write(c, op, response);
-      if (op.is_write_close && error == store::Error::OK) {
-        c.session = SessionId{0};
-        disconnect(c, "it closed its session");
-      }
+      if (served) check_write(c, *key, response);
       return;
     case Op::Kind::get:
     case Op::Kind::exists:
@@ -477,8 +519,9 @@ void StoreCluster::on_response(Client& c, const codec::Response& response) {
   }
 }
 
-void StoreCluster::check_write(Client& c, const Op& op, const codec::Response& response) {
-  auto it = model_writes_.find(*op.write_key);
+void StoreCluster::check_write(Client& c, const std::pair<SessionId, std::uint64_t>& key,
+                               const codec::Response& response) {
+  auto it = model_writes_.find(key);
   if (it == model_writes_.end()) {
     return fail("model: client " + std::to_string(c.index) + "'s write answered at zxid " +
                 std::to_string(response.zxid.value()) + " is not in the chosen log");
@@ -493,7 +536,8 @@ void StoreCluster::check_write(Client& c, const Op& op, const codec::Response& r
                 std::string(store::error_name(response.status.error)) + " but the model says " +
                 std::string(store::error_name(expected.status.error)));
   }
-  acked_writes_.insert(*op.write_key);
+  acked_writes_.insert(key);
+  ++result_.proposals;
   if (const auto* created = std::get_if<codec::CreateResult>(&response.body)) {
     if (expected.ops.empty() || created->path != expected.ops.front().path ||
         !expected.ops.front().stat || !(created->stat == *expected.ops.front().stat)) {
@@ -517,6 +561,7 @@ void StoreCluster::check_read(Client& c, const Op& op, const codec::Response& re
       expected = v.node;
     }
   }
+  ++result_.reads_served;
   const bool exists = response.status.error == store::Error::OK;
   const std::string where = "model: client " + std::to_string(c.index) + " read " + op.path +
                             " at zxid " + std::to_string(response.zxid.value()) + " from " +
@@ -565,6 +610,37 @@ void StoreCluster::model_apply(Slot slot, const consensus::Entry& entry) {
     }
   }
   model_digests_.push_back(model_.digest());
+  if (slot.value() % 16 == 0) check_ephemerals(store::Path::root());
+}
+
+// An ephemeral exists exactly while its session lives: every node's owner is
+// an open session, and every open session's ephemerals exist. Checked on the
+// model directly, so a bug shared by the model and the replicas is caught too.
+void StoreCluster::check_ephemerals(const store::Path& path) {
+  if (path == store::Path::root()) {
+    for (const store::SessionInfo& session : model_.sessions()) {
+      auto owned = model_.ephemerals(session.id);
+      if (!owned.ok()) continue;
+      for (const std::string& p : owned.value()) {
+        auto node = model_.get(path_of(p));
+        if (!node.ok() || node.value().stat.ephemeral_owner != session.id) {
+          return fail("ephemerals: session " + std::to_string(session.id.value()) + " owns " + p +
+                      " but the node is gone or owned by another session");
+        }
+      }
+    }
+  }
+  auto page = model_.children(path, "", store::children_page_max);
+  if (!page.ok()) return;
+  for (const store::ChildEntry& child : page.value().entries) {
+    const SessionId owner = child.stat.ephemeral_owner;
+    const store::Path child_path = path.child(child.name).value();
+    if (owner != SessionId{0} && !model_.session_exists(owner)) {
+      return fail("ephemerals: " + child_path.text() + " outlived its session " +
+                  std::to_string(owner.value()));
+    }
+    check_ephemerals(child_path);
+  }
 }
 
 void StoreCluster::applied(NodeId replica, Slot slot, const consensus::Entry& entry,
@@ -597,7 +673,7 @@ void StoreCluster::installed(NodeId replica, Slot slot, const store::Store& stor
 
 bool StoreCluster::converged() const {
   for (const auto& c : clients_) {
-    if (!c->outstanding.empty()) return false;
+    if (c->core && c->core->outstanding() + c->core->waiting() > 0) return false;
   }
   for (const auto& [id, s] : servers_) {
     if (!s->replica || s->replica->applied() != model_applied_) return false;
@@ -630,7 +706,25 @@ RunResult StoreCluster::run() {
     result_.failure = *failure_;
   } else if (!result_.passed) {
     result_.failure = "liveness: the store workload did not settle " +
-                      std::to_string(options_.liveness_ticks) + " ticks after healing";
+                      std::to_string(options_.liveness_ticks) + " ticks after healing; the " +
+                      "model applied slot " + std::to_string(model_applied_.value());
+    for (const auto& [id, s] : servers_) {
+      result_.failure += "\n  " + node_name(id);
+      if (!s->replica) {
+        result_.failure += " down";
+        continue;
+      }
+      const consensus::Status st = s->replica->core().status();
+      result_.failure += std::string(" ") + st.role + " leader " + std::to_string(st.leader.value()) +
+                         " chosen " + std::to_string(st.chosen.value()) + " applied " +
+                         std::to_string(s->replica->applied().value());
+    }
+    for (const auto& c : clients_) {
+      result_.failure += "\n  client " + std::to_string(c->index) + " phase " +
+                         std::to_string(static_cast<int>(c->core->phase())) + " outstanding " +
+                         std::to_string(c->core->outstanding()) + " waiting " +
+                         std::to_string(c->core->waiting()) + " on " + node_name(c->server);
+    }
   }
   return result_;
 }

@@ -1,7 +1,8 @@
 // StoreCluster: the store workload. N servers built from the real
 // server/replica Replica (consensus core + store + WAL over MemoryDisk +
-// watches + read-index + session liveness), clients with sessions issuing a
-// mixed workload, the same network faults as Cluster, crashes that recover
+// watches + read-index + session liveness), clients built on the real
+// client/core SessionCore (every frame crossing the codec both ways) issuing
+// a mixed workload, the same network faults as Cluster, crashes that recover
 // through the real WAL, and a reference model: a second Store fed the chosen
 // log in order, without canaries.
 //
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "base/prng.h"
+#include "client/core/session_core.h"
 #include "server/codec/client.h"
 #include "server/replica/replica.h"
 #include "server/store/store.h"
@@ -64,18 +66,26 @@ class StoreCluster : public replica::ApplyObserver {
   void tick_servers();
   void fault_schedule();
   void client_schedule();
-  void connect(Client& client);
-  void disconnect(Client& client, const char* why);
+  void new_session(Client& client);
+  void pump_client(Client& client);
+  void attach(Client& client, NodeId server);
+  void detach(Client& client);
+  void deliver(Client& client, const std::string& bytes);
   void issue(Client& client);
   void submit(Client& client, Op op, codec::ClientBody body);
   void on_server_message(Client& client, const codec::ServerMessage& message);
-  void on_response(Client& client, const codec::Response& response);
-  void check_write(Client& client, const Op& op, const codec::Response& response);
+  void on_client_event(Client& client, const client::Event& event);
+  void on_watch_event(Client& client, const store::Event& event);
+  void on_response(Client& client, const Op& op, const codec::Response& response);
+  void check_write(Client& client, const std::pair<SessionId, std::uint64_t>& key,
+                   const codec::Response& response);
   void check_read(Client& client, const Op& op, const codec::Response& response);
   void model_apply(Slot slot, const consensus::Entry& entry);
+  void check_ephemerals(const store::Path& path);
   [[nodiscard]] bool converged() const;
   [[nodiscard]] Server* leader();
   [[nodiscard]] replica::Time time_at(const Server& server) const;
+  [[nodiscard]] std::int64_t now_ms() const;
   void fail(std::string why);
   void log_line(const std::string& line) const;
 
