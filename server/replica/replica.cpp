@@ -88,8 +88,9 @@ void Replica::on_tick(Time now) {
     read_round_next_ = std::move(read_round_members_);
     read_round_members_.clear();
     read_round_in_flight_.reset();
-    start_read_round();
   }
+  // Reads whose round failed (no leader then) ask again on the next tick.
+  start_read_round();
   drain();
 }
 

@@ -233,10 +233,10 @@ class Replica {
   // Session liveness (leader: deadlines; follower: sessions to touch).
   std::map<SessionId, std::int64_t> session_timeout_ms_;  // mirrors the store
   std::map<SessionId, std::int64_t> session_deadline_ms_;
-  std::set<SessionId> expiring_;
+  std::map<SessionId, std::int64_t> expiring_;  // proposed for expiry, at (ms)
   std::set<SessionId> touched_since_report_;
   std::uint32_t touch_elapsed_ticks_ = 0;
-  bool ttl_removal_in_flight_ = false;
+  std::optional<std::int64_t> ttl_removal_proposed_ms_;
   std::uint64_t notifications_ = 0;
 
   // Writes proposed recently, by (session, sequence): a Forward the network

@@ -35,7 +35,7 @@ void Replica::on_became_leader() {
     session_deadline_ms_[session] = now_.monotonic_ms + timeout;
   }
   expiring_.clear();
-  ttl_removal_in_flight_ = false;
+  ttl_removal_proposed_ms_.reset();
   output_.notes.push_back("node " + std::to_string(options_.core.self.value()) +
                           " leads: " + std::to_string(session_deadline_ms_.size()) +
                           " session(s) get a fresh timeout before any expires");
@@ -52,12 +52,16 @@ void Replica::session_tick() {
     }
     return;
   }
+  // A proposal that was lost (leadership changed hands, the log was full)
+  // is made again after an election timeout.
+  const std::int64_t retry_ms = options_.tick_ms * options_.core.election_ticks;
   store::ExpireSessionsCommand expire;
   for (const auto& [session, deadline] : session_deadline_ms_) {
-    if (deadline < now_.monotonic_ms && !expiring_.contains(session)) {
-      expire.sessions.push_back(session);
-      expiring_.insert(session);
-    }
+    if (deadline >= now_.monotonic_ms) continue;
+    auto proposed = expiring_.find(session);
+    if (proposed != expiring_.end() && now_.monotonic_ms - proposed->second < retry_ms) continue;
+    expire.sessions.push_back(session);
+    expiring_[session] = now_.monotonic_ms;
   }
   std::vector<codec::LogCommand> commands;
   if (!expire.sessions.empty()) {
@@ -66,11 +70,11 @@ void Replica::session_tick() {
                             std::to_string(expire.sessions.front().value()));
     commands.push_back(codec::LogCommand{0, SessionId{0}, 0, std::move(expire)});
   }
-  if (!ttl_removal_in_flight_) {
+  if (!ttl_removal_proposed_ms_ || now_.monotonic_ms - *ttl_removal_proposed_ms_ >= retry_ms) {
     std::vector<store::Path> paths =
         store_.expired_ttl_nodes(stamp(), options_.ttl_removals_per_entry_max);
     if (!paths.empty()) {
-      ttl_removal_in_flight_ = true;
+      ttl_removal_proposed_ms_ = now_.monotonic_ms;
       commands.push_back(
           codec::LogCommand{0, SessionId{0}, 0, store::RemoveExpiredTtlCommand{std::move(paths)}});
     }
@@ -96,7 +100,7 @@ void Replica::after_apply_sessions(const codec::LogCommand& command,
             if (!store_.session_exists(s)) on_session_gone(s, codec::SessionState::expired);
           }
         } else if constexpr (std::is_same_v<C, store::RemoveExpiredTtlCommand>) {
-          ttl_removal_in_flight_ = false;
+          ttl_removal_proposed_ms_.reset();
         }
       },
       command.command);
