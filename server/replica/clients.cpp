@@ -43,6 +43,27 @@ void Replica::on_request(ClientId id, codec::ClientRequest request) {
   std::visit(
       Overloaded{
           [&](store::Command& command) {
+            // A write always acts as the connection's session, whatever the
+            // frame said: a client cannot write as another session. Only the
+            // leader proposes anything else (expiry, TTL removal, no-ops).
+            const bool client_kind = std::visit(
+                [&](auto& c) {
+                  using C = std::decay_t<decltype(c)>;
+                  if constexpr (std::is_same_v<C, store::CloseSessionCommand> ||
+                                std::is_same_v<C, store::WriteCommand> ||
+                                std::is_same_v<C, store::MultiCommand>) {
+                    c.session = client.session;
+                    return true;
+                  } else {
+                    return false;
+                  }
+                },
+                command);
+            if (!client_kind) {
+              answer_now(id, client, rid,
+                         error(store::Error::BAD_ARGUMENTS, "clients may not send that command"));
+              return;
+            }
             submit_write(id, client, rid, codec::LogCommand{0, client.session, rid,
                                                             std::move(command)});
           },

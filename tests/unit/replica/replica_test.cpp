@@ -1,0 +1,211 @@
+// Scenario tests for Replica on a one-voter ensemble over MemoryDisk: the
+// API as synodd's runtime will drive it. The simulator (tests/sim, store
+// workload) covers ensembles, faults and the model checks.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/prng.h"
+#include "server/replica/replica.h"
+#include "server/wal/memory_disk.h"
+
+using namespace synod;
+using replica::ClientId;
+using replica::Replica;
+
+namespace {
+
+constexpr std::int64_t tick_ms = 10;
+
+struct Single {
+  wal::MemoryDisk disk;
+  base::Prng prng{7};
+  std::unique_ptr<Replica> replica;
+  std::int64_t now_ms = 0;
+  std::vector<replica::ToClient> received;
+
+  Single() { open(); }
+
+  void open() {
+    replica::ReplicaOptions o;
+    o.core.self = NodeId{1};
+    o.core.election_ticks = 10;
+    o.core.heartbeat_ticks = 2;
+    o.tick_ms = tick_ms;
+    o.snapshot_every = 8;
+    o.session_timeout_min_ms = 1000;
+    o.session_timeout_max_ms = 4000;
+    auto opened = Replica::open(o, disk, prng, consensus::Configuration{{NodeId{1}}, {}},
+                                replica::Time{now_ms, now_ms});
+    REQUIRE_MESSAGE(opened.ok(), opened.status().message);
+    replica = std::move(opened.value());
+    settle();
+  }
+
+  // Syncs whenever asked and collects what clients receive.
+  void settle() {
+    for (int i = 0; i < 16; ++i) {
+      replica::ReplicaOutput out = replica->take_output();
+      CHECK(out.send.empty());  // one voter: nobody to talk to
+      for (auto& m : out.to_clients) received.push_back(std::move(m));
+      if (!out.sync_needed) return;
+      REQUIRE_FALSE(replica->sync().has_value());
+    }
+  }
+
+  void tick(int ticks) {
+    for (int i = 0; i < ticks; ++i) {
+      now_ms += tick_ms;
+      replica->on_tick(replica::Time{now_ms, 1'700'000'000'000 + now_ms});
+      settle();
+    }
+  }
+
+  codec::Response request(ClientId client, std::uint64_t id, codec::ClientBody body) {
+    received.clear();
+    replica->on_request(client, codec::ClientRequest{id, std::move(body)});
+    settle();
+    tick(1);
+    for (auto& m : received) {
+      if (m.client != client) continue;
+      if (auto* r = std::get_if<codec::Response>(&m.message); r && r->request_id == id) return *r;
+    }
+    FAIL("no response to request " << id);
+    return {};
+  }
+
+  SessionId open_session(ClientId client, std::uint64_t id) {
+    auto r = request(client, id, codec::OpenSessionRequest{2000, std::nullopt, Zxid{}});
+    REQUIRE(r.status.ok());
+    return std::get<codec::SessionResult>(r.body).session;
+  }
+};
+
+store::Path path(const char* text) { return store::Path::parse(text).value(); }
+
+store::Command create(const char* p, std::string data,
+                      store::NodeKind kind = store::NodeKind::persistent) {
+  store::CreateOp op;
+  op.path = path(p);
+  op.data = std::move(data);
+  op.kind = kind;
+  return store::WriteCommand{SessionId{0}, std::nullopt, op};
+}
+
+}  // namespace
+
+TEST_CASE("replica: a one-voter ensemble elects itself, opens a session, writes and reads back") {
+  Single s;
+  s.tick(40);
+  REQUIRE(s.replica->core().is_leader());
+  const ClientId client{1};
+  const SessionId session = s.open_session(client, 1);
+  CHECK(session != SessionId{0});
+  auto created = s.request(client, 2, create("/hello", "world"));
+  REQUIRE(created.status.ok());
+  CHECK(std::get<codec::CreateResult>(created.body).path == "/hello");
+  auto got = s.request(client, 3, codec::GetRequest{path("/hello"), false, codec::ReadMode::linearizable});
+  REQUIRE(got.status.ok());
+  CHECK(std::get<codec::DataResult>(got.body).data == "world");
+  CHECK(got.zxid >= created.zxid);
+}
+
+TEST_CASE("replica: a client may not send the leader's own commands") {
+  Single s;
+  s.tick(40);
+  const ClientId client{1};
+  const SessionId session = s.open_session(client, 1);
+  auto r = s.request(client, 2, store::Command{store::ExpireSessionsCommand{{session}}});
+  CHECK(r.status.error == store::Error::BAD_ARGUMENTS);
+  CHECK(s.replica->store().session_exists(session));
+}
+
+TEST_CASE("replica: a write before a session is refused as SESSION_EXPIRED, definitely") {
+  Single s;
+  s.tick(40);
+  auto r = s.request(ClientId{1}, 1, create("/x", "y"));
+  CHECK(r.status.error == store::Error::SESSION_EXPIRED);
+  CHECK_FALSE(s.replica->store().exists(path("/x")).ok());
+}
+
+TEST_CASE("replica: a data watch fires once, before the response of the write that fired it") {
+  Single s;
+  s.tick(40);
+  const ClientId watcher{1}, writer{2};
+  s.open_session(watcher, 1);
+  s.open_session(writer, 1);
+  REQUIRE(s.request(writer, 2, create("/w", "a")).status.ok());
+  REQUIRE(s.request(watcher, 2, codec::GetRequest{path("/w"), true, codec::ReadMode::linearizable})
+              .status.ok());
+  store::SetOp set{path("/w"), "b", std::nullopt};
+  s.received.clear();
+  s.replica->on_request(writer, codec::ClientRequest{3, store::WriteCommand{SessionId{0}, std::nullopt, set}});
+  s.settle();
+  s.tick(1);
+  int events = 0;
+  for (auto& m : s.received) {
+    if (auto* e = std::get_if<codec::WatchEvent>(&m.message)) {
+      CHECK(m.client == watcher);
+      CHECK(e->event.type == store::EventType::data_changed);
+      ++events;
+    }
+  }
+  CHECK(events == 1);
+  // One-shot: a second set fires nothing.
+  auto again = s.request(writer, 4, store::WriteCommand{SessionId{0}, std::nullopt,
+                                                        store::SetOp{path("/w"), "c", std::nullopt}});
+  REQUIRE(again.status.ok());
+  for (auto& m : s.received) CHECK_FALSE(std::holds_alternative<codec::WatchEvent>(m.message));
+}
+
+TEST_CASE("replica: a silent session expires and its ephemerals go with it in the same entry") {
+  Single s;
+  s.tick(40);
+  const ClientId client{1};
+  const SessionId session = s.open_session(client, 1);
+  REQUIRE(s.request(client, 2, create("/eph", "", store::NodeKind::ephemeral)).status.ok());
+  CHECK(s.replica->store().exists(path("/eph")).ok());
+  s.tick(300);  // 3 s of silence, past the negotiated 2 s
+  CHECK_FALSE(s.replica->store().session_exists(session));
+  CHECK_FALSE(s.replica->store().exists(path("/eph")).ok());
+  bool told = false;
+  for (auto& m : s.received) {
+    if (auto* e = std::get_if<codec::SessionEvent>(&m.message)) {
+      told = told || e->state == codec::SessionState::expired;
+    }
+  }
+  CHECK(told);
+}
+
+TEST_CASE("replica: keep-alives keep a session alive past its timeout") {
+  Single s;
+  s.tick(40);
+  const ClientId client{1};
+  const SessionId session = s.open_session(client, 1);
+  for (std::uint64_t i = 0; i < 10; ++i) {
+    s.tick(50);
+    auto r = s.request(client, 10 + i, codec::KeepAliveRequest{});
+    REQUIRE(r.status.ok());
+  }
+  CHECK(s.replica->store().session_exists(session));
+}
+
+TEST_CASE("replica: a restart recovers the store from the WAL and snapshots on its disk") {
+  Single s;
+  s.tick(40);
+  const ClientId client{1};
+  s.open_session(client, 1);
+  for (std::uint64_t i = 0; i < 20; ++i) {
+    const std::string p = "/n" + std::to_string(i);
+    REQUIRE(s.request(client, 2 + i, create(p.c_str(), "d")).status.ok());
+  }
+  const std::uint64_t digest = s.replica->store().digest();
+  const Slot applied = s.replica->applied();
+  s.replica.reset();
+  s.open();
+  CHECK(s.replica->applied() == applied);
+  CHECK(s.replica->store().digest() == digest);
+  CHECK(s.replica->store().exists(path("/n19")).ok());
+}
