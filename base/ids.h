@@ -47,6 +47,9 @@ struct Ballot {
   [[nodiscard]] constexpr bool is_zero() const { return round == 0 && node == no_node; }
 };
 
+// "node 3": how logs and checkers name a server.
+inline std::string node_name(NodeId id) { return "node " + std::to_string(id.value()); }
+
 inline std::string to_string(Ballot b) {
   return "(" + std::to_string(b.round) + "," + std::to_string(b.node.value()) + ")";
 }

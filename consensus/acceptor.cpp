@@ -8,9 +8,6 @@
 
 namespace synod::consensus {
 
-namespace {
-std::string node_name(NodeId id) { return "node " + std::to_string(id.value()); }
-}  // namespace
 
 // Phase 1b (README §3.1). A vote: it leaves only once the promise is durable.
 void Core::on_prepare(NodeId from, const Prepare& m) {

@@ -50,7 +50,7 @@ Core::Core(Options options, Durable recovered, base::Prng& prng)
   advance_chosen(std::min(recovered.chosen, log_end()));
   output_.persist.chosen.reset();
   reset_election_timer();
-  note("node " + std::to_string(options_.self.value()) + " started with promise " +
+  note(node_name(options_.self) + " started with promise " +
        to_string(promised_) + ", snapshot at slot " + std::to_string(snapshot_.slot.value()) +
        ", log up to slot " + std::to_string(log_end().value()) + ", chosen up to slot " +
        std::to_string(chosen_.value()));
@@ -127,7 +127,7 @@ void Core::compact(Slot through, std::shared_ptr<const std::string> data) {
   }
   configs_.erase(configs_.begin(), configs_.upper_bound(through));
   SYNOD_ASSERT(log_start_ == next(through));
-  note("node " + std::to_string(options_.self.value()) + " compacted its log through slot " +
+  note(node_name(options_.self) + " compacted its log through slot " +
        std::to_string(through.value()));
 }
 
@@ -251,7 +251,7 @@ void Core::on_config_chosen(Slot slot) {
     }
   }
   if (best != no_node) send(best, TimeoutNow{leader->ballot}, false);
-  note("node " + std::to_string(options_.self.value()) +
+  note(node_name(options_.self) +
        " is no longer a voter and hands leadership to node " + std::to_string(best.value()));
   become_follower(no_node);
 }
@@ -293,7 +293,7 @@ void Core::reset_election_timer() {
 void Core::become_follower(NodeId leader) {
   if (auto* was = std::get_if<Leader>(&role_)) fail_reads(*was);
   if (!std::holds_alternative<Follower>(role_)) {
-    note("node " + std::to_string(options_.self.value()) + " became a follower at promise " +
+    note(node_name(options_.self) + " became a follower at promise " +
          to_string(promised_));
   }
   role_ = Follower{};

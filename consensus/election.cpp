@@ -9,7 +9,6 @@
 namespace synod::consensus {
 
 namespace {
-std::string node_name(NodeId id) { return "node " + std::to_string(id.value()); }
 
 void insert_sorted_unique(std::vector<NodeId>& ids, NodeId id) {
   auto it = std::lower_bound(ids.begin(), ids.end(), id);

@@ -3,7 +3,6 @@
 namespace synod::consensus {
 
 namespace {
-std::string node_name(const Core& core) { return "node " + std::to_string(core.self().value()); }
 std::string slot_name(Slot slot) { return "slot " + std::to_string(slot.value()); }
 }  // namespace
 
@@ -12,7 +11,7 @@ CoreFacts facts_of(const Core& core) {
 }
 
 std::optional<std::string> check_basic(const Core& core) {
-  const std::string who = node_name(core);
+  const std::string who = node_name(core.self());
   // I-log: the log is a contiguous run after the snapshot.
   if (core.log_start() != next(core.snapshot().slot)) {
     return who + ": log starts at " + slot_name(core.log_start()) + " but the snapshot covers " +
@@ -55,7 +54,7 @@ std::optional<std::string> check_basic(const Core& core) {
 }
 
 std::optional<std::string> check_delta(const CoreFacts& before, const Core& after) {
-  const std::string who = node_name(after);
+  const std::string who = node_name(after.self());
   if (after.promised() < before.promised) {
     return who + ": promise went back from " + to_string(before.promised) + " to " +
            to_string(after.promised());

@@ -9,9 +9,6 @@
 
 namespace synod::consensus {
 
-namespace {
-std::string node_name(NodeId id) { return "node " + std::to_string(id.value()); }
-}  // namespace
 
 ProposeResult Core::propose(std::vector<Entry> entries) {
   auto* leader = std::get_if<Leader>(&role_);

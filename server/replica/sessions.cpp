@@ -36,7 +36,7 @@ void Replica::on_became_leader() {
   }
   expiring_.clear();
   ttl_removal_proposed_ms_.reset();
-  output_.notes.push_back("node " + std::to_string(options_.core.self.value()) +
+  output_.notes.push_back(node_name(options_.core.self) +
                           " leads: " + std::to_string(session_deadline_ms_.size()) +
                           " session(s) get a fresh timeout before any expires");
 }

@@ -5,7 +5,6 @@
 namespace synod::sim {
 
 namespace {
-std::string node_name(NodeId id) { return "node " + std::to_string(id.value()); }
 std::string slot_name(Slot slot) { return "slot " + std::to_string(slot.value()); }
 }  // namespace
 

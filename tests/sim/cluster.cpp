@@ -93,7 +93,7 @@ void Cluster::add_replica(NodeId id, const Configuration& initial) {
 void Cluster::start(Replica& r) {
   consensus::Durable durable;
   if (auto refused = r.disk.recover(durable, options_.canary == "forget-promise-on-restart")) {
-    checker_.report("node " + std::to_string(r.id.value()) + ": " + *refused);
+    checker_.report(node_name(r.id) + ": " + *refused);
     return;
   }
   r.prng = base::Prng(options_.seed * 31 + r.id.value() * 7919 + r.incarnation);
@@ -113,7 +113,7 @@ void Cluster::start(Replica& r) {
 }
 
 void Cluster::crash(Replica& r) {
-  log_line("node " + std::to_string(r.id.value()) + " crashes");
+  log_line(node_name(r.id) + " crashes");
   r.disk.crash(prng_);
   r.core.reset();
   r.waiting.clear();
@@ -131,7 +131,7 @@ void Cluster::drain(Replica& r) {
     for (const std::string& note : out.notes) log_line(note);
     if (!out.persist.empty()) {
       if (auto refused = r.disk.write(out.persist_token, out.persist)) {
-        checker_.report("node " + std::to_string(r.id.value()) + ": " + *refused);
+        checker_.report(node_name(r.id) + ": " + *refused);
       }
       if (!r.sync_token) {
         r.sync_token = out.persist_token;
@@ -230,7 +230,7 @@ void Cluster::maybe_snapshot(Replica& r) {
   }
   const consensus::Snapshot snapshot{r.applied, r.core->config_for(next(r.applied)), data};
   if (auto refused = r.disk.save_snapshot(snapshot, tail, r.core->chosen())) {
-    checker_.report("node " + std::to_string(r.id.value()) + ": " + *refused);
+    checker_.report(node_name(r.id) + ": " + *refused);
   }
   r.core->compact(r.applied, data);
   r.snapshot_slot = r.applied;
@@ -287,7 +287,7 @@ void Cluster::complete_syncs() {
     const CoreFacts before = consensus::facts_of(*r->core);
     // Group commit: one sync covers every batch written so far.
     if (auto refused = r->disk.sync()) {
-      checker_.report("node " + std::to_string(id.value()) + ": " + *refused);
+      checker_.report(node_name(id) + ": " + *refused);
     }
     r->sync_token.reset();
     release_durable(*r);
@@ -320,7 +320,7 @@ std::vector<Cluster::Replica*> Cluster::up_replicas() {
 void Cluster::fault_schedule() {
   for (auto& [id, r] : replicas_) {
     if (!r->core && r->restart_tick <= now_ && !stay_down_.contains(id)) {
-      log_line("node " + std::to_string(id.value()) + " restarts");
+      log_line(node_name(id) + " restarts");
       start(*r);
     }
   }

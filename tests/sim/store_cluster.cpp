@@ -15,7 +15,6 @@ constexpr std::int64_t tick_ms = 10;
 constexpr std::int64_t wall_epoch_ms = 1'764'000'000'000;
 constexpr std::uint32_t paths = 6;
 
-std::string node_name(NodeId id) { return "node " + std::to_string(id.value()); }
 
 bool applied_error(store::Error e) {
   return e != store::Error::TIMEOUT && e != store::Error::NOT_LEADER &&
