@@ -28,9 +28,11 @@
 //     components (disk.h), sorted ascending. A missing dir lists empty.
 //     Subdirectories, and files named outside the Disk's alphabet (such as
 //     DataDirLock's "LOCK"), are not Disk files and are never listed.
-//   * A missing file (ENOENT, or ENOTDIR from a missing parent) is
+//   * A missing file (ENOENT, or ENOTDIR when a path component is a file) is
 //     Code::not_found for size, read, append, truncate, sync, rename (of
 //     `from`) and remove; sync_dir of a missing dir succeeds and does nothing.
+//     (A directory where a file is expected is io_error: a Disk name is never
+//     both a file and a directory.)
 //   * read() past the end returns fewer bytes, or none; it never allocates
 //     more than the file holds.
 //   * Malformed names, truncate() to more than the current size and a
@@ -70,6 +72,7 @@ namespace synod::runtime {
 // one segment at a time and writes meta and snapshots rarely, so 16 never
 // evicts a hot file; the bound keeps a long run far from RLIMIT_NOFILE.
 inline constexpr std::size_t open_files_max_default = 16;
+static_assert(open_files_max_default >= 1);
 
 class PosixDisk final : public wal::Disk {
  public:
