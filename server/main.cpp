@@ -1,0 +1,107 @@
+// synodd: one Synod server (DESIGN.md "Processes"). Parses flags (or a
+// config file with the same names, through CLI11), checks and locks the data
+// dir, and hands over to the runtime (server/runtime/runtime.h).
+//
+// Exit codes: 0 after SIGTERM/SIGINT, 1 after a fatal disk error, 2 for bad
+// flags, an unusable or already locked data dir, or an address in use.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "server/runtime/posix_disk.h"
+#include "server/runtime/runtime.h"
+
+namespace {
+
+constexpr int exit_usage = 2;
+
+int refuse(const std::string& why) {
+  std::fprintf(stderr, "synodd: %s\n", why.c_str());
+  return exit_usage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace synod;
+  CLI::App app{"synodd: one server of a Synod ensemble"};
+  app.set_config("--config", "", "Read flags from a TOML or INI file (same names as the flags)");
+  std::uint32_t id = 0;
+  std::string peers_text, client_text, admin_text, data_dir;
+  std::int64_t election_timeout_ms = 1000;
+  std::int64_t heartbeat_ms = 100;
+  std::int64_t tick_ms = 10;
+  std::int64_t session_timeout_min_ms = 2000;
+  std::int64_t session_timeout_max_ms = 60000;
+  std::uint64_t snapshot_every = 10000;
+  app.add_option("--id", id, "This server's id, in the --peers list")->required();
+  app.add_option("--peers", peers_text,
+                 "The initial voters, this server included: 1=HOST:PORT,2=HOST:PORT,...")
+      ->required();
+  app.add_option("--client-addr", client_text, "HOST:PORT for client connections")->required();
+  app.add_option("--admin-addr", admin_text, "HOST:PORT for HTTP /status, /metrics, /health")
+      ->required();
+  app.add_option("--data-dir", data_dir, "Directory for the write-ahead log and snapshots")
+      ->required();
+  app.add_option("--election-timeout-ms", election_timeout_ms,
+                 "Silence from the leader before a follower runs (ms)")
+      ->capture_default_str();
+  app.add_option("--heartbeat-ms", heartbeat_ms, "Leader heartbeat interval (ms)")
+      ->capture_default_str();
+  app.add_option("--tick-ms", tick_ms, "Length of one tick (ms)")->capture_default_str();
+  app.add_option("--session-timeout-min-ms", session_timeout_min_ms,
+                 "Smallest session timeout granted (ms)")
+      ->capture_default_str();
+  app.add_option("--session-timeout-max-ms", session_timeout_max_ms,
+                 "Largest session timeout granted (ms)")
+      ->capture_default_str();
+  app.add_option("--snapshot-every", snapshot_every, "Applied entries between snapshots")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : exit_usage;
+  }
+
+  if (tick_ms <= 0 || tick_ms > 1000) return refuse("--tick-ms must be in [1, 1000]");
+  if (election_timeout_ms < tick_ms || heartbeat_ms < tick_ms) {
+    return refuse("--election-timeout-ms and --heartbeat-ms must be at least --tick-ms");
+  }
+  if (election_timeout_ms / tick_ms > UINT32_MAX || heartbeat_ms / tick_ms > UINT32_MAX) {
+    return refuse("--election-timeout-ms and --heartbeat-ms are too large");
+  }
+  runtime::RuntimeOptions options;
+  options.id = NodeId{id};
+  if (auto why = runtime::parse_peers(peers_text, options.peers); !why.empty()) return refuse(why);
+  if (auto why = runtime::parse_address(client_text, options.client_addr); !why.empty()) {
+    return refuse("--client-addr: " + why);
+  }
+  if (auto why = runtime::parse_address(admin_text, options.admin_addr); !why.empty()) {
+    return refuse("--admin-addr: " + why);
+  }
+  options.data_dir = data_dir;
+  replica::ReplicaOptions& r = options.replica;
+  r.core.self = options.id;
+  r.core.election_ticks = static_cast<std::uint32_t>(election_timeout_ms / tick_ms);
+  r.core.heartbeat_ticks = static_cast<std::uint32_t>(heartbeat_ms / tick_ms);
+  r.tick_ms = tick_ms;
+  r.session_timeout_min_ms = session_timeout_min_ms;
+  r.session_timeout_max_ms = session_timeout_max_ms;
+  r.snapshot_every = snapshot_every;
+  if (auto why = options.validate(); !why.empty()) return refuse(why);
+
+  // A peer that vanishes must fail a write, not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  if (auto checked = runtime::check_data_dir(data_dir); !checked.ok()) {
+    return refuse(checked.message());
+  }
+  auto lock = runtime::DataDirLock::acquire(data_dir);
+  if (!lock.ok()) return refuse(lock.status().message() + "; stop it first");
+  runtime::PosixDisk disk(data_dir);
+  return runtime::run(options, disk);
+}

@@ -1,0 +1,72 @@
+// Parsing and checking of synodd's options (runtime.h). Pure; no Asio here.
+#include <charconv>
+#include <string>
+#include <string_view>
+
+#include "server/runtime/runtime.h"
+
+namespace synod::runtime {
+
+std::string to_string(const Address& address) {
+  const bool v6 = address.host.find(':') != std::string::npos;
+  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+}
+
+std::string parse_address(std::string_view text, Address& out) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
+    return "address '" + std::string(text) + "' is not HOST:PORT";
+  }
+  std::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string_view port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  const char* const last = port_text.data() + port_text.size();
+  const auto [end, ec] = std::from_chars(port_text.data(), last, port);
+  if (ec != std::errc{} || end != last || port > 65535) {
+    return "address '" + std::string(text) + "' has a port that is not a number in [0, 65535]";
+  }
+  out.host = std::string(host);
+  out.port = static_cast<std::uint16_t>(port);
+  return {};
+}
+
+std::string parse_peers(std::string_view text, std::map<NodeId, Address>& out) {
+  out.clear();
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    const auto eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      return "peer '" + std::string(item) + "' is not ID=HOST:PORT";
+    }
+    std::uint32_t id = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + eq, id);
+    if (ec != std::errc{} || end != item.data() + eq || id == 0 || id > node_id_max) {
+      return "peer '" + std::string(item) + "' has an id that is not in [1, " +
+             std::to_string(node_id_max) + "]";
+    }
+    Address address;
+    if (auto why = parse_address(item.substr(eq + 1), address); !why.empty()) return why;
+    if (!out.emplace(NodeId{id}, address).second) {
+      return "peer id " + std::to_string(id) + " appears twice in --peers";
+    }
+  }
+  if (out.empty()) return "--peers names no server";
+  return {};
+}
+
+std::string RuntimeOptions::validate() const {
+  if (id == no_node) return "--id must be in [1, " + std::to_string(node_id_max) + "]";
+  if (!peers.contains(id)) {
+    return "--peers must include this server's own id " + std::to_string(id.value());
+  }
+  if (replica.core.self != id) return "the replica's id differs from --id";
+  if (data_dir.empty()) return "--data-dir is required";
+  return replica.validate();
+}
+
+}  // namespace synod::runtime

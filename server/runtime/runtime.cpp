@@ -1,0 +1,849 @@
+// synodd's event loop (runtime.h). The only translation unit that includes
+// Asio: one costs ~11 s to compile, so peer links, client connections and the
+// admin endpoint all live here; what needs no Asio is in admin.cpp and
+// options.cpp.
+//
+// Shape (Asio's cpp20/coroutines/chat_server.cpp, STYLE.md habit 5): every
+// connection has a reader() and a writer() coroutine; deliver() only pushes
+// onto a bounded queue and wakes the writer with timer.cancel_one(). Socket
+// errors come back as values (as_tuple); any exception stops at the
+// coroutine's top and closes that one connection.
+#include "server/runtime/runtime.h"
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+
+#include <array>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <exception>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "base/prng.h"
+#include "server/codec/client.h"
+#include "server/codec/limits.h"
+#include "server/codec/peer.h"
+#include "server/runtime/admin.h"
+
+namespace synod::runtime {
+namespace {
+
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t length_prefix_bytes = 4;
+static_assert(peer_queue_bytes_max >= codec::frame_bytes_max + length_prefix_bytes,
+              "a peer link must be able to queue one maximal frame");
+static_assert(client_queue_bytes_max >= codec::frame_bytes_max + length_prefix_bytes,
+              "a client queue must be able to hold one maximal frame");
+static_assert(client_queue_frames_max >= 2 * replica::ReplicaOptions{}.pending_per_client_max,
+              "a client with every pending request answered, and as many watch events, fits");
+static_assert(peer_backoff_ms_min > 0 && peer_backoff_ms_min <= peer_backoff_ms_max);
+
+std::int64_t monotonic_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+replica::Time now_time() { return replica::Time{monotonic_ms(), wall_ms()}; }
+
+// "u32 length (little-endian) + payload".
+std::string framed(const std::string& payload) {
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  std::string out;
+  out.reserve(length_prefix_bytes + payload.size());
+  for (std::size_t i = 0; i < length_prefix_bytes; ++i) {
+    out += static_cast<char>((n >> (8 * i)) & 0xffu);
+  }
+  out += payload;
+  return out;
+}
+
+std::uint32_t read_length(const std::array<unsigned char, length_prefix_bytes>& header) {
+  std::uint32_t n = 0;
+  for (std::size_t i = 0; i < length_prefix_bytes; ++i) {
+    n |= static_cast<std::uint32_t>(header[i]) << (8 * i);
+  }
+  return n;
+}
+
+std::string endpoint_name(const tcp::socket& socket) {
+  asio::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) return "an unknown address";
+  return remote.address().to_string() + ":" + std::to_string(remote.port());
+}
+
+std::string too_large(std::uint32_t bytes) {
+  return "frame of " + std::to_string(bytes) + " bytes exceeds the limit of " +
+         std::to_string(codec::frame_bytes_max) + " bytes (codec::frame_bytes_max)";
+}
+
+class Server;
+
+// One outbound link to a peer: connects (binding to our own peer host, so
+// the peer sees where we come from), retries with exponential backoff, and
+// writes the frames deliver() queued. Messages delivered while the link is
+// down are dropped: consensus retransmits (consensus/README.md §3.2).
+class PeerLink : public std::enable_shared_from_this<PeerLink> {
+ public:
+  PeerLink(Server& server, NodeId peer, tcp::endpoint remote, tcp::endpoint local);
+  void start();
+  void deliver(std::string frame);
+  void stop();
+
+ private:
+  awaitable<void> run();
+  awaitable<void> reader(std::shared_ptr<tcp::socket> socket);
+  awaitable<std::string> writer(std::shared_ptr<tcp::socket> socket);
+
+  Server& server_;
+  NodeId peer_;
+  tcp::endpoint remote_;
+  tcp::endpoint local_;
+  asio::steady_timer wake_;
+  std::shared_ptr<tcp::socket> socket_;  // the current connection, if any
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool connected_ = false;
+  bool stopped_ = false;
+};
+
+// One client connection: a reader that decodes frames into requests and a
+// writer that sends what the replica answered, from a bounded queue.
+class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+ public:
+  ClientConnection(Server& server, replica::ClientId id, tcp::socket socket);
+  void start();
+  void deliver(const codec::ServerMessage& message);
+  // Closes the socket; unless `quiet`, tells the replica (later, not from
+  // inside a drain). `reason` empty: an orderly close, not logged.
+  void close(const std::string& reason, bool quiet = false);
+  [[nodiscard]] const std::string& name() const { return name_; }
+
+ private:
+  awaitable<void> reader();
+  awaitable<void> writer();
+  void handle_frame(std::string bytes);
+
+  Server& server_;
+  replica::ClientId id_;
+  tcp::socket socket_;
+  std::string name_;
+  asio::steady_timer wake_;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool closed_ = false;
+  // Write requests waiting for their response: request id -> arrival (ms).
+  std::map<std::uint64_t, std::int64_t> writes_started_ms_;
+};
+
+class Server {
+ public:
+  Server(const RuntimeOptions& options, wal::Disk& disk)
+      : options_(options),
+        disk_(disk),
+        prng_(static_cast<std::uint64_t>(wall_ms()) ^
+              (std::uint64_t{options.id.value()} * 0x9e3779b97f4a7c15ull)),
+        tick_timer_(io_),
+        signals_(io_, SIGINT, SIGTERM) {}
+
+  int run();
+
+  // Inputs, each followed by a drain.
+  void on_peer_message(NodeId from, const consensus::Message& message) {
+    if (stopping_) return;
+    ++metrics_.peer_messages_received;
+    replica_->on_message(from, message);
+    after_input();
+  }
+  void on_client_request(replica::ClientId client, codec::ClientRequest request) {
+    if (stopping_) return;
+    replica_->on_request(client, std::move(request));
+    after_input();
+  }
+  void on_client_gone(replica::ClientId client) {
+    clients_.erase(client);
+    if (stopping_) return;
+    replica_->on_client_gone(client);
+    after_input();
+  }
+
+  void log(std::string_view text) const;
+  [[nodiscard]] Metrics& metrics() { return metrics_; }
+  [[nodiscard]] NodeId self() const { return options_.id; }
+  [[nodiscard]] asio::io_context& io() { return io_; }
+  [[nodiscard]] bool stopping() const { return stopping_; }
+
+ private:
+  [[nodiscard]] bool resolve(const Address& address, tcp::endpoint& out, std::string_view what);
+  [[nodiscard]] bool listen(tcp::acceptor& acceptor, const tcp::endpoint& at,
+                            std::string_view what);
+  void after_input();
+  void drain();
+  void maybe_schedule_sync();
+  void sync_now();
+  void stop(int exit_code);
+
+  awaitable<void> ticker();
+  awaitable<void> accept_peers();
+  awaitable<void> read_peer(std::shared_ptr<tcp::socket> socket);
+  awaitable<void> accept_clients();
+  awaitable<void> accept_admin();
+  awaitable<void> serve_admin(tcp::socket socket);
+  [[nodiscard]] std::string admin_answer(std::string_view head) const;
+
+  const RuntimeOptions& options_;
+  wal::Disk& disk_;
+  base::Prng prng_;
+  // Declared before everything that holds sockets or timers, so it is
+  // destroyed after them.
+  asio::io_context io_{1};
+  std::unique_ptr<replica::Replica> replica_;
+  asio::steady_timer tick_timer_;
+  asio::signal_set signals_;
+  std::unique_ptr<tcp::acceptor> peer_acceptor_;
+  std::unique_ptr<tcp::acceptor> client_acceptor_;
+  std::unique_ptr<tcp::acceptor> admin_acceptor_;
+  std::map<NodeId, std::shared_ptr<PeerLink>> links_;
+  std::set<std::shared_ptr<tcp::socket>> inbound_peers_;
+  std::map<replica::ClientId, std::shared_ptr<ClientConnection>> clients_;
+  std::uint64_t next_client_id_ = 1;
+  std::size_t admin_connections_ = 0;
+  Metrics metrics_;
+  std::uint64_t inputs_since_sync_ = 0;
+  bool sync_scheduled_ = false;
+  bool stopping_ = false;
+  int exit_code_ = 0;
+};
+
+// ---- Server ----
+
+void Server::log(std::string_view text) const {
+  const std::int64_t ms = wall_ms();
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char stamp[96];
+  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  std::string line = std::string(stamp) + " [node " + std::to_string(options_.id.value()) + "] ";
+  line += text;
+  line += '\n';
+  std::fputs(line.c_str(), stderr);
+}
+
+bool Server::resolve(const Address& address, tcp::endpoint& out, std::string_view what) {
+  tcp::resolver resolver(io_);
+  asio::error_code ec;
+  const auto results = resolver.resolve(address.host, std::to_string(address.port),
+                                        tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    log("cannot resolve " + std::string(what) + " " + to_string(address) + ": " +
+        (ec ? ec.message() : std::string("no address")));
+    return false;
+  }
+  out = results.begin()->endpoint();
+  return true;
+}
+
+bool Server::listen(tcp::acceptor& acceptor, const tcp::endpoint& at, std::string_view what) {
+  asio::error_code ec;
+  acceptor.open(at.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(at, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    log("cannot listen for " + std::string(what) + " on " + at.address().to_string() + ":" +
+        std::to_string(at.port()) + ": " + ec.message() +
+        "; is another server using that address?");
+    return false;
+  }
+  log("listening for " + std::string(what) + " on " + at.address().to_string() + ":" +
+      std::to_string(at.port()));
+  return true;
+}
+
+int Server::run() {
+  tcp::endpoint peer_at, client_at, admin_at;
+  if (!resolve(options_.peers.at(options_.id), peer_at, "the peer address") ||
+      !resolve(options_.client_addr, client_at, "--client-addr") ||
+      !resolve(options_.admin_addr, admin_at, "--admin-addr")) {
+    return 2;
+  }
+  std::map<NodeId, tcp::endpoint> remotes;
+  for (const auto& [id, address] : options_.peers) {
+    if (id == options_.id) continue;
+    if (!resolve(address, remotes[id], "peer " + std::to_string(id.value()))) return 2;
+  }
+
+  consensus::Configuration initial;
+  for (const auto& [id, address] : options_.peers) initial.voters.push_back(id);
+  auto opened = replica::Replica::open(options_.replica, disk_, prng_, initial, now_time());
+  if (!opened.ok()) {
+    log("cannot recover the data dir " + options_.data_dir + ": " + opened.status().message);
+    return 2;
+  }
+  replica_ = std::move(opened.value());
+  log("recovered the data dir " + options_.data_dir + " at applied slot " +
+      std::to_string(replica_->applied().value()) +
+      "; initial configuration: " + consensus::to_string(initial));
+
+  peer_acceptor_ = std::make_unique<tcp::acceptor>(io_);
+  client_acceptor_ = std::make_unique<tcp::acceptor>(io_);
+  admin_acceptor_ = std::make_unique<tcp::acceptor>(io_);
+  if (!listen(*peer_acceptor_, peer_at, "peers") ||
+      !listen(*client_acceptor_, client_at, "clients") ||
+      !listen(*admin_acceptor_, admin_at, "admin HTTP")) {
+    return 2;
+  }
+
+  for (const auto& [id, remote] : remotes) {
+    auto link = std::make_shared<PeerLink>(*this, id, remote, tcp::endpoint(peer_at.address(), 0));
+    links_.emplace(id, link);
+    link->start();
+  }
+  signals_.async_wait([this](const asio::error_code& ec, int signal) {
+    if (ec) return;
+    log(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
+        "; shutting down");
+    stop(0);
+  });
+  auto report = [this](std::string_view what) {
+    return [this, what](const std::exception_ptr& e) {
+      if (!e || stopping_) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& error) {
+        log(std::string(what) + " stopped: " + error.what());
+      }
+      stop(1);
+    };
+  };
+  asio::co_spawn(io_, ticker(), report("the ticker"));
+  asio::co_spawn(io_, accept_peers(), report("the peer listener"));
+  asio::co_spawn(io_, accept_clients(), report("the client listener"));
+  asio::co_spawn(io_, accept_admin(), report("the admin listener"));
+  drain();  // whatever recovery produced
+  io_.run();
+  return exit_code_;
+}
+
+void Server::after_input() {
+  ++inputs_since_sync_;
+  drain();
+}
+
+// Persist -> send -> apply is the replica's business (its messages are
+// already held back until the writes they depend on are durable); here we
+// only route what it produced.
+void Server::drain() {
+  replica::ReplicaOutput out = replica_->take_output();
+  for (const auto& envelope : out.send) {
+    const auto link = links_.find(envelope.to);
+    if (link == links_.end()) {
+      ++metrics_.peer_messages_dropped;  // a member we have no address for
+      continue;
+    }
+    link->second->deliver(framed(codec::encode_envelope(envelope)));
+  }
+  for (const auto& to_client : out.to_clients) {
+    const auto client = clients_.find(to_client.client);
+    if (client != clients_.end()) client->second->deliver(to_client.message);
+  }
+  for (const auto& note : out.notes) log(note);
+  if (out.sync_needed) maybe_schedule_sync();
+  if (replica_->fatal()) {
+    log("stopping after a disk error: " + *replica_->fatal());
+    stop(1);
+  }
+}
+
+// Group commit: the sync runs once, after every completion that is already
+// ready in this loop iteration has been handled, so one fdatasync covers the
+// writes of all of them.
+//
+// Known next step: this first version syncs synchronously on the io thread,
+// stalling peers and clients for the fdatasync. The design (STYLE.md habit
+// 5) runs the fdatasync on its own thread and posts its completion back;
+// that needs a Replica call split into "start sync" and "sync done".
+void Server::maybe_schedule_sync() {
+  if (sync_scheduled_ || stopping_) return;
+  sync_scheduled_ = true;
+  asio::post(io_, [this] { sync_now(); });
+}
+
+void Server::sync_now() {
+  sync_scheduled_ = false;
+  if (stopping_) return;
+  const auto started = Clock::now();
+  const auto error = replica_->sync();
+  metrics_.fsync.observe(std::chrono::duration<double>(Clock::now() - started).count());
+  metrics_.fsync_batch_inputs += inputs_since_sync_;
+  inputs_since_sync_ = 0;
+  if (error) {
+    log("stopping: the write-ahead log could not be synced: " + *error);
+    stop(1);
+    return;
+  }
+  drain();  // the votes that waited for this sync
+}
+
+void Server::stop(int exit_code) {
+  if (stopping_) return;
+  stopping_ = true;
+  exit_code_ = exit_code;
+  asio::error_code ignored;
+  for (auto* acceptor : {peer_acceptor_.get(), client_acceptor_.get(), admin_acceptor_.get()}) {
+    if (acceptor) acceptor->close(ignored);
+  }
+  for (auto& [id, link] : links_) link->stop();
+  for (const auto& socket : inbound_peers_) socket->close(ignored);
+  auto clients = clients_;  // close() may erase
+  for (auto& [id, client] : clients) client->close("", /*quiet=*/true);
+  tick_timer_.cancel();
+  signals_.cancel();
+  if (replica_ && exit_code == 0) {
+    if (const auto error = replica_->sync()) {
+      log("the final sync failed: " + *error);
+      exit_code_ = 1;
+    }
+  }
+  log(exit_code_ == 0 ? "stopped cleanly" : "stopped with exit code " + std::to_string(exit_code_));
+  io_.stop();
+}
+
+awaitable<void> Server::ticker() {
+  const auto tick = std::chrono::milliseconds(options_.replica.tick_ms);
+  auto next = Clock::now();
+  while (!stopping_) {
+    next += tick;
+    tick_timer_.expires_at(next);
+    co_await tick_timer_.async_wait(use_tuple);
+    if (stopping_) co_return;
+    const auto now = Clock::now();
+    if (now - next > 100 * tick) next = now;  // after a long stall: no burst of ticks
+    ++metrics_.ticks;
+    replica_->on_tick(now_time());
+    after_input();
+  }
+}
+
+awaitable<void> Server::accept_peers() {
+  while (!stopping_) {
+    auto [ec, socket] = co_await peer_acceptor_->async_accept(use_tuple);
+    if (ec) {
+      if (stopping_) co_return;
+      log("accepting a peer connection failed: " + ec.message());
+      continue;
+    }
+    auto shared = std::make_shared<tcp::socket>(std::move(socket));
+    inbound_peers_.insert(shared);
+    asio::co_spawn(io_, read_peer(shared), asio::detached);
+  }
+}
+
+// An inbound peer connection carries messages to us only; it needs no writer.
+awaitable<void> Server::read_peer(std::shared_ptr<tcp::socket> socket) {
+  const std::string name = endpoint_name(*socket);
+  std::string reason;
+  NodeId sender = no_node;
+  try {
+    for (;;) {
+      std::array<unsigned char, length_prefix_bytes> header{};
+      auto [ec, n] = co_await asio::async_read(*socket, asio::buffer(header), use_tuple);
+      if (ec) break;  // closed: the peer restarts or reconnects
+      const std::uint32_t length = read_length(header);
+      if (length > codec::frame_bytes_max) {
+        reason = too_large(length);
+        break;
+      }
+      std::string bytes(length, '\0');
+      auto [ec2, n2] = co_await asio::async_read(*socket, asio::buffer(bytes), use_tuple);
+      if (ec2) break;
+      auto envelope = codec::decode_envelope(bytes);
+      if (!envelope.ok()) {
+        reason = "frame of " + std::to_string(length) +
+                 " bytes does not decode: " + envelope.status().message;
+        break;
+      }
+      if (envelope.value().to != self() || envelope.value().from == self()) {
+        reason = "a message from node " + std::to_string(envelope.value().from.value()) +
+                 " addressed to node " + std::to_string(envelope.value().to.value()) +
+                 " arrived at node " + std::to_string(self().value());
+        break;
+      }
+      if (sender != envelope.value().from) {
+        sender = envelope.value().from;
+        log("node " + std::to_string(sender.value()) + " connected from " + name);
+      }
+      on_peer_message(sender, envelope.value().message);
+    }
+  } catch (const std::exception& e) {
+    reason = std::string("an error: ") + e.what();
+  }
+  if (!reason.empty() && !stopping_) {
+    ++metrics_.peer_frames_rejected;
+    log("closing peer connection from " + name + ": " + reason);
+  }
+  asio::error_code ignored;
+  socket->close(ignored);
+  inbound_peers_.erase(socket);
+}
+
+awaitable<void> Server::accept_clients() {
+  while (!stopping_) {
+    auto [ec, socket] = co_await client_acceptor_->async_accept(use_tuple);
+    if (ec) {
+      if (stopping_) co_return;
+      log("accepting a client connection failed: " + ec.message());
+      continue;
+    }
+    if (clients_.size() >= client_connections_max) {
+      log("refusing a client connection from " + endpoint_name(socket) + ": already " +
+          std::to_string(clients_.size()) + " clients (client_connections_max)");
+      continue;  // the socket closes as it goes out of scope
+    }
+    ++metrics_.client_connections_accepted;
+    const replica::ClientId id{next_client_id_++};
+    auto connection = std::make_shared<ClientConnection>(*this, id, std::move(socket));
+    clients_.emplace(id, connection);
+    connection->start();
+  }
+}
+
+awaitable<void> Server::accept_admin() {
+  while (!stopping_) {
+    auto [ec, socket] = co_await admin_acceptor_->async_accept(use_tuple);
+    if (ec) {
+      if (stopping_) co_return;
+      continue;
+    }
+    if (admin_connections_ >= admin_connections_max) continue;  // closed by scope
+    ++admin_connections_;
+    asio::co_spawn(io_, serve_admin(std::move(socket)), [this](const std::exception_ptr&) {
+      --admin_connections_;
+    });
+  }
+}
+
+// One request, one response, then close (HTTP/1.1 with Connection: close).
+awaitable<void> Server::serve_admin(tcp::socket socket) {
+  std::string head;
+  asio::steady_timer deadline(io_);
+  deadline.expires_after(std::chrono::milliseconds(admin_request_timeout_ms));
+  auto result = co_await (
+      asio::async_read_until(socket, asio::dynamic_buffer(head, admin_request_bytes_max),
+                             "\r\n\r\n", use_tuple) ||
+      deadline.async_wait(use_tuple));
+  if (result.index() != 0) co_return;  // too slow
+  const auto [ec, n] = std::get<0>(result);
+  std::string response;
+  if (ec == asio::error::not_found) {
+    response = http_response(431, "Request Header Fields Too Large", "text/plain",
+                             "request head exceeds admin_request_bytes_max\n");
+  } else if (ec) {
+    co_return;
+  } else {
+    response = admin_answer(std::string_view(head).substr(0, n));
+  }
+  co_await asio::async_write(socket, asio::buffer(response), use_tuple);
+  asio::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+std::string Server::admin_answer(std::string_view head) const {
+  const RequestLine line = parse_request_line(head);
+  if (!line.ok) return http_response(400, "Bad Request", "text/plain", "bad request line\n");
+  if (line.method != "GET") {
+    return http_response(405, "Method Not Allowed", "text/plain", "only GET is served\n");
+  }
+  if (line.path == "/health") return http_response(200, "OK", "text/plain", "ok\n");
+  if (line.path == "/status") {
+    return http_response(200, "OK", "application/json", status_json(options_, replica_->status()));
+  }
+  if (line.path == "/metrics") {
+    return http_response(200, "OK", "text/plain; version=0.0.4",
+                         metrics_text(metrics_, replica_->status(), options_.id));
+  }
+  return http_response(404, "Not Found", "text/plain",
+                       "unknown path; try /status, /metrics or /health\n");
+}
+
+// ---- PeerLink ----
+
+PeerLink::PeerLink(Server& server, NodeId peer, tcp::endpoint remote, tcp::endpoint local)
+    : server_(server), peer_(peer), remote_(remote), local_(local), wake_(server.io()) {}
+
+void PeerLink::start() {
+  asio::co_spawn(server_.io(), [self = shared_from_this()] { return self->run(); },
+                 asio::detached);
+}
+
+void PeerLink::deliver(std::string frame) {
+  if (!connected_ || queue_.size() >= peer_queue_frames_max ||
+      queued_bytes_ + frame.size() > peer_queue_bytes_max) {
+    ++server_.metrics().peer_messages_dropped;
+    return;
+  }
+  ++server_.metrics().peer_messages_sent;
+  queued_bytes_ += frame.size();
+  queue_.push_back(std::move(frame));
+  wake_.cancel_one();
+}
+
+void PeerLink::stop() {
+  stopped_ = true;
+  asio::error_code ignored;
+  if (socket_) socket_->close(ignored);
+  wake_.cancel();
+}
+
+awaitable<void> PeerLink::run() {
+  const std::string who = "node " + std::to_string(peer_.value()) + " at " +
+                          remote_.address().to_string() + ":" + std::to_string(remote_.port());
+  std::int64_t backoff_ms = peer_backoff_ms_min;
+  bool reported_down = false;
+  while (!stopped_) {
+    std::string reason;
+    bool was_connected = false;
+    try {
+      auto socket = std::make_shared<tcp::socket>(server_.io());
+      socket_ = socket;
+      socket->open(remote_.protocol());
+      socket->set_option(tcp::socket::reuse_address(true));
+      socket->bind(local_);
+      auto [ec] = co_await socket->async_connect(remote_, use_tuple);
+      if (ec) {
+        reason = ec.message();
+      } else {
+        socket->set_option(tcp::no_delay(true));
+        server_.log("connected to " + who);
+        connected_ = true;
+        was_connected = true;
+        reported_down = false;
+        backoff_ms = peer_backoff_ms_min;
+        asio::co_spawn(server_.io(), reader(socket), asio::detached);
+        reason = co_await writer(socket);
+      }
+    } catch (const std::exception& e) {
+      reason = e.what();
+    }
+    connected_ = false;
+    queue_.clear();
+    queued_bytes_ = 0;
+    if (socket_) {
+      asio::error_code ignored;
+      socket_->close(ignored);
+      socket_.reset();
+    }
+    if (stopped_) co_return;
+    if (was_connected) {
+      server_.log("lost the connection to " + who + ": " + reason + "; reconnecting");
+    } else if (!reported_down) {
+      server_.log("cannot reach " + who + ": " + reason + "; retrying with backoff up to " +
+                  std::to_string(peer_backoff_ms_max) + " ms");
+      reported_down = true;
+    }
+    wake_.expires_after(std::chrono::milliseconds(backoff_ms));
+    co_await wake_.async_wait(use_tuple);
+    backoff_ms = std::min(backoff_ms * 2, peer_backoff_ms_max);
+  }
+}
+
+// The peer sends nothing on our outbound connection; reading only notices
+// that it closed, so the writer stops at once instead of at the next write.
+awaitable<void> PeerLink::reader(std::shared_ptr<tcp::socket> socket) {
+  std::array<char, 64> sink{};
+  for (;;) {
+    auto [ec, n] = co_await socket->async_read_some(asio::buffer(sink), use_tuple);
+    if (ec) break;
+  }
+  asio::error_code ignored;
+  socket->close(ignored);
+  if (socket_ == socket) wake_.cancel();
+}
+
+// Writes queued frames until the socket fails or closes; returns why.
+awaitable<std::string> PeerLink::writer(std::shared_ptr<tcp::socket> socket) {
+  while (!stopped_ && socket->is_open()) {
+    if (queue_.empty()) {
+      wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await wake_.async_wait(use_tuple);
+      continue;
+    }
+    std::string frame = std::move(queue_.front());
+    queue_.pop_front();
+    queued_bytes_ -= frame.size();
+    auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(frame), use_tuple);
+    if (ec) co_return ec.message();
+  }
+  co_return std::string("the connection closed");
+}
+
+// ---- ClientConnection ----
+
+ClientConnection::ClientConnection(Server& server, replica::ClientId id, tcp::socket socket)
+    : server_(server),
+      id_(id),
+      socket_(std::move(socket)),
+      name_(endpoint_name(socket_)),
+      wake_(server.io()) {}
+
+void ClientConnection::start() {
+  asio::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  auto self = shared_from_this();
+  asio::co_spawn(server_.io(), [self] { return self->reader(); }, asio::detached);
+  asio::co_spawn(server_.io(), [self] { return self->writer(); }, asio::detached);
+}
+
+void ClientConnection::deliver(const codec::ServerMessage& message) {
+  if (closed_) return;
+  std::string payload;
+  if (const auto* response = std::get_if<codec::Response>(&message)) {
+    const auto started = writes_started_ms_.find(response->request_id);
+    if (started != writes_started_ms_.end()) {
+      server_.metrics().commit_latency.observe(
+          static_cast<double>(monotonic_ms() - started->second) / 1000.0);
+      writes_started_ms_.erase(started);
+    }
+    payload = codec::encode_response(*response);
+  } else if (const auto* watch = std::get_if<codec::WatchEvent>(&message)) {
+    payload = codec::encode_watch_event(*watch);
+  } else {
+    payload = codec::encode_session_event(std::get<codec::SessionEvent>(message));
+  }
+  std::string frame = framed(payload);
+  if (queue_.size() >= client_queue_frames_max ||
+      queued_bytes_ + frame.size() > client_queue_bytes_max) {
+    ++server_.metrics().client_connections_slow;
+    close("its send queue is full (" + std::to_string(queue_.size()) + " frames, " +
+          std::to_string(queued_bytes_) + " bytes): the client reads too slowly");
+    return;
+  }
+  queued_bytes_ += frame.size();
+  queue_.push_back(std::move(frame));
+  wake_.cancel_one();
+}
+
+void ClientConnection::close(const std::string& reason, bool quiet) {
+  if (closed_) return;
+  closed_ = true;
+  if (!reason.empty()) server_.log("closing client connection from " + name_ + ": " + reason);
+  asio::error_code ignored;
+  socket_.close(ignored);
+  wake_.cancel();
+  queue_.clear();
+  queued_bytes_ = 0;
+  if (quiet) return;
+  // Not from inside a drain: the replica hears of it as a fresh input.
+  asio::post(server_.io(),
+             [self = shared_from_this()] { self->server_.on_client_gone(self->id_); });
+}
+
+awaitable<void> ClientConnection::reader() {
+  try {
+    while (!closed_) {
+      std::array<unsigned char, length_prefix_bytes> header{};
+      auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(header), use_tuple);
+      if (ec) {
+        close(ec == asio::error::eof || ec == asio::error::operation_aborted ? "" : ec.message());
+        co_return;
+      }
+      const std::uint32_t length = read_length(header);
+      if (length > codec::frame_bytes_max) {
+        ++server_.metrics().client_frames_rejected;
+        close(too_large(length));
+        co_return;
+      }
+      std::string bytes(length, '\0');
+      auto [ec2, n2] = co_await asio::async_read(socket_, asio::buffer(bytes), use_tuple);
+      if (ec2) {
+        close(ec2 == asio::error::eof || ec2 == asio::error::operation_aborted ? ""
+                                                                               : ec2.message());
+        co_return;
+      }
+      if (closed_ || server_.stopping()) co_return;
+      handle_frame(std::move(bytes));
+    }
+  } catch (const std::exception& e) {
+    close(std::string("an error: ") + e.what());
+  }
+}
+
+void ClientConnection::handle_frame(std::string bytes) {
+  auto decoded = codec::decode_client(bytes, SessionId{0});
+  Metrics& metrics = server_.metrics();
+  if (decoded.ok()) {
+    codec::ClientRequest& request = decoded.value();
+    ++metrics.requests[request.body.index()];
+    if (std::holds_alternative<store::Command>(request.body) &&
+        writes_started_ms_.size() < client_queue_frames_max) {
+      writes_started_ms_[request.request_id] = monotonic_ms();
+    }
+    server_.on_client_request(id_, std::move(request));
+    return;
+  }
+  // A frame that verified but is invalid is answered with its error at once.
+  // The replica never saw it, so the answer may overtake responses to
+  // earlier requests still pending on this connection; clients match by id.
+  if (const auto request_id = codec::request_id_of(bytes)) {
+    ++metrics.requests[request_type_invalid];
+    deliver(codec::Response{*request_id, Zxid{}, decoded.status(), {}});
+    return;
+  }
+  ++metrics.client_frames_rejected;
+  close("frame of " + std::to_string(bytes.size()) +
+        " bytes is unreadable: " + decoded.status().message);
+}
+
+awaitable<void> ClientConnection::writer() {
+  try {
+    while (!closed_) {
+      if (queue_.empty()) {
+        wake_.expires_at(asio::steady_timer::time_point::max());
+        co_await wake_.async_wait(use_tuple);
+        continue;
+      }
+      std::string frame = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= frame.size();
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(frame), use_tuple);
+      if (ec) {
+        close(ec == asio::error::operation_aborted ? "" : ec.message());
+        co_return;
+      }
+    }
+  } catch (const std::exception& e) {
+    close(std::string("an error: ") + e.what());
+  }
+}
+
+}  // namespace
+
+int run(const RuntimeOptions& options, wal::Disk& disk) {
+  Server server(options, disk);
+  return server.run();
+}
+
+}  // namespace synod::runtime

@@ -1,0 +1,85 @@
+// The runtime: synodd's event loop around one replica::Replica
+// (DESIGN.md "Processes"; STYLE.md habit 5).
+//
+// One io_context thread owns the Replica and everything that touches it:
+//   - a steady_timer ticks every tick_ms          -> replica.on_tick
+//   - one inbound reader per peer connection      -> replica.on_message
+//   - one reader per client connection            -> replica.on_request
+//   - a client connection closing                 -> replica.on_client_gone
+// After every input the loop drains take_output(): peer messages go to the
+// peer links' bounded queues, client frames to the connections' bounded
+// queues, notes to the log, and sync_needed schedules one sync for all the
+// input of this loop iteration (group commit).
+//
+// Wire framing, peers and clients alike: a u32 little-endian length, then
+// that many bytes (codec::frame_bytes_max at most) of a FlatBuffers frame
+// (encode_envelope for peers, ClientFrame / ServerFrame for clients). A frame
+// over the limit or that fails to decode closes that one connection with a
+// logged reason; a client request that verified but is invalid is answered
+// with its error instead (request_id_of).
+//
+// Every connection has a reader() and a writer() coroutine; deliver() only
+// pushes onto a bounded queue and wakes the writer. An exception stops at the
+// coroutine's top and closes that one connection.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "base/ids.h"
+#include "server/replica/replica.h"
+#include "server/wal/disk.h"
+
+namespace synod::runtime {
+
+struct Address {
+  std::string host;
+  std::uint16_t port = 0;
+};
+[[nodiscard]] std::string to_string(const Address& address);
+
+// "HOST:PORT" (HOST may be "[v6]"). An error sentence on failure, else "".
+[[nodiscard]] std::string parse_address(std::string_view text, Address& out);
+// "1=HOST:PORT,2=HOST:PORT,...": ids in [1, node_id_max], each once.
+[[nodiscard]] std::string parse_peers(std::string_view text, std::map<NodeId, Address>& out);
+
+struct RuntimeOptions {
+  NodeId id{};
+  std::map<NodeId, Address> peers;  // the initial voters, self included
+  Address client_addr;
+  Address admin_addr;
+  std::string data_dir;             // for log lines only; the Disk is passed in
+  replica::ReplicaOptions replica;  // replica.core.self == id
+
+  // "" when usable; otherwise what is wrong, as a sentence.
+  [[nodiscard]] std::string validate() const;
+};
+
+// Limits of the runtime (STYLE.md habit 6).
+// Frames queued for one outbound peer link; beyond it new messages are
+// dropped and counted (consensus retransmits: README §3.2).
+inline constexpr std::size_t peer_queue_frames_max = 4096;
+// Bytes queued for one outbound peer link.
+inline constexpr std::size_t peer_queue_bytes_max = std::size_t{256} << 20;
+// Frames and bytes queued for one client; a client that lets either overflow
+// is too slow and its connection is closed.
+inline constexpr std::size_t client_queue_frames_max = 16384;
+inline constexpr std::size_t client_queue_bytes_max = std::size_t{128} << 20;
+// Admin HTTP: the request head, and how long a client may take to send it.
+inline constexpr std::size_t admin_request_bytes_max = 8192;
+inline constexpr std::int64_t admin_request_timeout_ms = 5000;
+// Admin connections served at once; more are closed on accept.
+inline constexpr std::size_t admin_connections_max = 64;
+// Client connections at once; more are closed on accept with a logged reason.
+inline constexpr std::size_t client_connections_max = 10000;
+// Outbound peer connections retry with exponential backoff in this range.
+inline constexpr std::int64_t peer_backoff_ms_min = 50;
+inline constexpr std::int64_t peer_backoff_ms_max = 2000;
+
+// Runs synodd until SIGTERM or SIGINT (then: stop accepting, close sockets,
+// sync, return 0) or a fatal disk error (returns 1). Addresses that cannot be
+// bound are reported and return 2. `disk` is the data dir, already locked.
+[[nodiscard]] int run(const RuntimeOptions& options, wal::Disk& disk);
+
+}  // namespace synod::runtime
