@@ -22,7 +22,7 @@ import time
 import urllib.request
 
 SYNODD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "synodd"
-TOTAL_DEADLINE = time.monotonic() + 75
+TOTAL_DEADLINE = time.monotonic() + 55
 NODES = (1, 2, 3)
 FRAME_BYTES_MAX = (16 << 20) + (1 << 20)  # server/codec/limits.h
 
