@@ -1,0 +1,69 @@
+// Engine: the client library's I/O half. It owns one io_context on one
+// background thread and drives a client/core SessionCore with it: TCP
+// connects for Connect actions, frames of `u32 length (little-endian) +
+// bytes` both ways, on_tick from a steady_timer. Everything Asio lives in
+// connection.cpp (one Asio translation unit costs ~11 s to compile), so this
+// header is free of it.
+//
+// Threads: submit() and close() may be called from any thread; they post to
+// the engine thread. Every callback (a request's Done, the watch and session
+// handlers) runs on the engine thread, in the order SessionCore emitted its
+// events (client/core/session_core.h, take_events).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "client/core/session_core.h"
+
+namespace synod::client {
+
+// What the engine last knew of the session; copied out under a lock after
+// every input to the core.
+struct SessionSnapshot {
+  Phase phase = Phase::idle;
+  std::optional<SessionStatus> status;  // of the latest SessionChanged
+  SessionId session{};
+  Zxid last_zxid{};
+  std::int64_t safe_until_ms = 0;  // in the engine's clock (now_ms)
+  std::int64_t timeout_ms = 0;
+  std::size_t server = 0;
+};
+
+struct EngineHandlers {
+  std::function<void(const codec::WatchEvent&)> on_watch;  // may be empty
+  std::function<void(const SessionChanged&)> on_session;   // may be empty
+};
+
+class Engine {
+ public:
+  using Done = std::function<void(Completed)>;
+
+  // options.validate() must be "" (asserted). seed: the core's Prng. Starts
+  // the thread and the session at once.
+  Engine(ClientOptions options, EngineHandlers handlers, std::uint64_t seed);
+  // Stops the thread: the connection is closed without a CloseSession (call
+  // close() first for a clean end). Done callbacks not yet run are dropped.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // `done` runs exactly once on the engine thread, unless the engine is
+  // destroyed first.
+  void submit(codec::ClientBody body, Done done);
+  void close(Done done);
+
+  [[nodiscard]] SessionSnapshot snapshot() const;
+  // Milliseconds on the engine's steady clock (0 at construction).
+  [[nodiscard]] std::int64_t now_ms() const;
+  [[nodiscard]] bool on_engine_thread() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace synod::client

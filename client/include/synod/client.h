@@ -1,0 +1,336 @@
+// synod::Client: the public C++ client of a Synod ensemble.
+//
+// One Client is one session. It connects to one server of `servers` at a
+// time, moves to another when that one fails, and keeps the session alive
+// with keep-alives (client/core/session_core.h owns that logic; this class
+// moves its bytes over TCP on a background thread it owns).
+//
+// Every operation blocks the calling thread until its answer, its timeout
+// or the end of the session, and returns a Result: a value, or an Error
+// that names the store's error (ErrorCode, spelled as on the wire:
+// "NO_NODE"), a sentence, and whether the outcome is definite:
+//   definite  the operation certainly did not happen (every failed read;
+//             a write the ensemble refused).
+//   unknown   a write that was sent and then lost (CONNECTION_LOSS), timed
+//             out (TIMEOUT), or was in flight when the session expired: it
+//             may have been applied. Writes are never retried by the client;
+//             reads are re-sent after a reconnect.
+//
+// Threads: every method may be called from any thread, concurrently. Watch
+// and session callbacks run on the client's own thread, one at a time, in
+// the order the server sent the events; a callback must return quickly and
+// must not call a blocking method of the same Client (it would wait for
+// itself: such a call fails at once with BAD_ARGUMENTS).
+//
+// This header depends on the C++ standard library only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace synod {
+
+// The store's error codes, with the wire's numbers (server/store/status.h;
+// the library static_asserts they agree).
+enum class ErrorCode : std::int32_t {
+  OK = 0,
+  NO_NODE = 1,
+  NODE_EXISTS = 2,
+  BAD_VERSION = 3,
+  NOT_EMPTY = 4,
+  NO_CHILDREN_FOR_EPHEMERALS = 5,
+  BAD_ARGUMENTS = 6,
+  TOO_LARGE = 7,
+  FENCED = 8,
+  SESSION_EXPIRED = 9,
+  COMPACTED = 10,
+  NOT_LEADER = 11,
+  SESSION_MOVED = 12,
+  TIMEOUT = 13,
+  CONNECTION_LOSS = 14,
+  UNIMPLEMENTED = 15,
+  ROLLED_BACK = 16,
+  NOT_EXECUTED = 17,
+  CORRUPTED = 18,
+  LIMIT_EXCEEDED = 19,
+};
+
+// "NO_NODE" for ErrorCode::NO_NODE; "UNKNOWN_ERROR" outside the enum.
+[[nodiscard]] std::string_view error_name(ErrorCode code);
+
+struct Error {
+  ErrorCode code = ErrorCode::BAD_ARGUMENTS;  // never OK
+  std::string message;                        // a sentence for people
+  bool definite = true;                       // false: the write may have happened
+
+  [[nodiscard]] std::string_view name() const { return error_name(code); }
+};
+
+// A T or an Error. value() on an error, or error() on a value, is a bug and
+// aborts.
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(implicit)
+  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(implicit)
+
+  [[nodiscard]] bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  [[nodiscard]] const T& value() const& { return std::get<0>(v_); }
+  [[nodiscard]] T& value() & { return std::get<0>(v_); }
+  [[nodiscard]] T&& value() && { return std::get<0>(std::move(v_)); }
+  [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
+  // OK when ok().
+  [[nodiscard]] ErrorCode code() const { return ok() ? ErrorCode::OK : error().code; }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+// The value of an operation that answers nothing but success.
+struct Done {};
+
+// ZooKeeper's stat (server/store/types.h explains each field).
+struct Stat {
+  std::uint64_t czxid = 0;
+  std::uint64_t mzxid = 0;
+  std::uint64_t pzxid = 0;
+  std::int64_t ctime_ms = 0;
+  std::int64_t mtime_ms = 0;
+  std::int32_t version = 0;
+  std::int32_t cversion = 0;
+  std::uint64_t ephemeral_owner = 0;
+  std::int32_t num_children = 0;
+  std::int32_t data_length = 0;
+  friend bool operator==(const Stat&, const Stat&) = default;
+};
+
+enum class NodeKind : std::uint8_t { persistent = 0, ephemeral = 1, container = 2, ttl = 3 };
+[[nodiscard]] std::string_view node_kind_name(NodeKind kind);
+
+// What a create does when a parent is missing: fail with NO_NODE, or create
+// the missing parents as persistent nodes or as containers.
+enum class Parents : std::uint8_t { fail = 0, create_persistent = 1, create_container = 2 };
+
+// Rejects a write with FENCED unless the node at `path` exists and its czxid
+// equals `token` (the lock node's czxid, handed out as the token).
+struct Fence {
+  std::string path;
+  std::uint64_t token = 0;
+};
+
+// linearizable: never stale (read-index at the leader). sequential: the
+// server's local state, never older than what this session has seen.
+enum class Consistency : std::uint8_t { linearizable = 0, sequential = 1 };
+
+// timeout_ms: this request's deadline, in [1, ClientOptions::request_timeout_ms];
+// unset means ClientOptions::request_timeout_ms. Longer values are clamped.
+struct ReadOptions {
+  bool watch = false;  // leave a one-shot watch; it fires to the default watcher
+  Consistency consistency = Consistency::linearizable;
+  std::optional<std::int64_t> timeout_ms;
+};
+
+inline constexpr std::uint32_t children_limit_max = 10'000;  // store::children_page_max
+
+// after: "" for the first page, then the previous page's next_after.
+// limit: children per page, in [1, children_limit_max].
+struct ChildrenOptions {
+  ReadOptions read;
+  std::string after;
+  std::uint32_t limit = 1000;
+};
+
+struct CreateOptions {
+  NodeKind kind = NodeKind::persistent;
+  bool sequential = false;    // append the parent's cversion as %010d
+  std::int64_t ttl_ms = 0;    // > 0 exactly when kind is ttl
+  Parents parents = Parents::fail;
+  std::optional<Fence> fence;
+  std::optional<std::int64_t> timeout_ms;
+};
+
+// version: the expected version (unset matches any, ZooKeeper's -1).
+struct WriteOptions {
+  std::optional<std::int32_t> version;
+  std::optional<Fence> fence;
+  std::optional<std::int64_t> timeout_ms;
+};
+
+struct Created {
+  std::string path;  // with its sequence suffix
+  Stat stat;
+};
+struct Data {
+  std::string data;
+  Stat stat;
+  NodeKind kind = NodeKind::persistent;
+  std::int64_t ttl_ms = 0;
+};
+struct Child {
+  std::string name;
+  Stat stat;
+};
+struct ChildrenPage {
+  std::vector<Child> children;          // in bytewise name order
+  std::optional<std::string> next_after;  // set when more follow
+};
+
+// ---- multi ----
+struct CreateOp {
+  std::string path;
+  std::string data;
+  NodeKind kind = NodeKind::persistent;
+  bool sequential = false;
+  std::int64_t ttl_ms = 0;
+  Parents parents = Parents::fail;
+};
+struct DeleteOp {
+  std::string path;
+  std::optional<std::int32_t> version;
+};
+struct SetOp {
+  std::string path;
+  std::string data;
+  std::optional<std::int32_t> version;
+};
+struct CheckOp {
+  std::string path;
+  std::optional<std::int32_t> version;
+};
+// fence: checked just before this op, after the earlier ones.
+struct MultiOp {
+  std::variant<CreateOp, DeleteOp, SetOp, CheckOp> op;
+  std::optional<Fence> fence;
+};
+// error: OK, or ROLLED_BACK / the failing op's error / NOT_EXECUTED.
+struct OpResult {
+  ErrorCode error = ErrorCode::OK;
+  std::string path;  // the created path, for a create
+  std::optional<Stat> stat;
+};
+inline constexpr std::size_t multi_ops_max = 1024;  // store::multi_ops_max
+
+// ---- watches ----
+enum class EventType : std::uint8_t { created = 1, deleted = 2, data_changed = 3, children_changed = 4 };
+[[nodiscard]] std::string_view event_type_name(EventType type);
+
+// data, children, exists: one-shot (left by a read with watch = true).
+// persistent: every change of the node until removed. persistent_recursive:
+// every change of the node and of everything below it.
+enum class WatchKind : std::uint8_t {
+  data = 1,
+  children = 2,
+  exists = 3,
+  persistent = 4,
+  persistent_recursive = 5,
+};
+
+struct WatchEvent {
+  EventType type = EventType::created;
+  std::string path;        // the node that changed (its parent for children_changed)
+  std::uint64_t zxid = 0;  // of the entry that made the change
+  std::string watch_path;  // the registration that fired
+  WatchKind watch_kind = WatchKind::data;
+};
+using WatchCallback = std::function<void(const WatchEvent&)>;
+
+// ---- the session ----
+// connecting: no session yet. connected: attached. suspended: the
+// connection is gone; the session may still be alive (until safe_until and
+// perhaps longer) and the client is reconnecting. expired, closed: final;
+// every later call fails with SESSION_EXPIRED.
+enum class SessionState : std::uint8_t { connecting, connected, suspended, expired, closed };
+[[nodiscard]] std::string_view session_state_name(SessionState state);
+using SessionCallback = std::function<void(SessionState, std::string_view why)>;
+
+inline constexpr std::size_t servers_max = 64;
+
+struct ClientOptions {
+  std::vector<std::string> servers;  // HOST:PORT, 1..servers_max of them
+  std::int64_t session_timeout_ms = 10000;  // asked for; the server may clamp it
+  std::int64_t request_timeout_ms = 10000;  // default and ceiling of a request's
+  std::int64_t connect_timeout_ms = 3000;   // one connection attempt
+  // connect() waits this long for the session to open before giving up.
+  std::int64_t open_wait_ms = 10000;
+  WatchCallback default_watcher;    // one-shot watches left by reads; may be empty
+  SessionCallback session_watcher;  // every session state change; may be empty
+};
+
+// "" when valid; otherwise a sentence naming the first bad field.
+[[nodiscard]] std::string validate(const ClientOptions& options);
+// Splits "h1:1,h2:2" on commas, dropping empty items.
+[[nodiscard]] std::vector<std::string> split_servers(std::string_view list);
+
+class Client {
+ public:
+  // Starts the client thread and waits until the session opens (up to
+  // options.open_wait_ms). BAD_ARGUMENTS for invalid options;
+  // CONNECTION_LOSS when no server answered in time.
+  [[nodiscard]] static Result<std::unique_ptr<Client>> connect(ClientOptions options);
+
+  // Closes the session (waiting up to 2 s for the server to confirm; the
+  // ephemerals go then, or at expiry) and joins the client thread.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  [[nodiscard]] Result<Created> create(std::string_view path, std::string_view data,
+                                       const CreateOptions& options = {});
+  [[nodiscard]] Result<Data> get(std::string_view path, const ReadOptions& options = {});
+  // nullopt when the node does not exist (with watch: fires when created).
+  [[nodiscard]] Result<std::optional<Stat>> exists(std::string_view path,
+                                                   const ReadOptions& options = {});
+  [[nodiscard]] Result<ChildrenPage> children(std::string_view path,
+                                              const ChildrenOptions& options = {});
+  // Every child, page after page (each page a separate read: not a snapshot).
+  // At most `max` children; more is LIMIT_EXCEEDED.
+  [[nodiscard]] Result<std::vector<Child>> all_children(std::string_view path,
+                                                        std::size_t max = 1'000'000,
+                                                        const ReadOptions& options = {});
+  [[nodiscard]] Result<Stat> set(std::string_view path, std::string_view data,
+                                 const WriteOptions& options = {});
+  [[nodiscard]] Result<Done> remove(std::string_view path, const WriteOptions& options = {});
+  // All or nothing; on failure the Error's message names the failing op.
+  [[nodiscard]] Result<std::vector<OpResult>> multi(const std::vector<MultiOp>& ops,
+                                                    std::optional<Fence> fence = std::nullopt,
+                                                    std::optional<std::int64_t> timeout_ms = {});
+  // Later sequential reads of this session see every write committed before.
+  [[nodiscard]] Result<Done> sync(std::optional<std::int64_t> timeout_ms = {});
+  // OK with the fence's token when the fence holds; FENCED otherwise.
+  [[nodiscard]] Result<std::uint64_t> check_fence(const Fence& fence,
+                                                  std::optional<std::int64_t> timeout_ms = {});
+  // Registers `callback` for (path, kind), replacing an earlier one for the
+  // same pair. from_zxid: replay every change after that zxid first
+  // (COMPACTED if that history is gone). A session move drops the server's
+  // watches; the client sets them again with from_zxid = last_zxid().
+  [[nodiscard]] Result<Done> set_watch(std::string_view path, WatchKind kind, WatchCallback callback,
+                                       std::optional<std::uint64_t> from_zxid = std::nullopt);
+  [[nodiscard]] Result<Done> remove_watch(std::string_view path, WatchKind kind);
+
+  [[nodiscard]] SessionState state() const;
+  [[nodiscard]] std::uint64_t session_id() const;
+  [[nodiscard]] std::uint64_t last_zxid() const;
+  [[nodiscard]] std::int64_t negotiated_timeout_ms() const;
+  // Until then the session and its ephemerals are certainly alive (a lock
+  // holder must stop acting as one after it). Epoch when not known.
+  [[nodiscard]] std::chrono::steady_clock::time_point safe_until() const;
+  // The server the session is attached to (or was last), as given.
+  [[nodiscard]] std::string server() const;
+
+  class Impl;
+
+ private:
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace synod
