@@ -251,16 +251,36 @@ class Client::Impl {
 
  private:
   // Engine thread.
+  // The registration the event names gets it; an event naming none (a
+  // one-shot watch, or a server that does not fill in watch_path) goes to
+  // every registration covering the changed path, else the default watcher.
   void on_watch(const codec::WatchEvent& e) {
     const auto kind = static_cast<WatchKind>(e.watch_kind);
-    WatchCallback callback;
+    std::vector<WatchCallback> callbacks;
     {
       std::lock_guard lock(mutex_);
       const auto it = watches_.find({e.watch_path.text(), kind});
-      if (it != watches_.end()) callback = it->second;
+      if (it != watches_.end()) {
+        callbacks.push_back(it->second);
+      } else {
+        for (const auto& [key, callback] : watches_) {
+          if (covers(key.first, key.second, e.event.path)) callbacks.push_back(callback);
+        }
+      }
     }
-    if (!callback) callback = options_.default_watcher;
-    if (callback) callback(to_event(e));
+    if (callbacks.empty() && options_.default_watcher) callbacks.push_back(options_.default_watcher);
+    const WatchEvent event = to_event(e);
+    for (const auto& callback : callbacks) {
+      if (callback) callback(event);
+    }
+  }
+
+  static bool covers(const std::string& watched, WatchKind kind, const std::string& changed) {
+    if (kind == WatchKind::persistent) return changed == watched;
+    if (kind != WatchKind::persistent_recursive) return false;
+    if (changed == watched || watched == "/") return true;
+    return changed.size() > watched.size() && changed.compare(0, watched.size(), watched) == 0 &&
+           changed[watched.size()] == '/';
   }
 
   // Engine thread. A moved session lost its server-side watches: set every
