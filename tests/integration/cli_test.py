@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""The `synod` CLI against three real synodd processes on loopback: create
+and get, error names and exit codes, an ephemeral that outlives its client
+only until the session times out, acknowledged writes surviving a leader
+SIGKILL, and a full ensemble restart keeping every node.
+
+Usage: cli_test.py PATH/TO/synodd PATH/TO/synod
+
+Reuses the cluster helpers of synodd_cluster_test.py (start, wait_for,
+settled_leader, kill_all). Every wait polls with a deadline.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+SYNOD = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else "synod"
+sys.argv = sys.argv[:2]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synodd_cluster_test as cluster  # noqa: E402  (reads sys.argv[1]: synodd)
+
+cluster.TOTAL_DEADLINE = time.monotonic() + 110  # this test does more than the cluster one
+SERVERS = ",".join(f"127.0.0.1:{cluster.CLIENT_PORT[i]}" for i in cluster.NODES)
+
+
+def synod(*args, stdin=None, timeout=20):
+    """Runs the CLI; returns (exit code, stdout, stderr)."""
+    p = subprocess.run([SYNOD, "--servers", SERVERS, "--timeout", "5000", *args],
+                       input=stdin, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout.strip(), p.stderr.strip()
+
+
+def expect(args, code, out=None, contains=None):
+    got_code, got_out, got_err = synod(*args)
+    if got_code != code:
+        cluster.fail(f"synod {' '.join(args)} exited {got_code}, want {code} "
+                     f"(stdout {got_out!r}, stderr {got_err!r})")
+    if out is not None and got_out != out:
+        cluster.fail(f"synod {' '.join(args)} printed {got_out!r}, want {out!r}")
+    if contains is not None and contains not in got_out + got_err:
+        cluster.fail(f"synod {' '.join(args)} did not say {contains!r}: {got_out!r} {got_err!r}")
+    return got_out
+
+
+def check_basics():
+    cluster.log("create /hello world, then get prints world")
+    expect(["create", "/hello", "world"], 0, out="/hello")
+    expect(["get", "/hello"], 0, out="world")
+    expect(["set", "/hello", "again"], 0)
+    expect(["get", "/hello"], 0, out="again")
+    expect(["get", "/missing"], 1, contains="NO_NODE: /missing")
+    expect(["create", "/hello", "x"], 1, contains="NODE_EXISTS: /hello")
+    expect(["create"], 2)
+    code = subprocess.run([SYNOD, "--servers", "127.0.0.1:1", "--timeout", "2000", "get",
+                           "/hello"], capture_output=True, text=True, timeout=30).returncode
+    if code != 3:
+        cluster.fail(f"an unreachable ensemble exited {code}, want 3")
+
+
+def check_ephemeral_expiry():
+    cluster.log("an ephemeral of a SIGKILLed client is gone once its session times out")
+    shell = subprocess.Popen([SYNOD, "--servers", SERVERS, "shell"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    shell.stdin.write("create -e /eph here\n")
+    shell.stdin.flush()
+    cluster.wait_for("the shell's ephemeral to exist",
+                     lambda: synod("get", "/eph")[0] == 0, 10)
+    shell.kill()
+    shell.wait()
+    killed_at = time.monotonic()
+    cluster.wait_for("the ephemeral to vanish after the session timeout",
+                     lambda: synod("get", "/eph")[0] == 1, 20)
+    waited = time.monotonic() - killed_at
+    cluster.log(f"the ephemeral vanished {waited:.1f} s after its client was killed")
+
+
+def check_leader_kill(leader):
+    cluster.log(f"writes keep going while the leader, node {leader}, is SIGKILLed")
+    acked = []
+    for k in range(30):
+        if k == 10:
+            cluster.procs[leader].kill()
+            cluster.procs[leader].wait()
+        code, _, _ = synod("create", f"/w{k}", str(k))
+        if code == 0:
+            acked.append(k)
+    alive = [i for i in cluster.NODES if i != leader]
+    cluster.wait_for("a new leader", lambda: cluster.settled_leader(alive), 20)
+    if len(acked) < 20:
+        cluster.fail(f"only {len(acked)} of 30 writes succeeded around the leader kill")
+    cluster.start(leader)
+    cluster.wait_for("all three settled again", lambda: cluster.settled_leader(cluster.NODES), 20)
+    return acked
+
+
+def check_restart_keeps_data(acked):
+    cluster.log("a full ensemble restart keeps every acknowledged write")
+    for i in cluster.NODES:
+        cluster.procs[i].send_signal(signal.SIGTERM)
+    for i in cluster.NODES:
+        cluster.procs[i].wait(timeout=10)
+    for i in cluster.NODES:
+        cluster.start(i)
+    cluster.wait_for("a leader after the restart", lambda: cluster.settled_leader(cluster.NODES), 20)
+    for k in acked:
+        expect(["get", f"/w{k}"], 0, out=str(k))
+    expect(["get", "/hello"], 0, out="again")
+
+
+def main():
+    for path in (cluster.SYNODD, SYNOD):
+        if not os.access(path, os.X_OK):
+            cluster.fail(f"no executable at {path}")
+    for i in cluster.NODES:
+        cluster.start(i)
+    leader = cluster.wait_for("one leader", lambda: cluster.settled_leader(cluster.NODES), 20)
+    check_basics()
+    check_ephemeral_expiry()
+    acked = check_leader_kill(leader)
+    check_restart_keeps_data(acked)
+    cluster.log("PASS")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        cluster.kill_all()
+        shutil.rmtree(cluster.tmp, ignore_errors=True)
