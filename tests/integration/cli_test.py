@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The `synod` CLI against three real synodd processes on loopback: create
-and get, error names and exit codes, an ephemeral that outlives its client
-only until the session times out, acknowledged writes surviving a leader
-SIGKILL, and a full ensemble restart keeping every node.
+and get, error names and exit codes, a watch firing once per change in zxid
+order, a cut-off follower refusing linearizable reads, an ephemeral that
+outlives its client only until the session times out, acknowledged writes
+surviving a leader SIGKILL, and a full ensemble restart keeping every node.
 
 Usage: cli_test.py PATH/TO/synodd PATH/TO/synod
 
@@ -10,7 +11,9 @@ Reuses the cluster helpers of synodd_cluster_test.py (start, wait_for,
 settled_leader, kill_all). Every wait polls with a deadline.
 """
 import os
+import queue
 import shutil
+import threading
 import signal
 import subprocess
 import sys
@@ -21,7 +24,7 @@ sys.argv = sys.argv[:2]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synodd_cluster_test as cluster  # noqa: E402  (reads sys.argv[1]: synodd)
 
-cluster.TOTAL_DEADLINE = time.monotonic() + 110  # this test does more than the cluster one
+cluster.TOTAL_DEADLINE = time.monotonic() + 130  # this test does more than the cluster one
 SERVERS = ",".join(f"127.0.0.1:{cluster.CLIENT_PORT[i]}" for i in cluster.NODES)
 
 
@@ -76,6 +79,99 @@ def check_ephemeral_expiry():
     cluster.log(f"the ephemeral vanished {waited:.1f} s after its client was killed")
 
 
+def check_watch():
+    cluster.log("a watch fires once per change, in zxid order")
+    expect(["create", "/wx", "0"], 0, out="/wx")
+    watcher = subprocess.Popen([SYNOD, "--servers", SERVERS, "watch", "/wx"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l.strip()) for l in watcher.stdout],
+                     daemon=True).start()
+    # The watch is set once `synod watch` answered its set_watch; a change
+    # made before that would not be reported, so wait for the first one to land.
+    def changed_and_seen(value):
+        expect(["set", "/wx", value], 0)
+        try:
+            return lines.get(timeout=0.5)
+        except queue.Empty:
+            return None
+    first = cluster.wait_for("the watch to report a change",
+                             lambda: changed_and_seen("first"), 15)
+    events = [first]
+    for v in ("a", "b", "c"):
+        expect(["set", "/wx", v], 0)
+    deadline = time.monotonic() + 10
+    while len(events) < 4 and time.monotonic() < deadline:
+        try:
+            events.append(lines.get(timeout=0.5))
+        except queue.Empty:
+            pass
+    watcher.send_signal(signal.SIGINT)
+    try:
+        watcher.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        watcher.kill()
+    if len(events) != 4 or not all(e.startswith("DATA_CHANGED /wx ") for e in events):
+        cluster.fail(f"the watch reported {events}, want four DATA_CHANGED /wx lines")
+    zxids = [int(e.split()[-1]) for e in events]
+    if zxids != sorted(zxids) or len(set(zxids)) != 4:
+        cluster.fail(f"watch events are not in increasing zxid order: {zxids}")
+    try:
+        extra = lines.get(timeout=0.5)
+        cluster.fail(f"the watch reported a change that did not happen: {extra}")
+    except queue.Empty:
+        pass
+
+
+def check_cut_off_follower(leader):
+    follower = next(i for i in cluster.NODES if i != leader)
+    others = [i for i in cluster.NODES if i != follower]
+    cluster.log(f"node {follower}, cut off (the others SIGSTOPped), stops answering "
+                "linearizable reads")
+    # A shell whose session is already open on the follower, so the refusal
+    # below is the read's, not the session's (opening one needs a quorum too).
+    shell = subprocess.Popen([SYNOD, "--servers", f"127.0.0.1:{cluster.CLIENT_PORT[follower]}",
+                              "--timeout", "2000", "shell"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l.strip()) for l in shell.stdout],
+                     daemon=True).start()
+
+    def ask(command, seconds):
+        shell.stdin.write(command + "\n")
+        shell.stdin.flush()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            while line.startswith("synod>"):  # the prompt has no newline of its own
+                line = line[len("synod>"):].strip()
+            if line:
+                return line
+        return None
+
+    try:
+        before = ask("get /hello", 10)
+        if before != "again":
+            cluster.fail(f"the follower's shell read {before!r} before the cut, want 'again'")
+        for i in others:
+            cluster.procs[i].send_signal(signal.SIGSTOP)
+        try:
+            during = ask("get /hello", 15)
+        finally:
+            for i in others:
+                cluster.procs[i].send_signal(signal.SIGCONT)
+        if during is None or during == "again":
+            cluster.fail(f"a cut-off follower answered a linearizable read: {during!r}")
+        cluster.log(f"the cut-off follower refused: {during}")
+    finally:
+        shell.kill()
+        shell.wait()
+    cluster.wait_for("the ensemble settled again", lambda: cluster.settled_leader(cluster.NODES), 20)
+
+
 def check_leader_kill(leader):
     cluster.log(f"writes keep going while the leader, node {leader}, is SIGKILLed")
     acked = []
@@ -117,6 +213,9 @@ def main():
         cluster.start(i)
     leader = cluster.wait_for("one leader", lambda: cluster.settled_leader(cluster.NODES), 20)
     check_basics()
+    check_watch()
+    check_cut_off_follower(leader)
+    leader = cluster.wait_for("one leader", lambda: cluster.settled_leader(cluster.NODES), 20)
     check_ephemeral_expiry()
     acked = check_leader_kill(leader)
     check_restart_keeps_data(acked)
