@@ -216,6 +216,7 @@ class Core {
   void send_snapshot_chunk(Leader& leader, NodeId peer, Progress& progress);
   void broadcast(bool heartbeat);
   void leader_advance_chosen();
+  void leader_count_votes();
   void maybe_promote_learner();
   void maybe_finish_transfer();
   void sync_peers();

@@ -234,6 +234,20 @@ void Core::on_snapshot_ack(NodeId from, const SnapshotAck& m) {
 // itself only for what is durable. A configuration entry ends a run: the
 // slots after it are counted with its voters.
 void Core::leader_advance_chosen() {
+  const Slot before = chosen_;
+  leader_count_votes();
+  auto* leader = std::get_if<Leader>(&role_);
+  if (leader == nullptr || chosen_ == before) return;
+  // Tell every peer at once, so a follower answering a client does not wait
+  // for the next heartbeat to learn its write was chosen. Entries still to
+  // send carry the chosen point anyway; a peer taking a snapshot is left alone.
+  for (auto& [peer, progress] : leader->peers) {
+    if (progress.next < log_start_ || progress.next <= send_limit()) continue;
+    send(peer, Accept{leader->ballot, next(progress.match), {}, chosen_, leader->read_seq}, false);
+  }
+}
+
+void Core::leader_count_votes() {
   auto& leader = std::get<Leader>(role_);
   while (chosen_ < send_limit()) {
     const Slot first = next(chosen_);
