@@ -2,7 +2,8 @@
 """The `synod` CLI against three real synodd processes on loopback: create
 and get, error names and exit codes, a watch firing once per change in zxid
 order, a cut-off follower refusing linearizable reads, an ephemeral that
-outlives its client only until the session times out, acknowledged writes
+outlives its client only until the session times out, a session moved to
+another server reading no older state, acknowledged writes
 surviving a leader SIGKILL, and a full ensemble restart keeping every node.
 
 Usage: cli_test.py PATH/TO/synodd PATH/TO/synod
@@ -24,7 +25,7 @@ sys.argv = sys.argv[:2]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synodd_cluster_test as cluster  # noqa: E402  (reads sys.argv[1]: synodd)
 
-cluster.TOTAL_DEADLINE = time.monotonic() + 130  # this test does more than the cluster one
+cluster.TOTAL_DEADLINE = time.monotonic() + 140  # this test does more than the cluster one
 SERVERS = ",".join(f"127.0.0.1:{cluster.CLIENT_PORT[i]}" for i in cluster.NODES)
 
 
@@ -172,6 +173,52 @@ def check_cut_off_follower(leader):
     cluster.wait_for("the ensemble settled again", lambda: cluster.settled_leader(cluster.NODES), 20)
 
 
+def check_session_move():
+    cluster.log("a session moved to another server never reads older state")
+    shell = subprocess.Popen([SYNOD, "--servers", SERVERS, "--timeout", "5000", "shell"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l.strip()) for l in shell.stdout],
+                     daemon=True).start()
+
+    def ask(command, seconds=15):
+        shell.stdin.write(command + "\n")
+        shell.stdin.flush()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            while line.startswith("synod>"):
+                line = line[len("synod>"):].strip()
+            if line:
+                return line
+        return None
+
+    try:
+        if ask("create /moved before") != "/moved":
+            cluster.fail("the shell could not create /moved")
+        shell.stdin.write("set /moved after\n")  # prints nothing when it succeeds
+        if ask("get /moved") != "after":
+            cluster.fail("the shell did not read its own write")
+        # The shell is the only client: the server it uses shows one.
+        home = cluster.wait_for("the shell's server", lambda: next(
+            (i for i in cluster.NODES if cluster.status(i)["clients"] >= 1), None), 10)
+        cluster.log(f"SIGKILL node {home}, which holds the shell's session")
+        cluster.procs[home].kill()
+        cluster.procs[home].wait()
+        got = ask("get --sequential /moved", 30)
+        if got != "after":
+            cluster.fail(f"after moving, a sequential read gave {got!r}, want 'after'")
+    finally:
+        shell.kill()
+        shell.wait()
+    cluster.start(home)
+    cluster.wait_for("all three settled again", lambda: cluster.settled_leader(cluster.NODES), 20)
+
+
 def check_leader_kill(leader):
     cluster.log(f"writes keep going while the leader, node {leader}, is SIGKILLed")
     acked = []
@@ -217,6 +264,8 @@ def main():
     check_cut_off_follower(leader)
     leader = cluster.wait_for("one leader", lambda: cluster.settled_leader(cluster.NODES), 20)
     check_ephemeral_expiry()
+    check_session_move()
+    leader = cluster.wait_for("one leader", lambda: cluster.settled_leader(cluster.NODES), 20)
     acked = check_leader_kill(leader)
     check_restart_keeps_data(acked)
     cluster.log("PASS")
