@@ -31,19 +31,9 @@ if [ "${1:-}" = "stop" ]; then
   exit 0
 fi
 
-packages=(g++ cmake ninja-build ccache python3 pkg-config
-          libasio-dev libflatbuffers-dev flatbuffers-compiler libcli11-dev doctest-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  echo "quickstart: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
-fi
+# Installs with apt-get whatever is missing: g++, cmake, ninja, ccache,
+# python3 and the -dev packages (scripts/install-deps.sh lists them).
+bash scripts/install-deps.sh
 
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build_dir" --target synodd synod

@@ -48,6 +48,41 @@ def expect(args, code, out=None, contains=None):
     return got_out
 
 
+class Shell:
+    """A `synod shell` kept open, so its session outlives single commands."""
+
+    def __init__(self, servers, timeout_ms=5000):
+        self.proc = subprocess.Popen([SYNOD, "--servers", servers, "--timeout", str(timeout_ms),
+                                      "shell"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(l.strip()) for l in self.proc.stdout],
+                         daemon=True).start()
+
+    def send(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def ask(self, command, seconds=15):
+        """Runs `command`; its first line of output, or None by the deadline."""
+        self.send(command)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            while line.startswith("synod>"):  # the prompt has no newline of its own
+                line = line[len("synod>"):].strip()
+            if line:
+                return line
+        return None
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
 def check_basics():
     cluster.log("create /hello world, then get prints world")
     expect(["create", "/hello", "world"], 0, out="/hello")
@@ -65,14 +100,11 @@ def check_basics():
 
 def check_ephemeral_expiry():
     cluster.log("an ephemeral of a SIGKILLed client is gone once its session times out")
-    shell = subprocess.Popen([SYNOD, "--servers", SERVERS, "shell"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    shell.stdin.write("create -e /eph here\n")
-    shell.stdin.flush()
+    shell = Shell(SERVERS)
+    shell.send("create -e /eph here")
     cluster.wait_for("the shell's ephemeral to exist",
                      lambda: synod("get", "/eph")[0] == 0, 10)
     shell.kill()
-    shell.wait()
     killed_at = time.monotonic()
     cluster.wait_for("the ephemeral to vanish after the session timeout",
                      lambda: synod("get", "/eph")[0] == 1, 20)
@@ -131,36 +163,15 @@ def check_cut_off_follower(leader):
                 "linearizable reads")
     # A shell whose session is already open on the follower, so the refusal
     # below is the read's, not the session's (opening one needs a quorum too).
-    shell = subprocess.Popen([SYNOD, "--servers", f"127.0.0.1:{cluster.CLIENT_PORT[follower]}",
-                              "--timeout", "2000", "shell"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(l.strip()) for l in shell.stdout],
-                     daemon=True).start()
-
-    def ask(command, seconds):
-        shell.stdin.write(command + "\n")
-        shell.stdin.flush()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            while line.startswith("synod>"):  # the prompt has no newline of its own
-                line = line[len("synod>"):].strip()
-            if line:
-                return line
-        return None
-
+    shell = Shell(f"127.0.0.1:{cluster.CLIENT_PORT[follower]}", timeout_ms=2000)
     try:
-        before = ask("get /hello", 10)
+        before = shell.ask("get /hello", 10)
         if before != "again":
             cluster.fail(f"the follower's shell read {before!r} before the cut, want 'again'")
         for i in others:
             cluster.procs[i].send_signal(signal.SIGSTOP)
         try:
-            during = ask("get /hello", 15)
+            during = shell.ask("get /hello", 15)
         finally:
             for i in others:
                 cluster.procs[i].send_signal(signal.SIGCONT)
@@ -169,39 +180,17 @@ def check_cut_off_follower(leader):
         cluster.log(f"the cut-off follower refused: {during}")
     finally:
         shell.kill()
-        shell.wait()
     cluster.wait_for("the ensemble settled again", lambda: cluster.settled_leader(cluster.NODES), 20)
 
 
 def check_session_move():
     cluster.log("a session moved to another server never reads older state")
-    shell = subprocess.Popen([SYNOD, "--servers", SERVERS, "--timeout", "5000", "shell"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(l.strip()) for l in shell.stdout],
-                     daemon=True).start()
-
-    def ask(command, seconds=15):
-        shell.stdin.write(command + "\n")
-        shell.stdin.flush()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            while line.startswith("synod>"):
-                line = line[len("synod>"):].strip()
-            if line:
-                return line
-        return None
-
+    shell = Shell(SERVERS)
     try:
-        if ask("create /moved before") != "/moved":
+        if shell.ask("create /moved before") != "/moved":
             cluster.fail("the shell could not create /moved")
-        shell.stdin.write("set /moved after\n")  # prints nothing when it succeeds
-        if ask("get /moved") != "after":
+        shell.send("set /moved after")  # prints nothing when it succeeds
+        if shell.ask("get /moved") != "after":
             cluster.fail("the shell did not read its own write")
         # The shell is the only client: the server it uses shows one.
         home = cluster.wait_for("the shell's server", lambda: next(
@@ -209,12 +198,11 @@ def check_session_move():
         cluster.log(f"SIGKILL node {home}, which holds the shell's session")
         cluster.procs[home].kill()
         cluster.procs[home].wait()
-        got = ask("get --sequential /moved", 30)
+        got = shell.ask("get --sequential /moved", 30)
         if got != "after":
             cluster.fail(f"after moving, a sequential read gave {got!r}, want 'after'")
     finally:
         shell.kill()
-        shell.wait()
     cluster.start(home)
     cluster.wait_for("all three settled again", lambda: cluster.settled_leader(cluster.NODES), 20)
 
