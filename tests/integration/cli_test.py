@@ -22,6 +22,7 @@ import time
 
 SYNOD = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else "synod"
 sys.argv = sys.argv[:2]
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synodd_cluster_test as cluster  # noqa: E402  (reads sys.argv[1]: synodd)
 
