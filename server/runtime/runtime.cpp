@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <ctime>
 #include <deque>
+#include <optional>
 #include <exception>
 #include <map>
 #include <memory>
@@ -98,6 +99,41 @@ std::string too_large(std::uint32_t bytes) {
 
 class Server;
 
+// Frames waiting to be written on one connection, bounded in count and in
+// bytes (STYLE.md habit 6). Shared by peer links and client connections.
+class FrameQueue {
+ public:
+  FrameQueue(std::size_t frames_max, std::size_t bytes_max)
+      : frames_max_(frames_max), bytes_max_(bytes_max) {}
+
+  // False, leaving the queue unchanged, when `frame` would exceed a bound.
+  [[nodiscard]] bool push(std::string frame) {
+    if (frames_.size() >= frames_max_ || bytes_ + frame.size() > bytes_max_) return false;
+    bytes_ += frame.size();
+    frames_.push_back(std::move(frame));
+    return true;
+  }
+  std::optional<std::string> pop() {
+    if (frames_.empty()) return std::nullopt;
+    std::string frame = std::move(frames_.front());
+    frames_.pop_front();
+    bytes_ -= frame.size();
+    return frame;
+  }
+  void clear() {
+    frames_.clear();
+    bytes_ = 0;
+  }
+  [[nodiscard]] std::size_t frames() const { return frames_.size(); }
+  [[nodiscard]] std::size_t bytes() const { return bytes_; }
+
+ private:
+  std::size_t frames_max_;
+  std::size_t bytes_max_;
+  std::deque<std::string> frames_;
+  std::size_t bytes_ = 0;
+};
+
 // One outbound link to a peer: connects (binding to our own peer host, so
 // the peer sees where we come from), retries with exponential backoff, and
 // writes the frames deliver() queued. Messages delivered while the link is
@@ -120,8 +156,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   tcp::endpoint local_;
   asio::steady_timer wake_;
   std::shared_ptr<tcp::socket> socket_;  // the current connection, if any
-  std::deque<std::string> queue_;
-  std::size_t queued_bytes_ = 0;
+  FrameQueue queue_{peer_queue_frames_max, peer_queue_bytes_max};
   bool connected_ = false;
   bool stopped_ = false;
 };
@@ -148,8 +183,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   tcp::socket socket_;
   std::string name_;
   asio::steady_timer wake_;
-  std::deque<std::string> queue_;
-  std::size_t queued_bytes_ = 0;
+  FrameQueue queue_{client_queue_frames_max, client_queue_bytes_max};
   bool closed_ = false;
   // Write requests waiting for their response: request id -> arrival (ms).
   std::map<std::uint64_t, std::int64_t> writes_started_ms_;
@@ -600,14 +634,11 @@ void PeerLink::start() {
 }
 
 void PeerLink::deliver(std::string frame) {
-  if (!connected_ || queue_.size() >= peer_queue_frames_max ||
-      queued_bytes_ + frame.size() > peer_queue_bytes_max) {
+  if (!connected_ || !queue_.push(std::move(frame))) {
     ++server_.metrics().peer_messages_dropped;
     return;
   }
   ++server_.metrics().peer_messages_sent;
-  queued_bytes_ += frame.size();
-  queue_.push_back(std::move(frame));
   wake_.cancel_one();
 }
 
@@ -650,7 +681,6 @@ awaitable<void> PeerLink::run() {
     }
     connected_ = false;
     queue_.clear();
-    queued_bytes_ = 0;
     if (socket_) {
       asio::error_code ignored;
       socket_->close(ignored);
@@ -686,15 +716,13 @@ awaitable<void> PeerLink::reader(std::shared_ptr<tcp::socket> socket) {
 // Writes queued frames until the socket fails or closes; returns why.
 awaitable<std::string> PeerLink::writer(std::shared_ptr<tcp::socket> socket) {
   while (!stopped_ && socket->is_open()) {
-    if (queue_.empty()) {
+    std::optional<std::string> frame = queue_.pop();
+    if (!frame) {
       wake_.expires_at(asio::steady_timer::time_point::max());
       co_await wake_.async_wait(use_tuple);
       continue;
     }
-    std::string frame = std::move(queue_.front());
-    queue_.pop_front();
-    queued_bytes_ -= frame.size();
-    auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(frame), use_tuple);
+    auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(*frame), use_tuple);
     if (ec) co_return ec.message();
   }
   co_return std::string("the connection closed");
@@ -733,16 +761,12 @@ void ClientConnection::deliver(const codec::ServerMessage& message) {
   } else {
     payload = codec::encode_session_event(std::get<codec::SessionEvent>(message));
   }
-  std::string frame = framed(payload);
-  if (queue_.size() >= client_queue_frames_max ||
-      queued_bytes_ + frame.size() > client_queue_bytes_max) {
+  if (!queue_.push(framed(payload))) {
     ++server_.metrics().client_connections_slow;
-    close("its send queue is full (" + std::to_string(queue_.size()) + " frames, " +
-          std::to_string(queued_bytes_) + " bytes): the client reads too slowly");
+    close("its send queue is full (" + std::to_string(queue_.frames()) + " frames, " +
+          std::to_string(queue_.bytes()) + " bytes): the client reads too slowly");
     return;
   }
-  queued_bytes_ += frame.size();
-  queue_.push_back(std::move(frame));
   wake_.cancel_one();
 }
 
@@ -754,7 +778,6 @@ void ClientConnection::close(const std::string& reason, bool quiet) {
   socket_.close(ignored);
   wake_.cancel();
   queue_.clear();
-  queued_bytes_ = 0;
   if (quiet) return;
   // Not from inside a drain: the replica hears of it as a fresh input.
   asio::post(server_.io(),
@@ -820,15 +843,13 @@ void ClientConnection::handle_frame(std::string bytes) {
 awaitable<void> ClientConnection::writer() {
   try {
     while (!closed_) {
-      if (queue_.empty()) {
+      std::optional<std::string> frame = queue_.pop();
+      if (!frame) {
         wake_.expires_at(asio::steady_timer::time_point::max());
         co_await wake_.async_wait(use_tuple);
         continue;
       }
-      std::string frame = std::move(queue_.front());
-      queue_.pop_front();
-      queued_bytes_ -= frame.size();
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(frame), use_tuple);
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(*frame), use_tuple);
       if (ec) {
         close(ec == asio::error::operation_aborted ? "" : ec.message());
         co_return;
