@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server/runtime/posix_disk.h"
+#include "tests/unit/wal/wal_payloads.h"
 #include "server/wal/meta.h"
 #include "server/wal/recovery.h"
 #include "server/wal/snapshot_file.h"
@@ -28,15 +29,10 @@ using wal::Wal;
 
 namespace {
 
-const std::string first_segment = "wal/00000000000000000001.log";
-constexpr std::uint64_t payload_bytes = 40;
-constexpr std::uint64_t record_bytes = wal::record_header_bytes + payload_bytes;
-
-std::string payload_for(std::uint64_t index) {
-  std::string payload = "payload-" + std::to_string(index) + "-";
-  payload.resize(payload_bytes, '.');
-  return payload;
-}
+using wal::testing::first_segment;
+using wal::testing::payload_bytes;
+using wal::testing::payload_for;
+using wal::testing::record_bytes;
 
 // `count` synced records in a fresh wal/ under data_dir, through a PosixDisk
 // that is gone when this returns.

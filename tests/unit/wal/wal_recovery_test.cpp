@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/prng.h"
+#include "tests/unit/wal/wal_payloads.h"
 #include "server/wal/memory_disk.h"
 #include "server/wal/wal.h"
 #include "tests/unit/wal/power_cut_disk.h"
@@ -18,15 +19,10 @@ using wal::Wal;
 
 namespace {
 
-const std::string first_segment = "wal/00000000000000000001.log";
-constexpr std::uint64_t payload_bytes = 40;
-constexpr std::uint64_t record_bytes = wal::record_header_bytes + payload_bytes;
-
-std::string payload_for(std::uint64_t index) {
-  std::string payload = "payload-" + std::to_string(index) + "-";
-  payload.resize(payload_bytes, '.');
-  return payload;
-}
+using wal::testing::first_segment;
+using wal::testing::payload_bytes;
+using wal::testing::payload_for;
+using wal::testing::record_bytes;
 
 // A disk whose one segment holds `count` synced records of payload_bytes.
 void write_records(MemoryDisk& disk, std::uint64_t count, wal::WalOptions options = {}) {
