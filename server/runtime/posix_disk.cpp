@@ -310,15 +310,46 @@ Status PosixDisk::truncate(std::string_view name, std::uint64_t length) {
   return Status{};
 }
 
+namespace {
+
+Status datasync(int fd, const std::string& path) {
+  int rc = 0;
+  do {
+    rc = ::fdatasync(fd);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return io_error("fdatasync", path, errno);
+  return Status{};
+}
+
+// Owns a duplicate descriptor, so the cache may close the original.
+class PosixSyncJob final : public wal::SyncJob {
+ public:
+  PosixSyncJob(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixSyncJob() override { ::close(fd_); }
+  PosixSyncJob(const PosixSyncJob&) = delete;
+  PosixSyncJob& operator=(const PosixSyncJob&) = delete;
+  Status run() override { return datasync(fd_, path_); }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+}  // namespace
+
 Status PosixDisk::sync(std::string_view name) {
   auto fd = writable_fd(name);
   if (!fd.ok()) return fd.status();
-  int rc = 0;
-  do {
-    rc = ::fdatasync(fd.value());
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) return io_error("fdatasync", path_of(name), errno);
-  return Status{};
+  return datasync(fd.value(), path_of(name));
+}
+
+wal::Result<std::unique_ptr<wal::SyncJob>> PosixDisk::begin_sync(std::string_view name) {
+  auto fd = writable_fd(name);
+  if (!fd.ok()) return fd.status();
+  const std::string path = path_of(name);
+  const int copy = ::fcntl(fd.value(), F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return io_error("dup", path, errno);
+  return std::unique_ptr<wal::SyncJob>(std::make_unique<PosixSyncJob>(copy, path));
 }
 
 Status PosixDisk::rename(std::string_view from, std::string_view to) {

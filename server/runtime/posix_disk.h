@@ -53,11 +53,15 @@
 // Ownership and threads. The data dir belongs to one PosixDisk at a time
 // (hold a DataDirLock); a file changed behind its back while its descriptor
 // is cached is outside the model. Not thread-safe: one caller at a time, like
-// wal::Wal.
+// wal::Wal. The one exception is a SyncJob from begin_sync(): it holds its
+// own duplicate of the descriptor, so its run() (fdatasync) may go on on the
+// fsync thread while the owner appends, renames or removes; fdatasync acts on
+// the file, not the descriptor, so it covers every append made before it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -94,6 +98,7 @@ class PosixDisk final : public wal::Disk {
   wal::Status append(std::string_view name, std::string_view bytes) override;
   wal::Status truncate(std::string_view name, std::uint64_t length) override;
   wal::Status sync(std::string_view name) override;
+  wal::Result<std::unique_ptr<wal::SyncJob>> begin_sync(std::string_view name) override;
   wal::Status rename(std::string_view from, std::string_view to) override;
   wal::Status remove(std::string_view name) override;
   wal::Status sync_dir(std::string_view dir) override;

@@ -38,6 +38,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,19 @@
 #include "server/wal/status.h"
 
 namespace synod::wal {
+
+// One file's sync, split in two so it can run off the owner's thread (group
+// commit on an fsync thread): Disk::begin_sync fixes, on the owner's thread,
+// which appends and truncates it will cover (every one made so far); run()
+// makes them durable, as sync(name) would, and may be called on any one
+// thread while the owner goes on appending, renaming or removing. It may
+// make later changes durable too, never fewer. A job touches nothing else
+// of its Disk, which must outlive it. run() is called at most once.
+class SyncJob {
+ public:
+  virtual ~SyncJob() = default;
+  [[nodiscard]] virtual Status run() = 0;
+};
 
 class Disk {
  public:
@@ -73,6 +87,10 @@ class Disk {
 
   // Makes every append and truncate of `name` so far durable (fdatasync).
   [[nodiscard]] virtual Status sync(std::string_view name) = 0;
+
+  // The first half of sync(name) (see SyncJob); not_found when `name` does
+  // not exist. sync(name) is begin_sync(name) then run().
+  [[nodiscard]] virtual Result<std::unique_ptr<SyncJob>> begin_sync(std::string_view name) = 0;
 
   // Atomically renames within one directory, replacing `to` if it exists.
   // Volatile until sync_dir of that directory.

@@ -1,5 +1,6 @@
 #include "server/wal/memory_disk.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -132,8 +133,59 @@ Status MemoryDisk::sync(std::string_view name) {
   }
   Inode& target = inodes_.at(*inode);
   target.durable = target.current;
+  target.ops_settled += target.pending.size();
   target.pending.clear();
   ++sync_count_;
+  return Status{};
+}
+
+class MemoryDisk::Job final : public SyncJob {
+ public:
+  Job(MemoryDisk& disk, InodeId id, std::uint64_t ops_end, std::string name)
+      : disk_(&disk), id_(id), ops_end_(ops_end), name_(std::move(name)) {}
+  Status run() override { return disk_->run_job(id_, ops_end_, name_); }
+
+ private:
+  MemoryDisk* disk_;
+  InodeId id_;
+  std::uint64_t ops_end_;  // the job covers the inode's ops before this one
+  std::string name_;
+};
+
+Result<std::unique_ptr<SyncJob>> MemoryDisk::begin_sync(std::string_view name) {
+  const auto inode = lookup(name);
+  if (!inode) return missing(name);
+  const Inode& target = inodes_.at(*inode);
+  return std::unique_ptr<SyncJob>(std::make_unique<Job>(
+      *this, *inode, target.ops_settled + target.pending.size(), std::string(name)));
+}
+
+// Makes the inode's ops before `ops_end` durable, in order; later ones stay
+// volatile. An inode gone meanwhile (removed and unreachable) has nothing left
+// to make durable.
+Status MemoryDisk::run_job(InodeId id, std::uint64_t ops_end, std::string_view name) {
+  if (sync_failures_pending_ > 0) {
+    --sync_failures_pending_;
+    return Status{Code::io_error, std::string(name) + ": sync failed (injected fault)"};
+  }
+  ++sync_count_;
+  const auto found = inodes_.find(id);
+  if (found == inodes_.end()) return Status{};
+  Inode& inode = found->second;
+  if (ops_end <= inode.ops_settled) return Status{};
+  const auto count = static_cast<std::size_t>(
+      std::min<std::uint64_t>(ops_end - inode.ops_settled, inode.pending.size()));
+  for (std::size_t i = 0; i < count; ++i) {
+    const DataOp& op = inode.pending[i];
+    if (op.is_truncate) {
+      SYNOD_ASSERT(op.length <= inode.durable.size());
+      inode.durable.resize(static_cast<std::size_t>(op.length));
+    } else {
+      inode.durable.append(op.bytes);
+    }
+  }
+  inode.pending.erase(inode.pending.begin(), inode.pending.begin() + static_cast<std::ptrdiff_t>(count));
+  inode.ops_settled += count;
   return Status{};
 }
 
@@ -193,6 +245,7 @@ void MemoryDisk::crash_inode(Inode& inode, base::Prng& prng) {
   }
   inode.durable = bytes;
   inode.current = std::move(bytes);
+  inode.ops_settled += inode.pending.size();
   inode.pending.clear();
 }
 

@@ -46,6 +46,9 @@ class MemoryDisk final : public Disk {
   Status append(std::string_view name, std::string_view bytes) override;
   Status truncate(std::string_view name, std::uint64_t length) override;
   Status sync(std::string_view name) override;
+  // The job must run on the thread that uses the MemoryDisk (it is not
+  // thread-safe); tests/sim runs it later to model a slow fsync.
+  Result<std::unique_ptr<SyncJob>> begin_sync(std::string_view name) override;
   Status rename(std::string_view from, std::string_view to) override;
   Status remove(std::string_view name) override;
   Status sync_dir(std::string_view dir) override;
@@ -88,7 +91,11 @@ class MemoryDisk final : public Disk {
     std::string current;
     std::string durable;
     std::vector<DataOp> pending;
+    std::uint64_t ops_settled = 0;  // ops that left `pending` (synced or crashed)
   };
+
+  class Job;
+  Status run_job(InodeId id, std::uint64_t ops_end, std::string_view name);
 
   // A volatile change to one directory, applied atomically: each entry of
   // `changes` sets a name to an inode, or unlinks it (nullopt). A rename is

@@ -47,7 +47,7 @@ Result<Wal::Opened> Wal::open(Disk& disk, const WalOptions& options, RecordIndex
   SYNOD_ASSERT(!wal.segments_.empty());
   SYNOD_ASSERT(wal.next_index_ >= keep_from);
   SYNOD_ASSERT(wal.durable_end_ == wal.next_index_);
-  SYNOD_ASSERT(wal.unsynced_bytes_ == 0);
+  SYNOD_ASSERT(wal.unsynced_bytes() == 0);
   RecordIndex expected = keep_from;
   for (const Record& record : out.records) {
     SYNOD_ASSERT(record.index == expected);
@@ -228,10 +228,10 @@ Status Wal::check_batch(std::span<const std::string_view> payloads) const {
     }
     batch_bytes += record_bytes_on_disk(payload.size());
   }
-  if (unsynced_bytes_ + batch_bytes > options_.unsynced_bytes_max) {
+  if (unsynced_bytes() + batch_bytes > options_.unsynced_bytes_max) {
     return Status{Code::too_large,
                   "wal: appending " + std::to_string(batch_bytes) + " bytes to " +
-                      std::to_string(unsynced_bytes_) + " unsynced ones exceeds "
+                      std::to_string(unsynced_bytes()) + " unsynced ones exceeds "
                       "unsynced_bytes_max (" + std::to_string(options_.unsynced_bytes_max) +
                       "); sync() first or split the batch"};
   }
@@ -244,7 +244,7 @@ Status Wal::flush(std::string& buffer) {
     return fail(status);
   }
   open_segment_bytes_ += buffer.size();
-  unsynced_bytes_ += buffer.size();
+  appended_bytes_ += buffer.size();
   buffer.clear();
   return Status{};
 }
@@ -254,7 +254,7 @@ Status Wal::rotate() {
   SYNOD_ASSERT(next_index_ > segments_.back().first);
   if (Status status = disk_->sync(segments_.back().name); !status.ok()) return fail(status);
   durable_end_ = next_index_;
-  unsynced_bytes_ = 0;
+  synced_bytes_ = appended_bytes_;
   return start_segment(next_index_);
 }
 
@@ -276,7 +276,7 @@ Result<RecordIndex> Wal::append(std::span<const std::string_view> payloads) {
   }
   if (Status status = flush(buffer); !status.ok()) return status;
   SYNOD_ASSERT(next_index_.value() == first.value() + payloads.size());
-  SYNOD_ASSERT(unsynced_bytes_ <= options_.unsynced_bytes_max);
+  SYNOD_ASSERT(unsynced_bytes() <= options_.unsynced_bytes_max);
   return first;
 }
 
@@ -285,14 +285,35 @@ Result<RecordIndex> Wal::append(std::string_view payload) {
 }
 
 Status Wal::sync() {
+  auto pending = begin_sync();
+  if (!pending.ok()) return pending.status();
+  const Status ran = pending.value().job ? pending.value().job->run() : Status{};
+  return finish_sync(pending.value(), ran);
+}
+
+// Every appended byte is in the open segment or in one rotate() synced, so
+// syncing the open segment covers them all.
+Result<Wal::PendingSync> Wal::begin_sync() {
   if (failed_) return failed_status();
-  if (unsynced_bytes_ == 0) {
+  PendingSync pending;
+  pending.end = next_index_;
+  pending.appended = appended_bytes_;
+  if (unsynced_bytes() == 0) {
     SYNOD_ASSERT(durable_end_ == next_index_);
-    return Status{};
+    return pending;
   }
-  if (Status status = disk_->sync(segments_.back().name); !status.ok()) return fail(status);
-  durable_end_ = next_index_;
-  unsynced_bytes_ = 0;
+  auto job = disk_->begin_sync(segments_.back().name);
+  if (!job.ok()) return fail(job.status());
+  pending.job = std::move(job.value());
+  return pending;
+}
+
+Status Wal::finish_sync(const PendingSync& sync, const Status& ran) {
+  if (failed_) return failed_status();
+  if (!ran.ok()) return fail(ran);
+  SYNOD_ASSERT(sync.end <= next_index_ && sync.appended <= appended_bytes_);
+  durable_end_ = std::max(durable_end_, sync.end);
+  synced_bytes_ = std::max(synced_bytes_, sync.appended);
   return Status{};
 }
 

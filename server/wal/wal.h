@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -84,8 +85,24 @@ class Wal {
   [[nodiscard]] Result<RecordIndex> append(std::string_view payload);
 
   // Makes every appended record durable: afterwards durable_end() ==
-  // next_index(). A no-op when nothing is unsynced.
+  // next_index(). A no-op when nothing is unsynced. The same as
+  // begin_sync(), running its job, then finish_sync().
   [[nodiscard]] Status sync();
+
+  // Group commit off the owner's thread. begin_sync() fixes what the sync
+  // covers (every record appended so far) and hands back the Disk's SyncJob
+  // to run on any thread; finish_sync() takes its result back on the owner's
+  // thread. Appends (and rotations) may go on in between: they wait for the
+  // next sync. Syncs may overlap (a final sync() while a job runs): each
+  // finish only ever moves durable_end() forward. A failed run fails the Wal
+  // as a failed sync() does.
+  struct PendingSync {
+    std::unique_ptr<SyncJob> job;  // null when nothing was unsynced
+    RecordIndex end;               // records below it are durable after the job
+    std::uint64_t appended = 0;    // bytes appended when it began
+  };
+  [[nodiscard]] Result<PendingSync> begin_sync();
+  [[nodiscard]] Status finish_sync(const PendingSync& sync, const Status& ran);
 
   // The caller no longer needs records below keep_from (a durable snapshot
   // covers them): removes every closed segment whose records all lie below
@@ -101,7 +118,7 @@ class Wal {
   [[nodiscard]] RecordIndex durable_end() const { return durable_end_; }
   // The first index of the oldest segment still on disk.
   [[nodiscard]] RecordIndex first_index() const;
-  [[nodiscard]] std::uint64_t unsynced_bytes() const { return unsynced_bytes_; }
+  [[nodiscard]] std::uint64_t unsynced_bytes() const { return appended_bytes_ - synced_bytes_; }
   [[nodiscard]] std::size_t segment_count() const { return segments_.size(); }
 
  private:
@@ -135,7 +152,8 @@ class Wal {
   std::uint64_t open_segment_bytes_ = 0;
   RecordIndex next_index_{1};
   RecordIndex durable_end_{1};
-  std::uint64_t unsynced_bytes_ = 0;
+  std::uint64_t appended_bytes_ = 0;  // since open
+  std::uint64_t synced_bytes_ = 0;    // of those, durable
   bool failed_ = false;
 };
 

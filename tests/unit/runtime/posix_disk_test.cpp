@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -158,4 +159,21 @@ TEST_CASE("posix disk: what one PosixDisk synced the next one on the same dir re
   PosixDisk again(temp.path());
   CHECK(again.list("snap").value() == std::vector<std::string>{"a"});
   CHECK(wal::read_whole(again, "snap/a").value() == "snapshot bytes");
+}
+
+TEST_CASE("posix disk: a sync job runs on another thread while the owner appends and renames") {
+  TempDir dir;
+  PosixDisk disk(dir.path());
+  REQUIRE(disk.create("wal/a").ok());
+  REQUIRE(disk.append("wal/a", "before").ok());
+  auto job = disk.begin_sync("wal/a");
+  REQUIRE(job.ok());
+  wal::Status ran;
+  std::thread fsync_thread([&] { ran = job.value()->run(); });
+  for (int i = 0; i < 100; ++i) REQUIRE(disk.append("wal/a", "+").ok());
+  REQUIRE(disk.rename("wal/a", "wal/b").ok());  // closes the cached descriptor
+  fsync_thread.join();
+  CHECK(ran.ok());
+  CHECK(file_bytes(dir.path() + "/wal/b") == "before" + std::string(100, '+'));
+  CHECK(disk.begin_sync("wal/a").status().code() == Code::not_found);
 }

@@ -164,3 +164,52 @@ TEST_CASE("memory disk: an injected sync failure makes nothing durable") {
   CHECK(disk.sync("f").ok());
   CHECK(disk.sync_count() == 1);
 }
+
+TEST_CASE("memory disk: a sync job covers the appends before begin_sync, not the later ones") {
+  bool later_lost_once = false;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    CAPTURE(seed);
+    MemoryDisk disk;
+    base::Prng prng(seed);
+    REQUIRE(disk.create("wal/a").ok());
+    REQUIRE(disk.sync_dir("wal").ok());
+    REQUIRE(disk.append("wal/a", "covered").ok());
+    auto job = disk.begin_sync("wal/a");
+    REQUIRE(job.ok());
+    REQUIRE(disk.append("wal/a", "-later").ok());  // while the job "runs"
+    REQUIRE(job.value()->run().ok());
+    disk.crash(prng);
+    const std::string after = read_all(disk, "wal/a");
+    CHECK(after.starts_with("covered"));
+    if (after == "covered") later_lost_once = true;
+  }
+  CHECK(later_lost_once);  // the job did not make "-later" durable
+}
+
+TEST_CASE("memory disk: a sync job after a full sync, or for a removed file, changes nothing") {
+  MemoryDisk disk;
+  REQUIRE(disk.create("wal/a").ok());
+  REQUIRE(disk.append("wal/a", "x").ok());
+  auto job = disk.begin_sync("wal/a");
+  REQUIRE(job.ok());
+  REQUIRE(disk.sync("wal/a").ok());
+  REQUIRE(disk.append("wal/a", "y").ok());
+  REQUIRE(job.value()->run().ok());  // already covered; "y" stays volatile
+  CHECK(read_all(disk, "wal/a") == "xy");
+  auto gone = disk.begin_sync("wal/a");
+  REQUIRE(gone.ok());
+  REQUIRE(disk.remove("wal/a").ok());
+  REQUIRE(disk.sync_dir("wal").ok());
+  CHECK(gone.value()->run().ok());
+  CHECK(disk.begin_sync("wal/b").status().code() == wal::Code::not_found);
+}
+
+TEST_CASE("memory disk: an injected sync failure fails the job") {
+  MemoryDisk disk;
+  REQUIRE(disk.create("wal/a").ok());
+  REQUIRE(disk.append("wal/a", "x").ok());
+  auto job = disk.begin_sync("wal/a");
+  REQUIRE(job.ok());
+  disk.fail_next_syncs(1);
+  CHECK(job.value()->run().code() == wal::Code::io_error);
+}

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "server/wal/memory_disk.h"
@@ -40,6 +41,12 @@ class PowerCutDisk final : public Disk {
     return spend() ? disk_.truncate(name, length) : lost();
   }
   Status sync(std::string_view name) override { return spend() ? disk_.sync(name) : lost(); }
+  // The job's run() is the operation that spends (it is the fdatasync).
+  Result<std::unique_ptr<SyncJob>> begin_sync(std::string_view name) override {
+    auto inner = disk_.begin_sync(name);
+    if (!inner.ok()) return inner.status();
+    return std::unique_ptr<SyncJob>(std::make_unique<Job>(*this, std::move(inner.value())));
+  }
   Status rename(std::string_view from, std::string_view to) override {
     return spend() ? disk_.rename(from, to) : lost();
   }
@@ -47,6 +54,16 @@ class PowerCutDisk final : public Disk {
   Status sync_dir(std::string_view dir) override { return spend() ? disk_.sync_dir(dir) : lost(); }
 
  private:
+  class Job final : public SyncJob {
+   public:
+    Job(PowerCutDisk& disk, std::unique_ptr<SyncJob> inner) : disk_(disk), inner_(std::move(inner)) {}
+    Status run() override { return disk_.spend() ? inner_->run() : lost(); }
+
+   private:
+    PowerCutDisk& disk_;
+    std::unique_ptr<SyncJob> inner_;
+  };
+
   bool spend() {
     if (operations_left_ == 0) return false;
     --operations_left_;

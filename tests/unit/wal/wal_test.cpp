@@ -109,6 +109,44 @@ TEST_CASE("wal: one sync covers a whole batch of appends (group commit)") {
   CHECK(disk.sync_count() == syncs_before + 1);
 }
 
+TEST_CASE("wal: a sync begun before more appends makes only the earlier records durable") {
+  MemoryDisk disk;
+  auto opened = open_ok(disk);
+  Wal& log = opened.wal;
+  REQUIRE(log.append("first").ok());
+  auto pending = log.begin_sync();
+  REQUIRE(pending.ok());
+  REQUIRE(pending.value().job != nullptr);
+  CHECK(pending.value().end == RecordIndex{2});
+  REQUIRE(log.append("second").ok());  // while the fsync thread runs the job
+  const wal::Status ran = pending.value().job->run();
+  REQUIRE(log.finish_sync(pending.value(), ran).ok());
+  CHECK(log.durable_end() == RecordIndex{2});
+  CHECK(log.unsynced_bytes() == wal::record_header_bytes + 6);
+  REQUIRE(log.sync().ok());
+  CHECK(log.durable_end() == RecordIndex{3});
+  CHECK(log.unsynced_bytes() == 0);
+  // Nothing unsynced: no job, and finishing it changes nothing.
+  auto idle = log.begin_sync();
+  REQUIRE(idle.ok());
+  CHECK(idle.value().job == nullptr);
+  REQUIRE(log.finish_sync(idle.value(), wal::Status{}).ok());
+  CHECK(log.durable_end() == RecordIndex{3});
+}
+
+TEST_CASE("wal: a sync job that fails fails the log") {
+  MemoryDisk disk;
+  auto opened = open_ok(disk);
+  REQUIRE(opened.wal.append("x").ok());
+  auto pending = opened.wal.begin_sync();
+  REQUIRE(pending.ok());
+  disk.fail_next_syncs(1);
+  const wal::Status ran = pending.value().job->run();
+  CHECK(opened.wal.finish_sync(pending.value(), ran).code() == Code::io_error);
+  CHECK(opened.wal.durable_end() == RecordIndex{1});
+  CHECK(opened.wal.append("y").status().code() == Code::failed);
+}
+
 TEST_CASE("wal: segments rotate at segment_bytes_max and reopen as one sequence") {
   MemoryDisk disk;
   wal::WalOptions options;
