@@ -95,13 +95,32 @@ void Replica::on_tick(Time now) {
 }
 
 std::optional<std::string> Replica::sync() {
-  if (!options_.canaries.skip_wal_sync) {
-    if (auto status = storage_.sync(); !status.ok()) {
-      fail("the disk failed to sync: " + status.message());
-      return fatal_;
-    }
+  auto ticket = begin_sync();
+  if (!ticket) return fatal_;
+  const wal::Status ran = ticket->pending.job ? ticket->pending.job->run() : wal::Status{};
+  return finish_sync(*ticket, ran);
+}
+
+std::optional<Replica::SyncTicket> Replica::begin_sync() {
+  if (fatal_) return std::nullopt;
+  auto pending = storage_.begin_sync();
+  if (!pending.ok()) {
+    fail("the disk failed to sync: " + pending.status().message());
+    return std::nullopt;
   }
-  durable_token_ = written_token_;
+  SyncTicket ticket{written_token_, std::move(pending.value())};
+  if (options_.canaries.skip_wal_sync) ticket.pending.job.reset();
+  return ticket;
+}
+
+std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const wal::Status& ran) {
+  if (fatal_) return fatal_;
+  if (auto status = storage_.finish_sync(ticket.pending, ran); !status.ok()) {
+    fail("the disk failed to sync: " + status.message());
+    return fatal_;
+  }
+  if (ticket.token <= durable_token_) return std::nullopt;  // a later sync() covered it
+  durable_token_ = ticket.token;
   while (!waiting_votes_.empty() && waiting_votes_.front().first <= durable_token_) {
     for (auto& e : waiting_votes_.front().second) output_.send.push_back(std::move(e));
     waiting_votes_.pop_front();
@@ -111,8 +130,12 @@ std::optional<std::string> Replica::sync() {
   return fatal_;
 }
 
+bool Replica::wants_sync() const {
+  return sync_wanted_token_ > durable_token_ || !waiting_votes_.empty();
+}
+
 ReplicaOutput Replica::take_output() {
-  output_.sync_needed = written_token_ > durable_token_;
+  output_.sync_needed = wants_sync();
   ReplicaOutput out = std::move(output_);
   output_ = ReplicaOutput{};
   return out;
@@ -149,6 +172,8 @@ void Replica::drain() {
         return;
       }
       written_token_ = out.persist_token;
+      const consensus::PersistBatch& p = out.persist;
+      if (p.promised || p.snapshot || !p.accepted.empty()) sync_wanted_token_ = written_token_;
     }
     for (auto& e : out.send_now) output_.send.push_back(std::move(e));
     if (!out.send_after_persist.empty()) {

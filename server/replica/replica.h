@@ -6,7 +6,8 @@
 //   on_request(client, request) a decoded client request on a connection
 //   on_client_gone(client)      a connection closed
 //   on_tick(now)                one tick of time (monotonic and wall ms)
-//   sync()                      the owner makes written records durable
+//   sync()                      the owner makes written records durable, or
+//   begin_sync(), finish_sync() the same in two halves around an fsync thread
 //
 // and drains everything it must do into take_output(): messages for peers
 // (already ordered after the writes they depend on) and frames for clients
@@ -82,7 +83,10 @@ struct ReplicaOutput {
   std::vector<consensus::Envelope> send;  // to peers, now
   std::vector<ToClient> to_clients;       // in each client's order
   std::vector<std::string> notes;         // sentences for the log
-  bool sync_needed = false;               // call sync() (group commit)
+  // Something waits for durability: call sync(), or begin_sync() when no
+  // sync is running (group commit). Records that wait for nothing (chosen
+  // marks, which are hints) do not ask for a sync; the next one covers them.
+  bool sync_needed = false;
 };
 
 // Sees every entry this replica applies, after the store applied it, and
@@ -121,6 +125,22 @@ class Replica {
   // Makes everything written durable, then releases the votes that waited.
   // A disk error is fatal: the returned sentence says why; stop the server.
   [[nodiscard]] std::optional<std::string> sync();
+
+  // sync() in two halves, so the fsync can run on another thread while the
+  // replica goes on. begin_sync() covers everything written so far; run
+  // `ticket.pending.job` (if any) on any one thread, then hand its result
+  // to finish_sync() here. Inputs may arrive in between; what they write
+  // waits for the next sync. One ticket at a time. nullopt: a disk error
+  // (fatal() says why).
+  struct SyncTicket {
+    std::uint64_t token = 0;  // the persist token it makes durable
+    wal::Wal::PendingSync pending;
+  };
+  [[nodiscard]] std::optional<SyncTicket> begin_sync();
+  [[nodiscard]] std::optional<std::string> finish_sync(const SyncTicket& ticket,
+                                                       const wal::Status& ran);
+  // Whether anything written waits for durability (ReplicaOutput::sync_needed).
+  [[nodiscard]] bool wants_sync() const;
 
   [[nodiscard]] ReplicaOutput take_output();
   // `observer` must outlive the replica, or be reset to nullptr first.
@@ -216,6 +236,7 @@ class Replica {
   std::deque<std::pair<std::uint64_t, std::vector<consensus::Envelope>>> waiting_votes_;
   std::uint64_t written_token_ = 0;
   std::uint64_t durable_token_ = 0;
+  std::uint64_t sync_wanted_token_ = 0;  // the last batch that waits for durability
 
   std::map<ClientId, Client> clients_;
   // (session, sequence) of a write in flight -> (client, request id).

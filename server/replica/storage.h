@@ -63,6 +63,13 @@ class Storage {
   // Makes every record written so far durable: one sync for all (group commit).
   [[nodiscard]] wal::Status sync();
   [[nodiscard]] bool has_unsynced() const;
+  // sync() in two halves, for an fsync thread (wal::Wal::begin_sync): the
+  // job covers every record written so far; the owner may keep writing
+  // while it runs, and hands its result to finish_sync().
+  [[nodiscard]] wal::Result<wal::Wal::PendingSync> begin_sync() { return wal_.begin_sync(); }
+  [[nodiscard]] wal::Status finish_sync(const wal::Wal::PendingSync& sync, const wal::Status& ran) {
+    return wal_.finish_sync(sync, ran);
+  }
 
   // The owner's snapshot at `snapshot.slot` (rule W4). `tail` is the log
   // after it, in slot order; `chosen` the chosen point (>= snapshot.slot).

@@ -233,7 +233,9 @@ class Server {
   void after_input();
   void drain();
   void maybe_schedule_sync();
-  void sync_now();
+  void start_sync();
+  void finish_sync(const replica::Replica::SyncTicket& ticket, const wal::Status& ran,
+                   double seconds, std::uint64_t inputs);
   void stop(int exit_code);
 
   awaitable<void> ticker();
@@ -250,6 +252,9 @@ class Server {
   // Declared before everything that holds sockets or timers, so it is
   // destroyed after them.
   asio::io_context io_{1};
+  // The fsync thread: runs one SyncJob at a time and posts its result back
+  // to io_. Declared after io_, so it is joined before io_ goes away.
+  asio::thread_pool fsync_thread_{1};
   std::unique_ptr<replica::Replica> replica_;
   asio::steady_timer tick_timer_;
   asio::signal_set signals_;
@@ -264,6 +269,7 @@ class Server {
   Metrics metrics_;
   std::uint64_t inputs_since_sync_ = 0;
   bool sync_scheduled_ = false;
+  bool sync_running_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;
 };
@@ -378,6 +384,7 @@ int Server::run() {
   asio::co_spawn(io_, accept_admin(), report("the admin listener"));
   drain();  // whatever recovery produced
   io_.run();
+  fsync_thread_.join();  // a sync still running finishes; its result is dropped
   return exit_code_;
 }
 
@@ -411,34 +418,52 @@ void Server::drain() {
   }
 }
 
-// Group commit: the sync runs once, after every completion that is already
-// ready in this loop iteration has been handled, so one fdatasync covers the
-// writes of all of them.
-//
-// Known next step: this first version syncs synchronously on the io thread,
-// stalling peers and clients for the fdatasync. The design (STYLE.md habit
-// 5) runs the fdatasync on its own thread and posts its completion back;
-// that needs a Replica call split into "start sync" and "sync done".
+// Group commit, pipelined: one fsync runs at a time, on the fsync thread,
+// while this thread goes on taking requests and writing records. A sync
+// starts once the completions already ready in this loop iteration are
+// handled, and covers every record written before it starts; whatever is
+// written while it runs waits for the next one, which starts as soon as it
+// ends. So at load each fdatasync covers everything that arrived during the
+// previous one, and an idle server syncs a lone write at once.
 void Server::maybe_schedule_sync() {
-  if (sync_scheduled_ || stopping_) return;
+  if (sync_scheduled_ || sync_running_ || stopping_) return;
   sync_scheduled_ = true;
-  asio::post(io_, [this] { sync_now(); });
+  asio::post(io_, [this] { start_sync(); });
 }
 
-void Server::sync_now() {
+void Server::start_sync() {
   sync_scheduled_ = false;
+  if (stopping_ || sync_running_ || !replica_->wants_sync()) return;
+  auto ticket = replica_->begin_sync();
+  if (!ticket) {
+    drain();  // reports the disk error and stops
+    return;
+  }
+  sync_running_ = true;
+  const std::uint64_t inputs = std::exchange(inputs_since_sync_, 0);
+  auto shared = std::make_shared<replica::Replica::SyncTicket>(std::move(*ticket));
+  asio::post(fsync_thread_, [this, shared, inputs] {
+    const auto started = Clock::now();
+    wal::Status ran = shared->pending.job ? shared->pending.job->run() : wal::Status{};
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    asio::post(io_, [this, shared, ran = std::move(ran), seconds, inputs] {
+      finish_sync(*shared, ran, seconds, inputs);
+    });
+  });
+}
+
+void Server::finish_sync(const replica::Replica::SyncTicket& ticket, const wal::Status& ran,
+                         double seconds, std::uint64_t inputs) {
+  sync_running_ = false;
   if (stopping_) return;
-  const auto started = Clock::now();
-  const auto error = replica_->sync();
-  metrics_.fsync.observe(std::chrono::duration<double>(Clock::now() - started).count());
-  metrics_.fsync_batch_inputs += inputs_since_sync_;
-  inputs_since_sync_ = 0;
-  if (error) {
+  metrics_.fsync.observe(seconds);
+  metrics_.fsync_batch_inputs += inputs;
+  if (const auto error = replica_->finish_sync(ticket, ran)) {
     log("stopping: the write-ahead log could not be synced: " + *error);
     stop(1);
     return;
   }
-  drain();  // the votes that waited for this sync
+  drain();  // the votes that waited for this sync; schedules the next one
 }
 
 void Server::stop(int exit_code) {

@@ -33,7 +33,11 @@ struct StoreCluster::Server {
   std::unique_ptr<replica::Replica> replica;  // null while crashed
   std::uint64_t incarnation = 0;
   std::uint64_t restart_tick = 0;
+  // The fsync in flight, as synodd runs it on its fsync thread: begun when
+  // the replica asked, run and finished at sync_done_tick. What the replica
+  // writes meanwhile waits for the next one.
   std::optional<std::uint64_t> sync_done_tick;
+  std::optional<replica::Replica::SyncTicket> sync_ticket;
 };
 
 struct StoreCluster::Op {
@@ -135,6 +139,7 @@ void StoreCluster::crash(Server& s) {
   s.replica.reset();
   s.disk.crash(prng_);
   s.sync_done_tick.reset();
+  s.sync_ticket.reset();
   s.restart_tick = now_ + prng_.range(1, options_.restart_ticks_max);
   ++s.incarnation;
   ++result_.crashes;
@@ -159,9 +164,7 @@ void StoreCluster::handle(Server& s) {
     auto it = by_connection_.find(to.client);
     if (it != by_connection_.end()) on_server_message(*it->second, to.message);
   }
-  if (out.sync_needed && !s.sync_done_tick) {
-    s.sync_done_tick = now_ + prng_.range(options_.sync_ticks_min, options_.sync_ticks_max);
-  }
+  if (out.sync_needed && !s.sync_done_tick) begin_sync(s);
   if (s.replica && s.replica->fatal()) fail(node_name(s.id) + ": " + *s.replica->fatal());
 }
 
@@ -182,11 +185,22 @@ void StoreCluster::deliver_packets() {
   }
 }
 
+void StoreCluster::begin_sync(Server& s) {
+  auto ticket = s.replica->begin_sync();
+  if (!ticket) return;  // fatal; handle() reports it
+  s.sync_ticket = std::move(ticket);
+  s.sync_done_tick = now_ + prng_.range(options_.sync_ticks_min, options_.sync_ticks_max);
+}
+
 void StoreCluster::complete_syncs() {
   for (auto& [id, s] : servers_) {
     if (!s->replica || !s->sync_done_tick || *s->sync_done_tick > now_) continue;
     s->sync_done_tick.reset();
-    (void)s->replica->sync();
+    replica::Replica::SyncTicket ticket = std::move(*s->sync_ticket);
+    s->sync_ticket.reset();
+    const wal::Status ran = ticket.pending.job ? ticket.pending.job->run() : wal::Status{};
+    (void)s->replica->finish_sync(ticket, ran);
+    if (s->replica->wants_sync()) begin_sync(*s);
     handle(*s);
   }
 }

@@ -60,6 +60,7 @@ class StoreCluster : public replica::ApplyObserver {
 
   void start(Server& server);
   void crash(Server& server);
+  void begin_sync(Server& server);
   void handle(Server& server);
   void deliver_packets();
   void complete_syncs();

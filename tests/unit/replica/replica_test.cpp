@@ -209,3 +209,74 @@ TEST_CASE("replica: a restart recovers the store from the WAL and snapshots on i
   CHECK(s.replica->store().digest() == digest);
   CHECK(s.replica->store().exists(path("/n19")).ok());
 }
+
+namespace {
+
+std::vector<std::uint64_t> answered(const replica::ReplicaOutput& out, ClientId client) {
+  std::vector<std::uint64_t> ids;
+  for (const auto& m : out.to_clients) {
+    if (m.client != client) continue;
+    if (auto* r = std::get_if<codec::Response>(&m.message)) ids.push_back(r->request_id);
+  }
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("replica: a write costs one sync; a chosen mark alone asks for none") {
+  Single s;
+  s.tick(40);
+  REQUIRE(s.replica->core().is_leader());
+  const ClientId client{1};
+  (void)s.open_session(client, 1);
+  const auto syncs_before = s.disk.sync_count();
+  s.replica->on_request(client, codec::ClientRequest{2, create("/a", "1")});
+  replica::ReplicaOutput out = s.replica->take_output();
+  REQUIRE(out.sync_needed);
+  REQUIRE_FALSE(s.replica->sync().has_value());
+  out = s.replica->take_output();
+  CHECK(answered(out, client) == std::vector<std::uint64_t>{2});
+  CHECK_FALSE(out.sync_needed);  // the chosen mark written after it waits for nothing
+  CHECK_FALSE(s.replica->wants_sync());
+  CHECK(s.disk.sync_count() == syncs_before + 1);
+}
+
+TEST_CASE("replica: a write made while a sync runs is answered only after the next sync") {
+  Single s;
+  s.tick(40);
+  REQUIRE(s.replica->core().is_leader());
+  const ClientId client{1};
+  (void)s.open_session(client, 1);
+  s.replica->on_request(client, codec::ClientRequest{2, create("/a", "1")});
+  REQUIRE(s.replica->take_output().sync_needed);
+  auto ticket = s.replica->begin_sync();  // the fsync thread starts
+  REQUIRE(ticket.has_value());
+  REQUIRE(ticket->pending.job != nullptr);
+  s.replica->on_request(client, codec::ClientRequest{3, create("/b", "2")});
+  CHECK(answered(s.replica->take_output(), client).empty());
+  const wal::Status ran = ticket->pending.job->run();
+  REQUIRE_FALSE(s.replica->finish_sync(*ticket, ran).has_value());
+  replica::ReplicaOutput out = s.replica->take_output();
+  CHECK(answered(out, client) == std::vector<std::uint64_t>{2});
+  CHECK(out.sync_needed);  // /b's record is not durable yet
+  REQUIRE_FALSE(s.replica->sync().has_value());
+  CHECK(answered(s.replica->take_output(), client) == std::vector<std::uint64_t>{3});
+}
+
+TEST_CASE("replica: a failed sync job is fatal and answers nothing") {
+  Single s;
+  s.tick(40);
+  const ClientId client{1};
+  (void)s.open_session(client, 1);
+  s.replica->on_request(client, codec::ClientRequest{2, create("/a", "1")});
+  (void)s.replica->take_output();
+  auto ticket = s.replica->begin_sync();
+  REQUIRE(ticket.has_value());
+  s.disk.fail_next_syncs(1);
+  const wal::Status ran = ticket->pending.job->run();
+  const auto error = s.replica->finish_sync(*ticket, ran);
+  REQUIRE(error.has_value());
+  CHECK(error->find("sync") != std::string::npos);
+  CHECK(s.replica->fatal().has_value());
+  CHECK(answered(s.replica->take_output(), client).empty());
+}
