@@ -144,6 +144,9 @@ struct Response {
 struct ApplyResult {
   Response response;
   std::vector<Event> events;
+  // Refused because its session had applied a later request (Store::apply):
+  // it changed nothing and its response is NOT_EXECUTED.
+  bool out_of_order = false;
 };
 
 }  // namespace synod::store

@@ -53,6 +53,7 @@ std::uint64_t Store::digest() const {
   hash.u64(applied_zxid_.value()).u64(sessions_.size());
   for (const auto& [id, session] : sessions_) {
     hash.u64(id.value()).u64(static_cast<std::uint64_t>(session.timeout_ms));
+    hash.u64(session.last_sequence);
   }
   hash.u64(node_count_);
   for_each_preorder(*root_, [&hash](const Node& node) {
@@ -75,6 +76,7 @@ std::string Store::serialize_snapshot() const {
   for (const auto& [id, session] : sessions_) {
     put_u64(out, id.value());
     put_u64(out, static_cast<std::uint64_t>(session.timeout_ms));
+    put_u64(out, session.last_sequence);
   }
   put_u64(out, node_count_);
   for_each_preorder(*root_, [&out](const Node& node) {
@@ -231,6 +233,7 @@ Status Store::load_sessions(SnapshotReader& reader) {
   for (std::uint64_t i = 0; i < count; ++i) {
     const SessionId id{reader.u64()};
     const auto timeout_ms = static_cast<std::int64_t>(reader.u64());
+    const std::uint64_t last_sequence = reader.u64();
     if (reader.failed()) return corrupted(reader, "truncated in the session table");
     if (!sessions_.empty() && id <= sessions_.rbegin()->first) {
       return corrupted(reader, "session ids out of order");
@@ -241,7 +244,7 @@ Status Store::load_sessions(SnapshotReader& reader) {
     if (timeout_ms < 1 || timeout_ms > session_timeout_ms_max) {
       return corrupted(reader, "a session timeout outside [1, session_timeout_ms_max]");
     }
-    sessions_.emplace_hint(sessions_.end(), id, Session{timeout_ms, {}});
+    sessions_.emplace_hint(sessions_.end(), id, Session{timeout_ms, {}, last_sequence});
   }
   return ok_status();
 }

@@ -23,10 +23,38 @@ Store::~Store() = default;
 Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 
-ApplyResult Store::apply(Zxid zxid, std::int64_t log_time_ms, const Command& command) {
+ApplyResult Store::apply(Zxid zxid, std::int64_t log_time_ms, const Command& command,
+                         std::uint64_t sequence) {
   SYNOD_ASSERT_MSG(zxid > applied_zxid_, "entries are applied once each, in slot order");
   SYNOD_ASSERT(log_time_ms >= 0 && log_time_ms <= log_time_ms_max);
   ApplyResult result;
+  if (sequence != 0) {
+    const SessionId session = std::visit(
+        [](const auto& c) {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, WriteCommand> || std::is_same_v<T, MultiCommand> ||
+                        std::is_same_v<T, CloseSessionCommand>) {
+            return c.session;
+          } else {
+            return SessionId{};
+          }
+        },
+        command);
+    const auto it = sessions_.find(session);
+    if (it != sessions_.end()) {
+      if (sequence <= it->second.last_sequence) {
+        result.response.status = error_status(
+            Error::NOT_EXECUTED, "session " + std::to_string(session.value()) +
+                                     " already applied its request " +
+                                     std::to_string(it->second.last_sequence) +
+                                     ", sent after this one; this one changed nothing");
+        result.out_of_order = true;
+        applied_zxid_ = zxid;
+        return result;
+      }
+      it->second.last_sequence = sequence;
+    }
+  }
   Entry entry{zxid, log_time_ms, SessionId{}, result.response, result.events, nullptr, {}};
   std::visit(
       [&](const auto& c) {
@@ -69,7 +97,7 @@ void Store::apply_open_session(Entry& entry, const OpenSessionCommand& command) 
     return;
   }
   const SessionId id{entry.zxid.value()};
-  const bool inserted = sessions_.emplace(id, Session{command.timeout_ms, {}}).second;
+  const bool inserted = sessions_.emplace(id, Session{command.timeout_ms, {}, 0}).second;
   SYNOD_ASSERT_MSG(inserted, "session ids are zxids, which never repeat");
   entry.response.session = id;
 }

@@ -65,10 +65,10 @@ struct SessionInfo {
 // little-endian; the same state always gives the same bytes.
 //
 //   offset 0   magic "SYND" (4 bytes)
-//          4   version u8 (snapshot_version = 1)
+//          4   version u8 (snapshot_version = 2)
 //          5   applied_zxid u64
 //              session_count u64, then per session in id order:
-//                id u64, timeout_ms i64
+//                id u64, timeout_ms i64, last_sequence u64
 //              node_count u64 (root included), then per node in pre-order
 //              (children in bytewise name order):
 //                name_length u32, name bytes (empty for the root),
@@ -81,7 +81,7 @@ struct SessionInfo {
 // crash windows; these bytes are its payload. load_snapshot() rejects, with
 // CORRUPTED and the reason, any damage the checksum or the structural checks
 // (names, order, kinds, owners, limits, exact length) catch.
-inline constexpr std::uint8_t snapshot_version = 1;
+inline constexpr std::uint8_t snapshot_version = 2;
 
 class Store {
  public:
@@ -98,7 +98,17 @@ class Store {
   // above applied_zxid() (asserted): every replica applies every slot once,
   // in order. Expected failures are in the response; the store is unchanged
   // by a failed write or multi (except that applied_zxid() advances).
-  [[nodiscard]] ApplyResult apply(Zxid zxid, std::int64_t log_time_ms, const Command& command);
+  //
+  // `sequence` (non-zero for a client's write, close or multi) is the
+  // number its session gave the request; numbers grow in the order the
+  // session sent them. A session's commands apply in that order: one whose
+  // sequence is not above the highest its session applied is refused with
+  // NOT_EXECUTED and ApplyResult::out_of_order, changing nothing. (Multi-
+  // Paxos may choose a write a deposed leader proposed after a later write
+  // of the same session; this keeps the session's writes in its own order,
+  // and makes a duplicated write apply once.)
+  [[nodiscard]] ApplyResult apply(Zxid zxid, std::int64_t log_time_ms, const Command& command,
+                                  std::uint64_t sequence = 0);
 
   // ---- Reads: pure, at applied_zxid(). ----
   [[nodiscard]] Zxid applied_zxid() const { return applied_zxid_; }
@@ -140,6 +150,7 @@ class Store {
   struct Session {
     std::int64_t timeout_ms = 0;
     std::set<std::string> ephemerals;
+    std::uint64_t last_sequence = 0;  // the highest sequence applied
   };
   struct Undo;
   struct Entry;

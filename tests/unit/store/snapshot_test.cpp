@@ -85,10 +85,10 @@ TEST_CASE("snapshot: every flipped byte is rejected as CORRUPTED and leaves the 
 TEST_CASE("snapshot: an unknown version and a structurally bad body are rejected with the reason") {
   const std::string empty = Store().serialize_snapshot();
   std::string version = empty;
-  version[4] = 2;
+  version[4] = 3;
   put_crc(version);
   Store store;
-  CHECK(store.load_snapshot(version).message.find("version 2") != std::string::npos);
+  CHECK(store.load_snapshot(version).message.find("version 3") != std::string::npos);
   // Root record: magic 4, version 1, applied 8, sessions 8, nodes 8, name 4, children 4.
   std::string kind = empty;
   kind[37] = 9;

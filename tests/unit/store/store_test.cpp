@@ -429,3 +429,36 @@ TEST_CASE("store: replicas applying the same entries have the same digest; any c
   CHECK(a.store.digest() != b.store.digest());  // the version moved
   CHECK(a.store.applied_zxid() == b.store.applied_zxid());
 }
+
+TEST_CASE("store: a session's writes apply in the order it numbered them; a later-numbered one first refuses the earlier") {
+  Store store;
+  Zxid z{0};
+  auto next_zxid = [&] { return z = Zxid{z.value() + 1}; };
+  const auto opened = store.apply(next_zxid(), 1000, OpenSessionCommand{5000});
+  REQUIRE(opened.response.status.ok());
+  const SessionId session = opened.response.session;
+  auto create = [&](const char* p, std::uint64_t sequence) {
+    CreateOp op;
+    op.path = Path::parse(p).value();
+    return store.apply(next_zxid(), 1000, WriteCommand{session, std::nullopt, op}, sequence);
+  };
+  CHECK(create("/a", 7).response.status.ok());
+  CHECK(create("/b", 9).response.status.ok());
+  const ApplyResult late = create("/c", 8);  // sent before /b, chosen after it
+  CHECK(late.response.status.error == Error::NOT_EXECUTED);
+  CHECK(late.out_of_order);
+  CHECK(late.events.empty());
+  CHECK_FALSE(store.exists(Path::parse("/c").value()).ok());
+  const ApplyResult again = create("/b2", 9);  // a duplicate of request 9
+  CHECK(again.out_of_order);
+  CHECK(create("/d", 10).response.status.ok());
+  CHECK(create("/e", 0).response.status.ok());  // unnumbered: no order to keep
+  // The order survives a snapshot: the copy refuses what the original refuses.
+  Store copy;
+  REQUIRE(copy.load_snapshot(store.serialize_snapshot()).ok());
+  CHECK(copy.digest() == store.digest());
+  CreateOp op;
+  op.path = Path::parse("/f").value();
+  CHECK(copy.apply(Zxid{z.value() + 1}, 1000, WriteCommand{session, std::nullopt, op}, 10)
+            .out_of_order);
+}
