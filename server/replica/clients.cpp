@@ -96,6 +96,7 @@ void Replica::on_request(ClientId id, codec::ClientRequest request) {
 
 void Replica::on_client_gone(ClientId id) {
   watches_.remove_client(id);
+  waiting_apply_.erase(id);
   std::erase_if(writes_in_flight_, [&](const auto& kv) { return kv.second.first == id; });
   clients_.erase(id);
 }
@@ -120,28 +121,23 @@ void Replica::submit_write(ClientId id, Client& client, std::uint64_t request_id
 }
 
 void Replica::maybe_propose(ClientId id, Client& client) {
-  for (Pending& p : client.queue) {
+  while (client.propose_from < client.queue.size()) {
+    Pending& p = client.queue[client.propose_from];
     if (p.is_read && !p.response) return;
     if (!p.is_read && p.command && !p.proposed && !p.response) propose_write(id, client, p);
+    ++client.propose_from;
   }
 }
 
-void Replica::propose_write(ClientId id, Client& client, Pending& pending) {
+void Replica::propose_write(ClientId id, Client& /*client*/, Pending& pending) {
   pending.proposed = true;
   codec::LogCommand& command = *pending.command;
   writes_in_flight_[{command.session, command.sequence}] = {id, pending.request_id};
   if (core_->is_leader()) {
     propose_stamped({command});
-    return;
+  } else {
+    to_forward_.push_back(ToForward{id, pending.request_id, command});
   }
-  if (!core_->forward({consensus::Entry::command(codec::encode_command(command))})) {
-    writes_in_flight_.erase({command.session, command.sequence});
-    pending.response =
-        codec::Response{pending.request_id, Zxid{applied_.value()},
-                        error(store::Error::NOT_LEADER, "no leader is known; try again"), {}};
-    pending.restamp = true;
-  }
-  SYNOD_MAYBE(client.queue.empty());
 }
 
 void Replica::submit_read(ClientId id, Client& client, std::uint64_t request_id,
@@ -194,13 +190,14 @@ void Replica::answer_now(ClientId id, Client& client, std::uint64_t request_id,
 }
 
 void Replica::complete_write(ClientId id, Client& client, std::uint64_t request_id,
-                             codec::Response response) {
+                             codec::Response response, bool restamp) {
   for (Pending& p : client.queue) {
     if (p.is_read || p.request_id != request_id || p.response) continue;
     if (auto* opened = std::get_if<codec::SessionResult>(&response.body)) {
       client.session = opened->session;
     }
     p.response = std::move(response);
+    p.restamp = restamp;
     break;
   }
   pump(id, client);
@@ -209,11 +206,18 @@ void Replica::complete_write(ClientId id, Client& client, std::uint64_t request_
 // Sends whatever is ready at the head of the connection's queue, in order,
 // then proposes the writes that no longer wait behind a read.
 void Replica::pump(ClientId id, Client& client) {
-  while (!client.queue.empty() && applied_ >= client.wait_for) {
+  while (!client.queue.empty()) {
+    if (applied_ < client.wait_for) {
+      waiting_apply_.insert(id);
+      break;
+    }
     Pending& head = client.queue.front();
     if (!head.response && head.is_read) {
       if (head.linearizable && !head.read_index) break;
-      if (head.read_index && applied_ < *head.read_index) break;
+      if (head.read_index && applied_ < *head.read_index) {
+        waiting_apply_.insert(id);
+        break;
+      }
       head.response = evaluate_read(id, client, head);
     }
     if (!head.response) break;
@@ -225,13 +229,19 @@ void Replica::pump(ClientId id, Client& client) {
     SYNOD_ASSERT(response.zxid >= client.last_zxid);
     client.last_zxid = response.zxid;
     client.queue.pop_front();
+    if (client.propose_from > 0) --client.propose_from;
     emit(id, client, std::move(response));
   }
   maybe_propose(id, client);
 }
 
 void Replica::pump_all() {
-  for (auto& [id, client] : clients_) pump(id, client);
+  const std::set<ClientId> waiting = std::move(waiting_apply_);
+  waiting_apply_.clear();
+  for (const ClientId id : waiting) {
+    auto it = clients_.find(id);
+    if (it != clients_.end()) pump(id, it->second);
+  }
 }
 
 void Replica::emit(ClientId id, Client&, codec::ServerMessage message) {
@@ -268,24 +278,30 @@ void Replica::on_read_ready(const consensus::ReadReady& ready) {
   start_read_round();
 }
 
+// Deadlines grow along a queue (each is its arrival plus request_timeout_ms),
+// so each client's scan stops at the first request still in time.
 void Replica::expire_requests() {
   for (auto& [id, client] : clients_) {
+    bool expired = false;
     for (Pending& p : client.queue) {
-      if (p.response || p.deadline_ms > now_.monotonic_ms) continue;
+      if (p.response) continue;
+      if (p.deadline_ms > now_.monotonic_ms) break;
       const char* why = p.is_read ? "the read timed out; it changed nothing"
                                   : "the write timed out; it may or may not have happened";
       p.response = codec::Response{p.request_id, Zxid{applied_.value()},
                                    error(store::Error::TIMEOUT, why), {}};
       p.restamp = true;
-    }
-    std::erase_if(writes_in_flight_, [&](const auto& kv) {
-      if (kv.second.first != id) return false;
-      for (const Pending& p : client.queue) {
-        if (p.request_id == kv.second.second) return p.response.has_value();
+      expired = true;
+      if (p.command && p.proposed) {
+        const auto key = std::pair{p.command->session, p.command->sequence};
+        const auto in_flight = writes_in_flight_.find(key);
+        if (in_flight != writes_in_flight_.end() &&
+            in_flight->second == std::pair{id, p.request_id}) {
+          writes_in_flight_.erase(in_flight);
+        }
       }
-      return true;
-    });
-    pump(id, client);
+    }
+    if (expired) pump(id, client);
   }
 }
 

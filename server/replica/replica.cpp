@@ -135,6 +135,7 @@ bool Replica::wants_sync() const {
 }
 
 ReplicaOutput Replica::take_output() {
+  flush_writes();
   output_.sync_needed = wants_sync();
   ReplicaOutput out = std::move(output_);
   output_ = ReplicaOutput{};
@@ -200,10 +201,8 @@ void Replica::drain() {
     for (const std::uint64_t session : out.touched) note_session_active(SessionId{session});
     if (!out.forwarded.empty()) handle_forwarded(std::move(out.forwarded));
     for (const consensus::ReadReady& ready : out.reads) on_read_ready(ready);
-    if (!out.chosen.empty()) {
-      maybe_snapshot();
-      pump_all();
-    }
+    if (!out.chosen.empty()) maybe_snapshot();
+    if (!out.chosen.empty() || out.install_snapshot) pump_all();
   }
   if (core_->is_leader() && !was_leader_) on_became_leader();
   was_leader_ = core_->is_leader();
@@ -226,7 +225,8 @@ void Replica::apply(const consensus::ChosenEntry& chosen) {
 void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
   const Zxid zxid{slot.value()};
   last_log_time_ms_ = std::max(last_log_time_ms_, command.time_ms);
-  const store::ApplyResult result = store_.apply(zxid, command.time_ms, command.command);
+  const store::ApplyResult result =
+      store_.apply(zxid, command.time_ms, command.command, command.sequence);
   std::vector<Notification> notifications;
   watches_.on_applied(zxid, result.events, notifications);
   for (Notification& n : notifications) {
@@ -243,8 +243,11 @@ void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
   writes_in_flight_.erase(waiting);
   auto client = clients_.find(id);
   if (client == clients_.end()) return;
+  // A write refused for coming after a later one of its session changed
+  // nothing: its answer claims no zxid of its own (the later write's answer
+  // follows it on the connection and may carry a lower one).
   complete_write(id, client->second, request_id,
-                 write_response(request_id, zxid, result, command.command));
+                 write_response(request_id, zxid, result, command.command), result.out_of_order);
 }
 
 // A snapshot skips the events of every entry it covers, so watches set here
@@ -285,10 +288,9 @@ std::int64_t Replica::stamp() {
   return last_log_time_ms_;
 }
 
+// Queues commands for the leader to stamp and propose at the next flush. A
+// duplicated Forward is queued once.
 void Replica::propose_stamped(std::vector<codec::LogCommand> commands) {
-  std::vector<consensus::Entry> entries;
-  entries.reserve(commands.size());
-  const std::int64_t time_ms = stamp();
   for (codec::LogCommand& c : commands) {
     if (c.sequence != 0) {
       const std::pair key{c.session, c.sequence};
@@ -299,14 +301,64 @@ void Replica::propose_stamped(std::vector<codec::LogCommand> commands) {
         recently_proposed_order_.pop_front();
       }
     }
-    c.time_ms = time_ms;
-    entries.push_back(consensus::Entry::command(codec::encode_command(c)));
+    to_propose_.push_back(std::move(c));
   }
-  if (entries.empty()) return;
-  const consensus::ProposeResult result = core_->propose(std::move(entries));
-  SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
-  // Not accepted (busy, or leadership lost this instant): the clients time
-  // out with an unknown outcome, which is what they would see after a crash.
+}
+
+void Replica::flush_writes() {
+  while (!fatal_ && (!to_propose_.empty() || !to_forward_.empty())) {
+    if (!to_forward_.empty()) {
+      std::vector<ToForward> batch = std::move(to_forward_);
+      to_forward_.clear();
+      std::vector<consensus::Entry> entries;
+      entries.reserve(batch.size());
+      for (const ToForward& f : batch) {
+        entries.push_back(consensus::Entry::command(codec::encode_command(f.command)));
+      }
+      if (!core_->forward(std::move(entries))) {
+        for (const ToForward& f : batch) {
+          writes_in_flight_.erase({f.command.session, f.command.sequence});
+          auto client = clients_.find(f.client);
+          if (client == clients_.end()) continue;
+          for (Pending& p : client->second.queue) {
+            if (p.is_read || p.request_id != f.request_id || p.response) continue;
+            p.response = codec::Response{p.request_id, Zxid{applied_.value()},
+                                         store::Status{store::Error::NOT_LEADER,
+                                                       "no leader is known; try again"},
+                                         {}};
+            p.restamp = true;
+            break;
+          }
+          pump(f.client, client->second);
+        }
+      }
+    }
+    if (!to_propose_.empty()) {
+      if (!core_->is_leader()) {
+        // Leadership was lost this instant: the clients time out with an
+        // unknown outcome, which is what they would see after a crash.
+        to_propose_.clear();
+      } else {
+        // What does not fit under pending_slots_max waits for a later flush.
+        const std::uint64_t pending = core_->log_end().value() - core_->chosen().value();
+        const std::uint64_t room =
+            pending >= options_.core.pending_slots_max ? 0 : options_.core.pending_slots_max - pending;
+        const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(room, to_propose_.size()));
+        if (count == 0) break;
+        std::vector<consensus::Entry> entries;
+        entries.reserve(count);
+        const std::int64_t time_ms = stamp();
+        for (std::size_t i = 0; i < count; ++i) {
+          to_propose_[i].time_ms = time_ms;
+          entries.push_back(consensus::Entry::command(codec::encode_command(to_propose_[i])));
+        }
+        to_propose_.erase(to_propose_.begin(), to_propose_.begin() + static_cast<std::ptrdiff_t>(count));
+        const consensus::ProposeResult result = core_->propose(std::move(entries));
+        SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
+      }
+    }
+    drain();  // a leader's own forwards come back here as more to propose
+  }
 }
 
 // Leader: writes forwarded by followers. Bytes from a peer are checked here,

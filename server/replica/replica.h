@@ -142,6 +142,9 @@ class Replica {
   // Whether anything written waits for durability (ReplicaOutput::sync_needed).
   [[nodiscard]] bool wants_sync() const;
 
+  // Everything to do since the last call. First proposes (or forwards) the
+  // writes gathered since then as one batch, so a driver that calls it once
+  // per turn of its event loop batches every request of that turn.
   [[nodiscard]] ReplicaOutput take_output();
   // `observer` must outlive the replica, or be reset to nullptr first.
   void set_observer(ApplyObserver* observer) { observer_ = observer; }
@@ -171,6 +174,9 @@ class Replica {
     Slot wait_for{};  // a moved session: answer nothing before applying this
     Zxid last_zxid{};  // the highest zxid sent on this connection
     std::deque<Pending> queue;
+    // Every request in queue[0, propose_from) is answered or a proposed
+    // write: maybe_propose() looks no further back.
+    std::size_t propose_from = 0;
   };
 
   Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prng, Storage storage,
@@ -184,8 +190,9 @@ class Replica {
   void drop_watches_after_snapshot();
   void after_apply_sessions(const codec::LogCommand& command, const store::ApplyResult& result);
   void complete_write(ClientId id, Client& client, std::uint64_t request_id,
-                      codec::Response response);
+                      codec::Response response, bool restamp = false);
   void propose_stamped(std::vector<codec::LogCommand> commands);
+  void flush_writes();
   void handle_forwarded(std::vector<consensus::Entry> entries);
   void fail(std::string why);
   [[nodiscard]] std::int64_t stamp();
@@ -239,6 +246,9 @@ class Replica {
   std::uint64_t sync_wanted_token_ = 0;  // the last batch that waits for durability
 
   std::map<ClientId, Client> clients_;
+  // Clients whose next answer waits for applied_ to reach a slot (a moved
+  // session, or a read at its read index): pump_all() looks only at them.
+  std::set<ClientId> waiting_apply_;
   // (session, sequence) of a write in flight -> (client, request id).
   std::map<std::pair<SessionId, std::uint64_t>, std::pair<ClientId, std::uint64_t>>
       writes_in_flight_;
@@ -259,6 +269,17 @@ class Replica {
   std::uint32_t touch_elapsed_ticks_ = 0;
   std::optional<std::int64_t> ttl_removal_proposed_ms_;
   std::uint64_t notifications_ = 0;
+
+  // Writes gathered since the last take_output(), which proposes (leader) or
+  // forwards (follower) them as one batch: every request that arrived
+  // together becomes one Accept, or one Forward, per peer.
+  struct ToForward {
+    ClientId client;
+    std::uint64_t request_id = 0;
+    codec::LogCommand command;
+  };
+  std::vector<codec::LogCommand> to_propose_;
+  std::vector<ToForward> to_forward_;
 
   // Writes proposed recently, by (session, sequence): a Forward the network
   // duplicated is proposed once. Bounded; oldest forgotten first.
