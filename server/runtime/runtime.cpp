@@ -18,6 +18,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <optional>
@@ -27,6 +28,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "base/prng.h"
 #include "server/codec/client.h"
@@ -44,6 +46,8 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t length_prefix_bytes = 4;
+// One gathered write sends at most this much (a single larger frame alone).
+constexpr std::size_t write_batch_bytes_max = 256 * 1024;
 static_assert(peer_queue_bytes_max >= codec::frame_bytes_max + length_prefix_bytes,
               "a peer link must be able to queue one maximal frame");
 static_assert(client_queue_bytes_max >= codec::frame_bytes_max + length_prefix_bytes,
@@ -113,12 +117,17 @@ class FrameQueue {
     frames_.push_back(std::move(frame));
     return true;
   }
-  std::optional<std::string> pop() {
-    if (frames_.empty()) return std::nullopt;
-    std::string frame = std::move(frames_.front());
-    frames_.pop_front();
-    bytes_ -= frame.size();
-    return frame;
+  // Moves out the oldest frames, at least one if any, up to `bytes_max`
+  // bytes in all: what one gathered write sends.
+  void pop_batch(std::vector<std::string>& out, std::size_t bytes_max) {
+    out.clear();
+    std::size_t taken = 0;
+    while (!frames_.empty() && (out.empty() || taken + frames_.front().size() <= bytes_max)) {
+      taken += frames_.front().size();
+      out.push_back(std::move(frames_.front()));
+      frames_.pop_front();
+    }
+    bytes_ -= taken;
   }
   void clear() {
     frames_.clear();
@@ -132,6 +141,61 @@ class FrameQueue {
   std::size_t bytes_max_;
   std::deque<std::string> frames_;
   std::size_t bytes_ = 0;
+};
+
+// Writes every frame in `frames` with one gathered write (writev).
+awaitable<asio::error_code> write_frames(tcp::socket& socket,
+                                         const std::vector<std::string>& frames) {
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(frames.size());
+  for (const std::string& frame : frames) buffers.push_back(asio::buffer(frame));
+  auto [ec, n] = co_await asio::async_write(socket, buffers, use_tuple);
+  co_return ec;
+}
+
+// Splits a connection's byte stream into frames. It reads whatever the
+// socket has (up to read_chunk_bytes per call), so a burst of small frames
+// costs one recv, not two per frame.
+class FrameReader {
+ public:
+  struct Next {
+    std::optional<std::string> frame;  // the payload, without its length
+    asio::error_code error;            // set when the socket failed or closed
+    std::string refused;               // set when a frame exceeds the limit
+  };
+
+  awaitable<Next> next(tcp::socket& socket) {
+    for (;;) {
+      const std::size_t held = buffer_.size() - begin_;
+      if (held >= length_prefix_bytes) {
+        std::array<unsigned char, length_prefix_bytes> header{};
+        std::memcpy(header.data(), buffer_.data() + begin_, length_prefix_bytes);
+        const std::uint32_t length = read_length(header);
+        if (length > codec::frame_bytes_max) co_return Next{std::nullopt, {}, too_large(length)};
+        if (held >= length_prefix_bytes + length) {
+          std::string frame = buffer_.substr(begin_ + length_prefix_bytes, length);
+          begin_ += length_prefix_bytes + length;
+          co_return Next{std::move(frame), {}, {}};
+        }
+      }
+      if (begin_ > 0) {  // keep only the unread part
+        buffer_.erase(0, begin_);
+        begin_ = 0;
+      }
+      const std::size_t old_size = buffer_.size();
+      buffer_.resize(old_size + read_chunk_bytes);
+      auto [ec, n] =
+          co_await socket.async_read_some(asio::buffer(buffer_.data() + old_size, read_chunk_bytes),
+                                          use_tuple);
+      buffer_.resize(old_size + n);
+      if (ec) co_return Next{std::nullopt, ec, {}};
+    }
+  }
+
+ private:
+  static constexpr std::size_t read_chunk_bytes = 64 * 1024;
+  std::string buffer_;
+  std::size_t begin_ = 0;
 };
 
 // One outbound link to a peer: connects (binding to our own peer host, so
@@ -270,6 +334,7 @@ class Server {
   std::uint64_t inputs_since_sync_ = 0;
   bool sync_scheduled_ = false;
   bool sync_running_ = false;
+  bool drain_scheduled_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;
 };
@@ -388,9 +453,17 @@ int Server::run() {
   return exit_code_;
 }
 
+// Inputs are drained once per turn of the event loop, not one by one: the
+// writes of every request that arrived together go out as one proposal (one
+// Accept per peer), and the frames for a connection as one gathered write.
 void Server::after_input() {
   ++inputs_since_sync_;
-  drain();
+  if (drain_scheduled_) return;
+  drain_scheduled_ = true;
+  asio::post(io_, [this] {
+    drain_scheduled_ = false;
+    if (!stopping_) drain();
+  });
 }
 
 // Persist -> send -> apply is the replica's business (its messages are
@@ -526,21 +599,18 @@ awaitable<void> Server::read_peer(std::shared_ptr<tcp::socket> socket) {
   std::string reason;
   NodeId sender = no_node;
   try {
+    FrameReader frames;
     for (;;) {
-      std::array<unsigned char, length_prefix_bytes> header{};
-      auto [ec, n] = co_await asio::async_read(*socket, asio::buffer(header), use_tuple);
-      if (ec) break;  // closed: the peer restarts or reconnects
-      const std::uint32_t length = read_length(header);
-      if (length > codec::frame_bytes_max) {
-        reason = too_large(length);
+      FrameReader::Next next = co_await frames.next(*socket);
+      if (!next.refused.empty()) {
+        reason = std::move(next.refused);
         break;
       }
-      std::string bytes(length, '\0');
-      auto [ec2, n2] = co_await asio::async_read(*socket, asio::buffer(bytes), use_tuple);
-      if (ec2) break;
+      if (!next.frame) break;  // closed: the peer restarts or reconnects
+      const std::string& bytes = *next.frame;
       auto envelope = codec::decode_envelope(bytes);
       if (!envelope.ok()) {
-        reason = "frame of " + std::to_string(length) +
+        reason = "frame of " + std::to_string(bytes.size()) +
                  " bytes does not decode: " + envelope.status().message;
         break;
       }
@@ -740,15 +810,15 @@ awaitable<void> PeerLink::reader(std::shared_ptr<tcp::socket> socket) {
 
 // Writes queued frames until the socket fails or closes; returns why.
 awaitable<std::string> PeerLink::writer(std::shared_ptr<tcp::socket> socket) {
+  std::vector<std::string> batch;
   while (!stopped_ && socket->is_open()) {
-    std::optional<std::string> frame = queue_.pop();
-    if (!frame) {
+    queue_.pop_batch(batch, write_batch_bytes_max);
+    if (batch.empty()) {
       wake_.expires_at(asio::steady_timer::time_point::max());
       co_await wake_.async_wait(use_tuple);
       continue;
     }
-    auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(*frame), use_tuple);
-    if (ec) co_return ec.message();
+    if (auto ec = co_await write_frames(*socket, batch)) co_return ec.message();
   }
   co_return std::string("the connection closed");
 }
@@ -811,28 +881,21 @@ void ClientConnection::close(const std::string& reason, bool quiet) {
 
 awaitable<void> ClientConnection::reader() {
   try {
+    FrameReader frames;
     while (!closed_) {
-      std::array<unsigned char, length_prefix_bytes> header{};
-      auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(header), use_tuple);
-      if (ec) {
+      FrameReader::Next next = co_await frames.next(socket_);
+      if (!next.refused.empty()) {
+        ++server_.metrics().client_frames_rejected;
+        close(next.refused);
+        co_return;
+      }
+      if (!next.frame) {
+        const auto ec = next.error;
         close(ec == asio::error::eof || ec == asio::error::operation_aborted ? "" : ec.message());
         co_return;
       }
-      const std::uint32_t length = read_length(header);
-      if (length > codec::frame_bytes_max) {
-        ++server_.metrics().client_frames_rejected;
-        close(too_large(length));
-        co_return;
-      }
-      std::string bytes(length, '\0');
-      auto [ec2, n2] = co_await asio::async_read(socket_, asio::buffer(bytes), use_tuple);
-      if (ec2) {
-        close(ec2 == asio::error::eof || ec2 == asio::error::operation_aborted ? ""
-                                                                               : ec2.message());
-        co_return;
-      }
       if (closed_ || server_.stopping()) co_return;
-      handle_frame(std::move(bytes));
+      handle_frame(std::move(*next.frame));
     }
   } catch (const std::exception& e) {
     close(std::string("an error: ") + e.what());
@@ -867,15 +930,15 @@ void ClientConnection::handle_frame(std::string bytes) {
 
 awaitable<void> ClientConnection::writer() {
   try {
+    std::vector<std::string> batch;
     while (!closed_) {
-      std::optional<std::string> frame = queue_.pop();
-      if (!frame) {
+      queue_.pop_batch(batch, write_batch_bytes_max);
+      if (batch.empty()) {
         wake_.expires_at(asio::steady_timer::time_point::max());
         co_await wake_.async_wait(use_tuple);
         continue;
       }
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(*frame), use_tuple);
-      if (ec) {
+      if (auto ec = co_await write_frames(socket_, batch)) {
         close(ec == asio::error::operation_aborted ? "" : ec.message());
         co_return;
       }
