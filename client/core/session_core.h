@@ -162,8 +162,11 @@ class SessionCore {
   // ExistsRequest, ChildrenRequest, CheckFenceRequest, SyncRequest,
   // SetWatchRequest, RemoveWatchRequest. Anything else completes at once
   // with BAD_ARGUMENTS. Waits (at most waiting_max) until a connection can
-  // take it; its deadline is now_ms + request_timeout_ms.
-  [[nodiscard]] RequestId submit(std::int64_t now_ms, codec::ClientBody body);
+  // take it; its deadline is now_ms + timeout_ms, where timeout_ms is unset
+  // (request_timeout_ms) or in [1, request_timeout_ms] (longer is clamped;
+  // zero or less completes at once with BAD_ARGUMENTS).
+  [[nodiscard]] RequestId submit(std::int64_t now_ms, codec::ClientBody body,
+                                 std::optional<std::int64_t> timeout_ms = std::nullopt);
   // Sends CloseSession after everything submitted before; completes when it
   // is answered (then SessionChanged closed). Later submits fail at once.
   // If the connection drops first the close completes CONNECTION_LOSS

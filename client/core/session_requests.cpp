@@ -43,15 +43,20 @@ std::optional<SessionCore::Kind> SessionCore::kind_of(const codec::ClientBody& b
   return Kind::read;
 }
 
-RequestId SessionCore::submit(std::int64_t now_ms, codec::ClientBody body) {
+RequestId SessionCore::submit(std::int64_t now_ms, codec::ClientBody body,
+                              std::optional<std::int64_t> timeout_ms) {
   const RequestId id{++next_request_id_};
   const std::optional<Kind> kind = kind_of(body);
-  Request request{id, kind.value_or(Kind::read), std::move(body),
-                  now_ms + options_.request_timeout_ms, 0, 0, false};
+  const std::int64_t span_ms = std::min(timeout_ms.value_or(options_.request_timeout_ms),
+                                        options_.request_timeout_ms);
+  Request request{id, kind.value_or(Kind::read), std::move(body), now_ms + span_ms, 0, 0, false};
   if (!kind) {
     complete_now(request, store::Error::BAD_ARGUMENTS,
                  "submit takes writes, multis, reads, sync, check_fence and watch requests; "
                  "the core opens, keeps alive and (through close()) closes the session");
+  } else if (span_ms <= 0) {
+    complete_now(request, store::Error::BAD_ARGUMENTS,
+                 "timeout_ms must be positive, not " + std::to_string(span_ms));
   } else if (phase_ == Phase::expired) {
     complete_now(request, store::Error::SESSION_EXPIRED, "the session has expired");
   } else if (phase_ == Phase::closed || closing_) {
@@ -198,7 +203,7 @@ void SessionCore::expire_requests(std::int64_t now_ms) {
     if (r.id == RequestId{0} || r.abandoned || now_ms < r.deadline_ms) continue;
     r.abandoned = true;
     close_timed_out = close_timed_out || r.kind == Kind::close;
-    complete_now(r, store::Error::TIMEOUT, "no answer within request_timeout_ms");
+    complete_now(r, store::Error::TIMEOUT, "no answer before the request's deadline");
   }
   // The session is then left to expire on its own.
   if (close_timed_out) end_session(Phase::closed, "the close was not answered in time");
