@@ -19,6 +19,7 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "base/assert.h"
 #include "client/engine.h"
@@ -79,8 +80,9 @@ struct Engine::Impl {
         .count();
   }
 
-  // After every input to the core: carry out its actions, hand out its
-  // events, publish the snapshot.
+  // After every input to the core: carry out its actions, publish the
+  // snapshot (so a callback reading state() sees what it is told about),
+  // hand out its events.
   void drain() {
     for (auto& action : core.take_actions()) {
       if (const auto* c = std::get_if<Connect>(&action)) {
@@ -95,11 +97,12 @@ struct Engine::Impl {
         close_connection();
       }
     }
+    publish();
     for (auto& event : core.take_events()) {
       if (auto* done = std::get_if<Completed>(&event)) {
         const auto it = pending.find(done->id);
         if (it == pending.end()) continue;
-        Done callback = std::move(it->second);
+        Done callback = std::move(it->second.done);
         pending.erase(it);
         if (callback) callback(std::move(*done));
       } else if (const auto* fired = std::get_if<WatchFired>(&event)) {
@@ -116,6 +119,9 @@ struct Engine::Impl {
     for (const auto& note : core.take_notes()) {
       if (log_notes) std::fprintf(stderr, "synod client: %s\n", note.c_str());
     }
+  }
+
+  void publish() {
     std::lock_guard lock(mutex);
     snap.phase = core.phase();
     snap.session = core.session();
@@ -235,6 +241,36 @@ struct Engine::Impl {
     }
   }
 
+  // Engine thread, from Engine::stop()'s last post: every request still
+  // pending completes now (in submit order), so each Done runs exactly once.
+  // A Done may submit again; that submit sees `stopping` and completes too.
+  void stop() {
+    stopping = true;
+    close_connection();
+    tick_timer.cancel();
+    for (const auto& timer : timers) timer->cancel();
+    timers.clear();
+    std::vector<std::pair<RequestId, Pending>> left(pending.begin(), pending.end());
+    pending.clear();
+    std::sort(left.begin(), left.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [id, request] : left) {
+      if (request.done) request.done(abandoned(id, request.write));
+    }
+    work.reset();
+  }
+
+  static Completed abandoned(RequestId id, bool write) {
+    codec::Response response{
+        0, Zxid{},
+        store::error_status(store::Error::CONNECTION_LOSS,
+                            write ? "the client was destroyed before the answer came; the write "
+                                    "may have been applied"
+                                  : "the client was destroyed before the answer came"),
+        {}};
+    return Completed{id, std::move(response), write ? Outcome::unknown : Outcome::failed};
+  }
+
   asio::awaitable<void> ticker() {
     while (!stopping) {
       std::int64_t wait_ms = tick_max_ms;
@@ -261,7 +297,12 @@ struct Engine::Impl {
   bool log_notes = false;
   bool stopping = false;  // engine thread only
   std::shared_ptr<Connection> conn;
-  std::unordered_map<RequestId, Done> pending;
+  struct Pending {
+    Done done;
+    bool write = false;  // a write or the close: its outcome may be unknown
+  };
+  std::unordered_map<RequestId, Pending> pending;
+  std::vector<std::shared_ptr<asio::steady_timer>> timers;  // after()'s, not yet due
   std::thread thread;
   std::atomic<std::thread::id> thread_id{};
 
@@ -283,22 +324,27 @@ Engine::Engine(ClientOptions options, EngineHandlers handlers, std::uint64_t see
   });
 }
 
-Engine::~Engine() {
+Engine::~Engine() { stop(); }
+
+void Engine::stop() {
   Impl* impl = impl_.get();
-  asio::post(impl->io, [impl] {
-    impl->stopping = true;
-    impl->close_connection();
-    impl->tick_timer.cancel();
-    impl->work.reset();
-  });
+  if (!impl->thread.joinable()) return;
+  SYNOD_ASSERT_MSG(!on_engine_thread(), "an Engine cannot be stopped from its own thread");
+  asio::post(impl->io, [impl] { impl->stop(); });
   impl->thread.join();
 }
 
-void Engine::submit(codec::ClientBody body, Done done) {
+void Engine::submit(codec::ClientBody body, Done done, std::optional<std::int64_t> timeout_ms) {
   Impl* impl = impl_.get();
-  asio::post(impl->io, [impl, body = std::move(body), done = std::move(done)]() mutable {
-    const RequestId id = impl->core.submit(impl->now_ms(), std::move(body));
-    impl->pending.emplace(id, std::move(done));
+  const bool write = std::holds_alternative<store::Command>(body);
+  asio::post(impl->io, [impl, body = std::move(body), done = std::move(done), timeout_ms,
+                        write]() mutable {
+    if (impl->stopping) {
+      if (done) done(Impl::abandoned(RequestId{0}, write));
+      return;
+    }
+    const RequestId id = impl->core.submit(impl->now_ms(), std::move(body), timeout_ms);
+    impl->pending.emplace(id, Impl::Pending{std::move(done), write});
     impl->drain();
   });
 }
@@ -306,9 +352,29 @@ void Engine::submit(codec::ClientBody body, Done done) {
 void Engine::close(Done done) {
   Impl* impl = impl_.get();
   asio::post(impl->io, [impl, done = std::move(done)]() mutable {
+    if (impl->stopping) {
+      if (done) done(Impl::abandoned(RequestId{0}, true));
+      return;
+    }
     const RequestId id = impl->core.close(impl->now_ms());
-    impl->pending.emplace(id, std::move(done));
+    impl->pending.emplace(id, Impl::Pending{std::move(done), true});
     impl->drain();
+  });
+}
+
+void Engine::post(std::function<void()> fn) { asio::post(impl_->io, std::move(fn)); }
+
+void Engine::after(std::int64_t delay_ms, std::function<void()> fn) {
+  Impl* impl = impl_.get();
+  asio::post(impl->io, [impl, delay_ms, fn = std::move(fn)]() mutable {
+    if (impl->stopping) return;
+    auto timer = std::make_shared<asio::steady_timer>(impl->io);
+    timer->expires_after(std::chrono::milliseconds(std::max<std::int64_t>(delay_ms, 0)));
+    impl->timers.push_back(timer);
+    timer->async_wait([impl, timer, fn = std::move(fn)](const asio::error_code& error) {
+      std::erase(impl->timers, timer);
+      if (!error && !impl->stopping) fn();
+    });
   });
 }
 

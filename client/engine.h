@@ -5,10 +5,11 @@
 // connection.cpp (one Asio translation unit costs ~11 s to compile), so this
 // header is free of it.
 //
-// Threads: submit() and close() may be called from any thread; they post to
-// the engine thread. Every callback (a request's Done, the watch and session
-// handlers) runs on the engine thread, in the order SessionCore emitted its
-// events (client/core/session_core.h, take_events).
+// Threads: submit(), close(), post() and after() may be called from any
+// thread; they post to the engine thread. Every callback (a request's Done,
+// the watch and session handlers, posted functions) runs on the engine
+// thread, in the order SessionCore emitted its events
+// (client/core/session_core.h, take_events).
 #pragma once
 
 #include <cstdint>
@@ -44,16 +45,30 @@ class Engine {
   // options.validate() must be "" (asserted). seed: the core's Prng. Starts
   // the thread and the session at once.
   Engine(ClientOptions options, EngineHandlers handlers, std::uint64_t seed);
-  // Stops the thread: the connection is closed without a CloseSession (call
-  // close() first for a clean end). Done callbacks not yet run are dropped.
+  // stop(), if not done before.
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // `done` runs exactly once on the engine thread, unless the engine is
-  // destroyed first.
-  void submit(codec::ClientBody body, Done done);
+  // Stops and joins the thread: the connection is closed without a
+  // CloseSession (call close() first for a clean end). Done callbacks not
+  // yet run run now, on the engine thread, with CONNECTION_LOSS (unknown
+  // for a write or close, failed otherwise), and so do those of submits they
+  // make; after() callbacks not yet due are dropped. Idempotent; must not
+  // run on the engine thread. Afterwards only snapshot(), now_ms() and
+  // on_engine_thread() may be called.
+  void stop();
+
+  // `done` runs exactly once on the engine thread (see stop()); it may be
+  // empty. timeout_ms: SessionCore::submit's.
+  void submit(codec::ClientBody body, Done done,
+              std::optional<std::int64_t> timeout_ms = std::nullopt);
   void close(Done done);
+  // Runs `fn` on the engine thread, after what was posted before.
+  void post(std::function<void()> fn);
+  // Runs `fn` on the engine thread once delay_ms have passed, unless the
+  // engine is destroyed first.
+  void after(std::int64_t delay_ms, std::function<void()> fn);
 
   [[nodiscard]] SessionSnapshot snapshot() const;
   // Milliseconds on the engine's steady clock (0 at construction).

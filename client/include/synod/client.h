@@ -3,24 +3,46 @@
 // One Client is one session. It connects to one server of `servers` at a
 // time, moves to another when that one fails, and keeps the session alive
 // with keep-alives (client/core/session_core.h owns that logic; this class
-// moves its bytes over TCP on a background thread it owns).
+// moves its bytes over TCP on a background thread it owns, "the client
+// thread").
 //
-// Every operation blocks the calling thread until its answer, its timeout
-// or the end of the session, and returns a Result: a value, or an Error
-// that names the store's error (ErrorCode, spelled as on the wire:
-// "NO_NODE"), a sentence, and whether the outcome is definite:
+// Every operation comes in two forms, with the same arguments:
+//   blocking   `Result<T> get(path, options)` waits for the answer, the
+//              request's timeout or the end of the session.
+//   callback   `void get(path, options, Callback<T> done)` returns at once;
+//              `done` runs exactly once, on the client thread, with the
+//              same Result the blocking form would have returned (a bad
+//              argument too: it is never called from inside the call). It
+//              must return quickly and must not block (see Threads).
+// The blocking form is the callback form plus a wait. synod/asio.h adapts
+// the callback form to Asio completion tokens (use_awaitable and others).
+//
+// A Result is a value, or an Error that names the store's error (ErrorCode,
+// spelled as on the wire: "NO_NODE"), a sentence, and whether the outcome
+// is definite:
 //   definite  the operation certainly did not happen (every failed read;
-//             a write the ensemble refused).
+//             a write the ensemble refused; a write that timed out before
+//             it was sent).
 //   unknown   a write that was sent and then lost (CONNECTION_LOSS), timed
 //             out (TIMEOUT), or was in flight when the session expired: it
 //             may have been applied. Writes are never retried by the client;
 //             reads are re-sent after a reconnect.
 //
-// Threads: every method may be called from any thread, concurrently. Watch
-// and session callbacks run on the client's own thread, one at a time, in
-// the order the server sent the events; a callback must return quickly and
-// must not call a blocking method of the same Client (it would wait for
-// itself: such a call fails at once with BAD_ARGUMENTS).
+// Timeouts: a request's timeout_ms (unset: ClientOptions::request_timeout_ms,
+// longer values clamped to it) runs from the call to the answer, in both
+// forms; it ends the request with TIMEOUT. Requests are not cancellable
+// otherwise.
+//
+// Threads: every method may be called from any thread, concurrently,
+// including (the callback forms) from the client thread. Watch, session and
+// operation callbacks run on the client thread, one at a time, in the order
+// the server sent what they report; a callback must return quickly, must
+// not throw, and must not call a blocking method of the same Client (it
+// would wait for itself: such a call fails at once with BAD_ARGUMENTS).
+// Destroying the Client completes every callback still pending
+// (CONNECTION_LOSS, unknown for a write) before the destructor returns;
+// destroyed inside a callback, it leaves the close and the join to a
+// short-lived thread of its own, and those callbacks complete there after.
 //
 // This header depends on the C++ standard library only.
 #pragma once
@@ -66,10 +88,41 @@ enum class ErrorCode : std::int32_t {
 // "NO_NODE" for ErrorCode::NO_NODE; "UNKNOWN_ERROR" outside the enum.
 [[nodiscard]] std::string_view error_name(ErrorCode code);
 
+// ZooKeeper's stat (server/store/types.h explains each field).
+struct Stat {
+  std::uint64_t czxid = 0;
+  std::uint64_t mzxid = 0;
+  std::uint64_t pzxid = 0;
+  std::int64_t ctime_ms = 0;
+  std::int64_t mtime_ms = 0;
+  std::int32_t version = 0;
+  std::int32_t cversion = 0;
+  std::uint64_t ephemeral_owner = 0;
+  std::int32_t num_children = 0;
+  std::int32_t data_length = 0;
+  friend bool operator==(const Stat&, const Stat&) = default;
+};
+
+// One op of a multi. error: OK; or, in a multi the ensemble refused,
+// ROLLED_BACK (ran, then undone), the failing op's own error, NOT_EXECUTED
+// (after the failing op, or every op when the multi failed before any ran).
+struct OpResult {
+  ErrorCode error = ErrorCode::OK;
+  std::string path;  // the created path, for a create
+  std::optional<Stat> stat;
+};
+
 struct Error {
+  Error() = default;
+  Error(ErrorCode error_code, std::string text, bool is_definite = true)
+      : code(error_code), message(std::move(text)), definite(is_definite) {}
+
   ErrorCode code = ErrorCode::BAD_ARGUMENTS;  // never OK
   std::string message;                        // a sentence for people
   bool definite = true;                       // false: the write may have happened
+  // A multi the ensemble refused: one OpResult per op, as above. Empty for
+  // every other error (and for a multi that never reached the ensemble).
+  std::vector<OpResult> multi_results;
 
   [[nodiscard]] std::string_view name() const { return error_name(code); }
 };
@@ -98,21 +151,6 @@ class [[nodiscard]] Result {
 // The value of an operation that answers nothing but success.
 struct Done {};
 
-// ZooKeeper's stat (server/store/types.h explains each field).
-struct Stat {
-  std::uint64_t czxid = 0;
-  std::uint64_t mzxid = 0;
-  std::uint64_t pzxid = 0;
-  std::int64_t ctime_ms = 0;
-  std::int64_t mtime_ms = 0;
-  std::int32_t version = 0;
-  std::int32_t cversion = 0;
-  std::uint64_t ephemeral_owner = 0;
-  std::int32_t num_children = 0;
-  std::int32_t data_length = 0;
-  friend bool operator==(const Stat&, const Stat&) = default;
-};
-
 enum class NodeKind : std::uint8_t { persistent = 0, ephemeral = 1, container = 2, ttl = 3 };
 [[nodiscard]] std::string_view node_kind_name(NodeKind kind);
 
@@ -136,7 +174,7 @@ enum class Consistency : std::uint8_t { linearizable = 0, sequential = 1 };
 struct ReadOptions {
   bool watch = false;  // leave a one-shot watch; it fires to the default watcher
   Consistency consistency = Consistency::linearizable;
-  std::optional<std::int64_t> timeout_ms;
+  std::optional<std::int64_t> timeout_ms{};
 };
 
 inline constexpr std::uint32_t children_limit_max = 10'000;  // store::children_page_max
@@ -144,8 +182,8 @@ inline constexpr std::uint32_t children_limit_max = 10'000;  // store::children_
 // after: "" for the first page, then the previous page's next_after.
 // limit: children per page, in [1, children_limit_max].
 struct ChildrenOptions {
-  ReadOptions read;
-  std::string after;
+  ReadOptions read{};
+  std::string after{};
   std::uint32_t limit = 1000;
 };
 
@@ -154,15 +192,15 @@ struct CreateOptions {
   bool sequential = false;    // append the parent's cversion as %010d
   std::int64_t ttl_ms = 0;    // > 0 exactly when kind is ttl
   Parents parents = Parents::fail;
-  std::optional<Fence> fence;
-  std::optional<std::int64_t> timeout_ms;
+  std::optional<Fence> fence{};
+  std::optional<std::int64_t> timeout_ms{};
 };
 
 // version: the expected version (unset matches any, ZooKeeper's -1).
 struct WriteOptions {
-  std::optional<std::int32_t> version;
-  std::optional<Fence> fence;
-  std::optional<std::int64_t> timeout_ms;
+  std::optional<std::int32_t> version{};
+  std::optional<Fence> fence{};
+  std::optional<std::int64_t> timeout_ms{};
 };
 
 struct Created {
@@ -195,27 +233,21 @@ struct CreateOp {
 };
 struct DeleteOp {
   std::string path;
-  std::optional<std::int32_t> version;
+  std::optional<std::int32_t> version{};
 };
 struct SetOp {
   std::string path;
   std::string data;
-  std::optional<std::int32_t> version;
+  std::optional<std::int32_t> version{};
 };
 struct CheckOp {
   std::string path;
-  std::optional<std::int32_t> version;
+  std::optional<std::int32_t> version{};
 };
 // fence: checked just before this op, after the earlier ones.
 struct MultiOp {
   std::variant<CreateOp, DeleteOp, SetOp, CheckOp> op;
-  std::optional<Fence> fence;
-};
-// error: OK, or ROLLED_BACK / the failing op's error / NOT_EXECUTED.
-struct OpResult {
-  ErrorCode error = ErrorCode::OK;
-  std::string path;  // the created path, for a create
-  std::optional<Stat> stat;
+  std::optional<Fence> fence{};
 };
 inline constexpr std::size_t multi_ops_max = 1024;  // store::multi_ops_max
 
@@ -270,51 +302,106 @@ struct ClientOptions {
 // Splits "h1:1,h2:2" on commas, dropping empty items.
 [[nodiscard]] std::vector<std::string> split_servers(std::string_view list);
 
+// A callback form's completion: runs exactly once, on the client thread.
+// May be empty (nothing is called).
+template <class T>
+using Callback = std::function<void(Result<T>)>;
+
 class Client {
  public:
   // Starts the client thread and waits until the session opens (up to
   // options.open_wait_ms). BAD_ARGUMENTS for invalid options;
   // CONNECTION_LOSS when no server answered in time.
   [[nodiscard]] static Result<std::unique_ptr<Client>> connect(ClientOptions options);
+  // The same without waiting: `done` gets the Client on the client thread
+  // once the session opens, or the same errors as above (invalid options:
+  // on the calling thread, before connect returns; no session in time: on
+  // the client thread, which then stops by itself).
+  static void connect(ClientOptions options, Callback<std::unique_ptr<Client>> done);
 
   // Closes the session (waiting up to 2 s for the server to confirm; the
-  // ephemerals go then, or at expiry) and joins the client thread.
+  // ephemerals go then, or at expiry) and joins the client thread (see
+  // Threads above for a Client destroyed inside a callback).
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
   [[nodiscard]] Result<Created> create(std::string_view path, std::string_view data,
                                        const CreateOptions& options = {});
+  void create(std::string_view path, std::string_view data, const CreateOptions& options,
+              Callback<Created> done);
+
   [[nodiscard]] Result<Data> get(std::string_view path, const ReadOptions& options = {});
+  void get(std::string_view path, const ReadOptions& options, Callback<Data> done);
+
   // nullopt when the node does not exist (with watch: fires when created).
   [[nodiscard]] Result<std::optional<Stat>> exists(std::string_view path,
                                                    const ReadOptions& options = {});
+  void exists(std::string_view path, const ReadOptions& options,
+              Callback<std::optional<Stat>> done);
+
   [[nodiscard]] Result<ChildrenPage> children(std::string_view path,
                                               const ChildrenOptions& options = {});
-  // Every child, page after page (each page a separate read: not a snapshot).
-  // At most `max` children; more is LIMIT_EXCEEDED.
+  void children(std::string_view path, const ChildrenOptions& options,
+                Callback<ChildrenPage> done);
+
+  // Every child, page after page (each page a separate read: not a snapshot;
+  // options.timeout_ms applies to each page). At most `max` children; more
+  // is LIMIT_EXCEEDED. A watch is left by the first page only.
   [[nodiscard]] Result<std::vector<Child>> all_children(std::string_view path,
                                                         std::size_t max = 1'000'000,
                                                         const ReadOptions& options = {});
+  void all_children(std::string_view path, std::size_t max, const ReadOptions& options,
+                    Callback<std::vector<Child>> done);
+
   [[nodiscard]] Result<Stat> set(std::string_view path, std::string_view data,
                                  const WriteOptions& options = {});
+  void set(std::string_view path, std::string_view data, const WriteOptions& options,
+           Callback<Stat> done);
+
   [[nodiscard]] Result<Done> remove(std::string_view path, const WriteOptions& options = {});
-  // All or nothing; on failure the Error's message names the failing op.
+  void remove(std::string_view path, const WriteOptions& options, Callback<Done> done);
+
+  // All or nothing. When the ensemble refuses it, the Error has the failing
+  // op's code, a message naming that op ("multi op 2: ..."), and
+  // multi_results; at most multi_ops_max ops.
   [[nodiscard]] Result<std::vector<OpResult>> multi(const std::vector<MultiOp>& ops,
                                                     std::optional<Fence> fence = std::nullopt,
                                                     std::optional<std::int64_t> timeout_ms = {});
+  void multi(const std::vector<MultiOp>& ops, std::optional<Fence> fence,
+             std::optional<std::int64_t> timeout_ms, Callback<std::vector<OpResult>> done);
+
   // Later sequential reads of this session see every write committed before.
   [[nodiscard]] Result<Done> sync(std::optional<std::int64_t> timeout_ms = {});
+  void sync(std::optional<std::int64_t> timeout_ms, Callback<Done> done);
+
   // OK with the fence's token when the fence holds; FENCED otherwise.
   [[nodiscard]] Result<std::uint64_t> check_fence(const Fence& fence,
                                                   std::optional<std::int64_t> timeout_ms = {});
+  void check_fence(const Fence& fence, std::optional<std::int64_t> timeout_ms,
+                   Callback<std::uint64_t> done);
+
   // Registers `callback` for (path, kind), replacing an earlier one for the
   // same pair. from_zxid: replay every change after that zxid first
   // (COMPACTED if that history is gone). A session move drops the server's
-  // watches; the client sets them again with from_zxid = last_zxid().
+  // watches; the client sets them again with from_zxid = last_zxid(). When
+  // the server refuses the watch the registration is undone (unless another
+  // set_watch replaced it meanwhile). `callback` runs on the client thread.
   [[nodiscard]] Result<Done> set_watch(std::string_view path, WatchKind kind, WatchCallback callback,
                                        std::optional<std::uint64_t> from_zxid = std::nullopt);
+  void set_watch(std::string_view path, WatchKind kind, WatchCallback callback,
+                 std::optional<std::uint64_t> from_zxid, Callback<Done> done);
+  // The callback is dropped at once; events already on their way are not
+  // delivered to it.
   [[nodiscard]] Result<Done> remove_watch(std::string_view path, WatchKind kind);
+  void remove_watch(std::string_view path, WatchKind kind, Callback<Done> done);
+
+  // Like ClientOptions::session_watcher, for as many listeners as wanted
+  // (after it, in the order added). Returns an id for remove; the listener
+  // may still run once while remove_session_listener returns (it runs on
+  // the client thread), never after.
+  [[nodiscard]] std::uint64_t add_session_listener(SessionCallback listener);
+  void remove_session_listener(std::uint64_t id);
 
   [[nodiscard]] SessionState state() const;
   [[nodiscard]] std::uint64_t session_id() const;
@@ -325,6 +412,8 @@ class Client {
   [[nodiscard]] std::chrono::steady_clock::time_point safe_until() const;
   // The server the session is attached to (or was last), as given.
   [[nodiscard]] std::string server() const;
+  // True on the client thread (inside a callback).
+  [[nodiscard]] bool on_client_thread() const;
 
   class Impl;
 
