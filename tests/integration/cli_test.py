@@ -3,7 +3,8 @@
 and get, error names and exit codes, a watch firing once per change in zxid
 order, a cut-off follower refusing linearizable reads, an ephemeral that
 outlives its client only until the session times out, a session moved to
-another server reading no older state, acknowledged writes
+another server reading no older state (also when that server lags behind
+what the session has seen), acknowledged writes
 surviving a leader SIGKILL, and a full ensemble restart keeping every node.
 
 Usage: cli_test.py PATH/TO/synodd PATH/TO/synod
@@ -11,6 +12,7 @@ Usage: cli_test.py PATH/TO/synodd PATH/TO/synod
 Reuses the cluster helpers of synodd_cluster_test.py (start, wait_for,
 settled_leader, kill_all). Every wait polls with a deadline.
 """
+import json
 import os
 import queue
 import shutil
@@ -30,9 +32,9 @@ cluster.TOTAL_DEADLINE = time.monotonic() + 140  # this test does more than the 
 SERVERS = ",".join(f"127.0.0.1:{cluster.CLIENT_PORT[i]}" for i in cluster.NODES)
 
 
-def synod(*args, stdin=None, timeout=20):
+def synod(*args, stdin=None, timeout=20, servers=SERVERS):
     """Runs the CLI; returns (exit code, stdout, stderr)."""
-    p = subprocess.run([SYNOD, "--servers", SERVERS, "--timeout", "5000", *args],
+    p = subprocess.run([SYNOD, "--servers", servers, "--timeout", "5000", *args],
                        input=stdin, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout.strip(), p.stderr.strip()
 
@@ -67,6 +69,10 @@ class Shell:
     def ask(self, command, seconds=15):
         """Runs `command`; its first line of output, or None by the deadline."""
         self.send(command)
+        return self.next_line(seconds)
+
+    def next_line(self, seconds=15):
+        """The next line of output, or None by the deadline."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
@@ -208,6 +214,59 @@ def check_session_move():
     cluster.wait_for("all three settled again", lambda: cluster.settled_leader(cluster.NODES), 20)
 
 
+def check_session_move_to_lagging(leader):
+    """The session moves to a server that is behind what it has seen: that
+    server answers nothing until it has caught up, then never older state."""
+    cluster.log("a session moved to a lagging server waits for it to catch up")
+    followers = [i for i in cluster.NODES if i != leader]
+    servers = ",".join(f"127.0.0.1:{cluster.CLIENT_PORT[i]}" for i in followers)
+    shell = Shell(servers)
+    try:
+        if shell.ask("create /lagging v1") != "/lagging":
+            cluster.fail("the shell could not create /lagging")
+        home = cluster.wait_for("the shell's server", lambda: next(
+            (i for i in followers if cluster.status(i)["clients"] >= 1), None), 10)
+        lag = next(i for i in followers if i != home)
+        # Killed, not stopped: a stopped server would still find the
+        # leader's later messages in its socket buffers when it resumes.
+        cluster.log(f"SIGKILL node {lag}; the shell on node {home} writes on without it")
+        cluster.procs[lag].kill()
+        cluster.procs[lag].wait()
+        shell.send("set /lagging v2")
+        if shell.ask("get /lagging") != "v2":
+            cluster.fail("the shell did not read its own write")
+        code, out, _ = synod("--json", "stat", "/lagging",
+                             servers=f"127.0.0.1:{cluster.CLIENT_PORT[home]}")
+        if code != 0:
+            cluster.fail(f"stat /lagging exited {code}")
+        seen = json.loads(out)["mzxid"]
+        cluster.log(f"SIGKILL node {home}, SIGSTOP the leader {leader}, restart node {lag}: "
+                    f"node {lag} cannot learn zxid {seen} until the leader resumes")
+        cluster.procs[home].kill()
+        cluster.procs[home].wait()
+        cluster.procs[leader].send_signal(signal.SIGSTOP)
+        cluster.start(lag)
+        shell.send("get --sequential /lagging")
+        # The session reaches the lagging server, which is behind it.
+        cluster.wait_for(f"the shell on node {lag}",
+                         lambda: cluster.status(lag)["clients"] >= 1, 20)
+        behind = cluster.status(lag)["applied"]
+        if behind >= seen:
+            cluster.fail(f"node {lag} applied {behind} >= {seen}: it was not behind")
+        cluster.log(f"node {lag} holds the session at applied {behind} < {seen}; "
+                    f"SIGCONT the leader {leader}")
+        cluster.procs[leader].send_signal(signal.SIGCONT)
+        got = shell.next_line(30)  # the answer to the get sent above
+        if got != "v2":
+            cluster.fail(f"after moving to a lagging server, a sequential read gave {got!r}, "
+                         f"want 'v2'")
+    finally:
+        shell.kill()
+        cluster.procs[leader].send_signal(signal.SIGCONT)
+    cluster.start(home)
+    cluster.wait_for("all three settled again", lambda: cluster.settled_leader(cluster.NODES), 20)
+
+
 def check_leader_kill(leader):
     cluster.log(f"writes keep going while the leader, node {leader}, is SIGKILLed")
     acked = []
@@ -254,6 +313,8 @@ def main():
     leader = cluster.wait_for("one leader", lambda: cluster.settled_leader(cluster.NODES), 20)
     check_ephemeral_expiry()
     check_session_move()
+    leader = cluster.wait_for("one leader", lambda: cluster.settled_leader(cluster.NODES), 20)
+    check_session_move_to_lagging(leader)
     leader = cluster.wait_for("one leader", lambda: cluster.settled_leader(cluster.NODES), 20)
     acked = check_leader_kill(leader)
     check_restart_keeps_data(acked)
