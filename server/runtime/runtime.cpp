@@ -166,36 +166,52 @@ class FrameReader {
 
   awaitable<Next> next(tcp::socket& socket) {
     for (;;) {
-      const std::size_t held = buffer_.size() - begin_;
+      const std::size_t held = end_ - begin_;
+      std::size_t wanted = length_prefix_bytes;
       if (held >= length_prefix_bytes) {
         std::array<unsigned char, length_prefix_bytes> header{};
-        std::memcpy(header.data(), buffer_.data() + begin_, length_prefix_bytes);
+        std::memcpy(header.data(), data_.get() + begin_, length_prefix_bytes);
         const std::uint32_t length = read_length(header);
         if (length > codec::frame_bytes_max) co_return Next{std::nullopt, {}, too_large(length)};
-        if (held >= length_prefix_bytes + length) {
-          std::string frame = buffer_.substr(begin_ + length_prefix_bytes, length);
-          begin_ += length_prefix_bytes + length;
+        wanted = length_prefix_bytes + length;
+        if (held >= wanted) {
+          std::string frame(data_.get() + begin_ + length_prefix_bytes, length);
+          begin_ += wanted;
           co_return Next{std::move(frame), {}, {}};
         }
       }
-      if (begin_ > 0) {  // keep only the unread part
-        buffer_.erase(0, begin_);
-        begin_ = 0;
-      }
-      const std::size_t old_size = buffer_.size();
-      buffer_.resize(old_size + read_chunk_bytes);
-      auto [ec, n] =
-          co_await socket.async_read_some(asio::buffer(buffer_.data() + old_size, read_chunk_bytes),
-                                          use_tuple);
-      buffer_.resize(old_size + n);
+      make_room(wanted);
+      auto [ec, n] = co_await socket.async_read_some(
+          asio::buffer(data_.get() + end_, capacity_ - end_), use_tuple);
+      end_ += n;
       if (ec) co_return Next{std::nullopt, ec, {}};
     }
   }
 
  private:
   static constexpr std::size_t read_chunk_bytes = 64 * 1024;
-  std::string buffer_;
-  std::size_t begin_ = 0;
+
+  // Moves the unread bytes to the front, and grows (without zeroing) so
+  // the whole of a `wanted`-byte frame and a chunk more fit.
+  void make_room(std::size_t wanted) {
+    const std::size_t held = end_ - begin_;
+    const std::size_t needed = std::max(wanted, held) + read_chunk_bytes;
+    if (needed > capacity_) {
+      auto bigger = std::make_unique_for_overwrite<char[]>(needed);
+      if (held > 0) std::memcpy(bigger.get(), data_.get() + begin_, held);
+      data_ = std::move(bigger);
+      capacity_ = needed;
+    } else if (begin_ > 0) {
+      std::memmove(data_.get(), data_.get() + begin_, held);
+    }
+    begin_ = 0;
+    end_ = held;
+  }
+
+  std::unique_ptr<char[]> data_;
+  std::size_t capacity_ = 0;
+  std::size_t begin_ = 0;  // the first unread byte
+  std::size_t end_ = 0;    // one past the last byte read
 };
 
 // One outbound link to a peer: connects (binding to our own peer host, so
