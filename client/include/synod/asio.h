@@ -24,10 +24,11 @@
 // way. A handler with no associated executor completes on
 // asio::system_executor.
 //
-// GCC 12 destroys an aggregate temporary that holds a std::string (a
-// `synod::Fence{"/lock", token}`, or options with a fence) twice when it is
-// an argument inside a co_await expression: name such arguments in a
-// variable first. Options without a fence are safe as braced temporaries.
+// GCC 12 destroys an aggregate temporary twice when it is an argument
+// inside a co_await expression: a `synod::Fence{"/lock", token}` (or options
+// holding a fence, or a braced std::vector<MultiOp>) then frees its string
+// twice. Name such arguments in a variable first. (Options that own no
+// memory, `{.timeout_ms = 300}` say, come through in practice.)
 //
 // Lifetimes: the Client must outlive every operation started on it and
 // every WatchStream made from it. An operation completes exactly once: with
@@ -247,7 +248,8 @@ class WatchStream {
  public:
   static constexpr std::size_t events_max_default = 1024;
 
-  // kind: persistent or persistent_recursive. events_max: >= 1.
+  // kind: persistent or persistent_recursive (else async_start fails with
+  // BAD_ARGUMENTS). events_max: the queue's bound (0 is taken as 1).
   WatchStream(Client& client, std::string_view path, WatchKind kind,
               std::size_t events_max = events_max_default)
       : state_(std::make_shared<State>(client, std::string(path), kind,
