@@ -8,10 +8,6 @@
 
 namespace synod::replica {
 
-namespace {
-constexpr std::size_t recently_proposed_max = 1 << 16;
-}  // namespace
-
 std::string ReplicaOptions::validate() const {
   if (auto why = core.validate(); !why.empty()) return why;
   if (tick_ms <= 0) return "tick_ms must be >= 1";
@@ -289,20 +285,10 @@ std::int64_t Replica::stamp() {
 }
 
 // Queues commands for the leader to stamp and propose at the next flush. A
-// duplicated Forward is queued once.
+// duplicated Forward may be proposed twice: the store applies it once
+// (Store::apply refuses a session's request at or below its last one).
 void Replica::propose_stamped(std::vector<codec::LogCommand> commands) {
-  for (codec::LogCommand& c : commands) {
-    if (c.sequence != 0) {
-      const std::pair key{c.session, c.sequence};
-      if (!recently_proposed_.insert(key).second) continue;  // a duplicated Forward
-      recently_proposed_order_.push_back(key);
-      if (recently_proposed_order_.size() > recently_proposed_max) {
-        recently_proposed_.erase(recently_proposed_order_.front());
-        recently_proposed_order_.pop_front();
-      }
-    }
-    to_propose_.push_back(std::move(c));
-  }
+  for (codec::LogCommand& c : commands) to_propose_.push_back(std::move(c));
 }
 
 void Replica::flush_writes() {

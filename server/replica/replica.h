@@ -281,10 +281,6 @@ class Replica {
   std::vector<codec::LogCommand> to_propose_;
   std::vector<ToForward> to_forward_;
 
-  // Writes proposed recently, by (session, sequence): a Forward the network
-  // duplicated is proposed once. Bounded; oldest forgotten first.
-  std::set<std::pair<SessionId, std::uint64_t>> recently_proposed_;
-  std::deque<std::pair<SessionId, std::uint64_t>> recently_proposed_order_;
 
   ReplicaOutput output_;
   std::optional<std::string> fatal_;
