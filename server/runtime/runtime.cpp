@@ -14,6 +14,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <csignal>
@@ -69,18 +70,6 @@ std::int64_t wall_ms() {
 
 replica::Time now_time() { return replica::Time{monotonic_ms(), wall_ms()}; }
 
-// "u32 length (little-endian) + payload".
-std::string framed(const std::string& payload) {
-  const auto n = static_cast<std::uint32_t>(payload.size());
-  std::string out;
-  out.reserve(length_prefix_bytes + payload.size());
-  for (std::size_t i = 0; i < length_prefix_bytes; ++i) {
-    out += static_cast<char>((n >> (8 * i)) & 0xffu);
-  }
-  out += payload;
-  return out;
-}
-
 std::uint32_t read_length(const std::array<unsigned char, length_prefix_bytes>& header) {
   std::uint32_t n = 0;
   for (std::size_t i = 0; i < length_prefix_bytes; ++i) {
@@ -103,6 +92,22 @@ std::string too_large(std::uint32_t bytes) {
 
 class Server;
 
+// One frame on the wire: "u32 length (little-endian) + payload". The
+// length is kept beside the payload, not copied in front of it: the
+// gathered write sends both.
+struct Frame {
+  std::array<unsigned char, length_prefix_bytes> length{};
+  std::string payload;
+
+  explicit Frame(std::string bytes) : payload(std::move(bytes)) {
+    const auto n = static_cast<std::uint32_t>(payload.size());
+    for (std::size_t i = 0; i < length_prefix_bytes; ++i) {
+      length[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xffu);
+    }
+  }
+  [[nodiscard]] std::size_t size() const { return length_prefix_bytes + payload.size(); }
+};
+
 // Frames waiting to be written on one connection, bounded in count and in
 // bytes (STYLE.md habit 6). Shared by peer links and client connections.
 class FrameQueue {
@@ -110,16 +115,17 @@ class FrameQueue {
   FrameQueue(std::size_t frames_max, std::size_t bytes_max)
       : frames_max_(frames_max), bytes_max_(bytes_max) {}
 
-  // False, leaving the queue unchanged, when `frame` would exceed a bound.
-  [[nodiscard]] bool push(std::string frame) {
-    if (frames_.size() >= frames_max_ || bytes_ + frame.size() > bytes_max_) return false;
-    bytes_ += frame.size();
-    frames_.push_back(std::move(frame));
+  // False, leaving the queue unchanged, when `payload` would exceed a bound.
+  [[nodiscard]] bool push(std::string payload) {
+    const std::size_t size = length_prefix_bytes + payload.size();
+    if (frames_.size() >= frames_max_ || bytes_ + size > bytes_max_) return false;
+    bytes_ += size;
+    frames_.emplace_back(std::move(payload));
     return true;
   }
   // Moves out the oldest frames, at least one if any, up to `bytes_max`
   // bytes in all: what one gathered write sends.
-  void pop_batch(std::vector<std::string>& out, std::size_t bytes_max) {
+  void pop_batch(std::vector<Frame>& out, std::size_t bytes_max) {
     out.clear();
     std::size_t taken = 0;
     while (!frames_.empty() && (out.empty() || taken + frames_.front().size() <= bytes_max)) {
@@ -139,16 +145,18 @@ class FrameQueue {
  private:
   std::size_t frames_max_;
   std::size_t bytes_max_;
-  std::deque<std::string> frames_;
+  std::deque<Frame> frames_;
   std::size_t bytes_ = 0;
 };
 
 // Writes every frame in `frames` with one gathered write (writev).
-awaitable<asio::error_code> write_frames(tcp::socket& socket,
-                                         const std::vector<std::string>& frames) {
+awaitable<asio::error_code> write_frames(tcp::socket& socket, const std::vector<Frame>& frames) {
   std::vector<asio::const_buffer> buffers;
-  buffers.reserve(frames.size());
-  for (const std::string& frame : frames) buffers.push_back(asio::buffer(frame));
+  buffers.reserve(2 * frames.size());
+  for (const Frame& frame : frames) {
+    buffers.push_back(asio::buffer(frame.length));
+    buffers.push_back(asio::buffer(frame.payload));
+  }
   auto [ec, n] = co_await asio::async_write(socket, buffers, use_tuple);
   co_return ec;
 }
@@ -265,8 +273,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   asio::steady_timer wake_;
   FrameQueue queue_{client_queue_frames_max, client_queue_bytes_max};
   bool closed_ = false;
-  // Write requests waiting for their response: request id -> arrival (ms).
-  std::map<std::uint64_t, std::int64_t> writes_started_ms_;
+  // Write requests waiting for their response, oldest first: (request id,
+  // arrival in ms).
+  std::deque<std::pair<std::uint64_t, std::int64_t>> writes_started_ms_;
 };
 
 class Server {
@@ -493,7 +502,7 @@ void Server::drain() {
       ++metrics_.peer_messages_dropped;  // a member we have no address for
       continue;
     }
-    link->second->deliver(framed(codec::encode_envelope(envelope)));
+    link->second->deliver(codec::encode_envelope(envelope));
   }
   for (const auto& to_client : out.to_clients) {
     const auto client = clients_.find(to_client.client);
@@ -826,7 +835,7 @@ awaitable<void> PeerLink::reader(std::shared_ptr<tcp::socket> socket) {
 
 // Writes queued frames until the socket fails or closes; returns why.
 awaitable<std::string> PeerLink::writer(std::shared_ptr<tcp::socket> socket) {
-  std::vector<std::string> batch;
+  std::vector<Frame> batch;
   while (!stopped_ && socket->is_open()) {
     queue_.pop_batch(batch, write_batch_bytes_max);
     if (batch.empty()) {
@@ -860,7 +869,11 @@ void ClientConnection::deliver(const codec::ServerMessage& message) {
   if (closed_) return;
   std::string payload;
   if (const auto* response = std::get_if<codec::Response>(&message)) {
-    const auto started = writes_started_ms_.find(response->request_id);
+    // Answers come in request order, so a write's start is almost always
+    // the oldest one held.
+    const auto started = std::find_if(
+        writes_started_ms_.begin(), writes_started_ms_.end(),
+        [&](const auto& w) { return w.first == response->request_id; });
     if (started != writes_started_ms_.end()) {
       server_.metrics().commit_latency.observe(
           static_cast<double>(monotonic_ms() - started->second) / 1000.0);
@@ -872,7 +885,7 @@ void ClientConnection::deliver(const codec::ServerMessage& message) {
   } else {
     payload = codec::encode_session_event(std::get<codec::SessionEvent>(message));
   }
-  if (!queue_.push(framed(payload))) {
+  if (!queue_.push(std::move(payload))) {
     ++server_.metrics().client_connections_slow;
     close("its send queue is full (" + std::to_string(queue_.frames()) + " frames, " +
           std::to_string(queue_.bytes()) + " bytes): the client reads too slowly");
@@ -926,7 +939,7 @@ void ClientConnection::handle_frame(std::string bytes) {
     ++metrics.requests[request.body.index()];
     if (std::holds_alternative<store::Command>(request.body) &&
         writes_started_ms_.size() < client_queue_frames_max) {
-      writes_started_ms_[request.request_id] = monotonic_ms();
+      writes_started_ms_.emplace_back(request.request_id, monotonic_ms());
     }
     server_.on_client_request(id_, std::move(request));
     return;
@@ -946,7 +959,7 @@ void ClientConnection::handle_frame(std::string bytes) {
 
 awaitable<void> ClientConnection::writer() {
   try {
-    std::vector<std::string> batch;
+    std::vector<Frame> batch;
     while (!closed_) {
       queue_.pop_batch(batch, write_batch_bytes_max);
       if (batch.empty()) {
