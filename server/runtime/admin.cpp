@@ -127,6 +127,18 @@ std::string metrics_text(const Metrics& m, const replica::ReplicaStatus& status,
     out += "synod_requests_total{type=\"" + std::string(request_type_names[i]) + "\"} " +
            std::to_string(m.requests[i]) + "\n";
   }
+  out += "# HELP synod_answers_total Client requests answered, by type and result.\n";
+  out += "# TYPE synod_answers_total counter\n";
+  for (std::size_t i = 0; i < request_type_names.size(); ++i) {
+    for (std::size_t r = 0; r < result_kinds; ++r) {
+      if (m.answered[i][r] == 0) continue;
+      out += "synod_answers_total{type=\"" + std::string(request_type_names[i]) +
+             "\",result=\"" + std::string(store::error_name(static_cast<store::Error>(r))) +
+             "\"} " + std::to_string(m.answered[i][r]) + "\n";
+    }
+  }
+  append_gauge(out, "synod_wal_bytes", "Bytes in the write-ahead log's segments.", m.wal_bytes);
+  append_gauge(out, "synod_snapshot_bytes", "Bytes in snapshot files.", m.snapshot_bytes);
   out += "# HELP synod_frames_rejected_total Frames that closed their connection: oversized or "
          "unreadable.\n";
   out += "# TYPE synod_frames_rejected_total counter\n";

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 
 #include "server/codec/client.h"
@@ -38,9 +39,18 @@ inline constexpr std::array<std::string_view, 11> request_type_names = {
 static_assert(request_type_names.size() == std::variant_size_v<codec::ClientBody> + 1,
               "one name per ClientBody alternative, plus invalid");
 inline constexpr std::size_t request_type_invalid = request_type_names.size() - 1;
+inline constexpr std::size_t request_type_write = 0;  // store::Command, ClientBody's first
+static_assert(std::is_same_v<std::variant_alternative_t<request_type_write, codec::ClientBody>,
+                             store::Command>);
+
+inline constexpr std::size_t result_kinds = static_cast<std::size_t>(store::error_last) + 1;
 
 struct Metrics {
   std::array<std::uint64_t, request_type_names.size()> requests{};
+  // Answers, by the request's type and the answer's result (store::Error).
+  std::array<std::array<std::uint64_t, result_kinds>, request_type_names.size()> answered{};
+  std::uint64_t wal_bytes = 0;       // wal/*, read from the data dir per scrape
+  std::uint64_t snapshot_bytes = 0;  // snap/*
   std::uint64_t client_frames_rejected = 0;   // oversized or unreadable
   std::uint64_t peer_frames_rejected = 0;
   std::uint64_t client_connections_slow = 0;  // closed: queue overflow

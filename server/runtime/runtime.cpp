@@ -90,6 +90,18 @@ std::string too_large(std::uint32_t bytes) {
          std::to_string(codec::frame_bytes_max) + " bytes (codec::frame_bytes_max)";
 }
 
+// The bytes of the files in one directory of the data dir (0 if unreadable).
+std::uint64_t dir_bytes(wal::Disk& disk, std::string_view dir) {
+  auto files = disk.list(dir);
+  if (!files.ok()) return 0;
+  std::uint64_t total = 0;
+  for (const std::string& file : files.value()) {
+    auto size = disk.size(std::string(dir) + "/" + file);
+    if (size.ok()) total += size.value();
+  }
+  return total;
+}
+
 class Server;
 
 // One frame on the wire: "u32 length (little-endian) + payload". The
@@ -273,9 +285,14 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   asio::steady_timer wake_;
   FrameQueue queue_{client_queue_frames_max, client_queue_bytes_max};
   bool closed_ = false;
-  // Write requests waiting for their response, oldest first: (request id,
-  // arrival in ms).
-  std::deque<std::pair<std::uint64_t, std::int64_t>> writes_started_ms_;
+  // Requests waiting for their answer, oldest first: for the answers and
+  // commit latency metrics.
+  struct Started {
+    std::uint64_t request_id = 0;
+    std::size_t type = 0;  // index into request_type_names
+    std::int64_t ms = 0;   // arrival, on the monotonic clock
+  };
+  std::deque<Started> started_;
 };
 
 class Server {
@@ -736,8 +753,11 @@ std::string Server::admin_answer(std::string_view head) const {
     return http_response(200, "OK", "application/json", status_json(options_, replica_->status()));
   }
   if (line.path == "/metrics") {
+    Metrics scraped = metrics_;
+    scraped.wal_bytes = dir_bytes(disk_, "wal");
+    scraped.snapshot_bytes = dir_bytes(disk_, "snap");
     return http_response(200, "OK", "text/plain; version=0.0.4",
-                         metrics_text(metrics_, replica_->status(), options_.id));
+                         metrics_text(scraped, replica_->status(), options_.id));
   }
   return http_response(404, "Not Found", "text/plain",
                        "unknown path; try /status, /metrics or /health\n");
@@ -869,15 +889,20 @@ void ClientConnection::deliver(const codec::ServerMessage& message) {
   if (closed_) return;
   std::string payload;
   if (const auto* response = std::get_if<codec::Response>(&message)) {
-    // Answers come in request order, so a write's start is almost always
-    // the oldest one held.
-    const auto started = std::find_if(
-        writes_started_ms_.begin(), writes_started_ms_.end(),
-        [&](const auto& w) { return w.first == response->request_id; });
-    if (started != writes_started_ms_.end()) {
-      server_.metrics().commit_latency.observe(
-          static_cast<double>(monotonic_ms() - started->second) / 1000.0);
-      writes_started_ms_.erase(started);
+    // Answers come in request order, so a request is almost always the
+    // oldest one held.
+    const auto started =
+        std::find_if(started_.begin(), started_.end(),
+                     [&](const Started& r) { return r.request_id == response->request_id; });
+    if (started != started_.end()) {
+      Metrics& metrics = server_.metrics();
+      const auto result = static_cast<std::size_t>(response->status.error);
+      if (result < result_kinds) ++metrics.answered[started->type][result];
+      if (started->type == request_type_write) {
+        metrics.commit_latency.observe(static_cast<double>(monotonic_ms() - started->ms) /
+                                       1000.0);
+      }
+      started_.erase(started);
     }
     payload = codec::encode_response(*response);
   } else if (const auto* watch = std::get_if<codec::WatchEvent>(&message)) {
@@ -937,9 +962,8 @@ void ClientConnection::handle_frame(std::string bytes) {
   if (decoded.ok()) {
     codec::ClientRequest& request = decoded.value();
     ++metrics.requests[request.body.index()];
-    if (std::holds_alternative<store::Command>(request.body) &&
-        writes_started_ms_.size() < client_queue_frames_max) {
-      writes_started_ms_.emplace_back(request.request_id, monotonic_ms());
+    if (started_.size() < client_queue_frames_max) {
+      started_.push_back(Started{request.request_id, request.body.index(), monotonic_ms()});
     }
     server_.on_client_request(id_, std::move(request));
     return;
@@ -949,6 +973,7 @@ void ClientConnection::handle_frame(std::string bytes) {
   // earlier requests still pending on this connection; clients match by id.
   if (const auto request_id = codec::request_id_of(bytes)) {
     ++metrics.requests[request_type_invalid];
+    ++metrics.answered[request_type_invalid][static_cast<std::size_t>(decoded.status().error)];
     deliver(codec::Response{*request_id, Zxid{}, decoded.status(), {}});
     return;
   }

@@ -98,6 +98,16 @@ def check_basics():
     expect(["get", "/hello"], 0, out="again")
     expect(["get", "/missing"], 1, contains="NO_NODE: /missing")
     expect(["create", "/hello", "x"], 1, contains="NODE_EXISTS: /hello")
+    # /metrics counts answers by type and result, summed over the servers.
+    answered = {}
+    for i in cluster.NODES:
+        for name, value in cluster.parse_metrics(cluster.http_get(i, "/metrics")[1]).items():
+            answered[name] = answered.get(name, 0) + value
+    for name in ('synod_answers_total{type="get",result="NO_NODE"}',
+                 'synod_answers_total{type="write",result="NODE_EXISTS"}',
+                 'synod_answers_total{type="write",result="OK"}'):
+        if answered.get(name, 0) < 1:
+            cluster.fail(f"/metrics of the three servers count no {name}")
     expect(["create"], 2)
     code = subprocess.run([SYNOD, "--servers", "127.0.0.1:1", "--timeout", "2000", "get",
                            "/hello"], capture_output=True, text=True, timeout=30).returncode

@@ -197,11 +197,14 @@ def check_admin(leader):
                  "synod_frames_rejected_total{source=\"client\"}",
                  "synod_commit_latency_seconds_count", "synod_fsync_seconds_sum",
                  "synod_fsync_seconds_count", "synod_fsync_batch_inputs_total",
-                 "synod_sessions", "synod_watches", "synod_applied_slot", "synod_chosen_slot"):
+                 "synod_sessions", "synod_watches", "synod_applied_slot", "synod_chosen_slot",
+                 "synod_wal_bytes", "synod_snapshot_bytes"):
         if name not in metrics:
             fail(f"/metrics lacks {name}")
     if metrics["synod_is_leader"] != 1 or metrics["synod_fsync_seconds_count"] < 1:
         fail("the leader's /metrics does not show it leading after syncing")
+    if metrics["synod_wal_bytes"] <= 0:
+        fail("the leader's /metrics shows an empty write-ahead log")
     s = status(leader)
     for key in ("id", "role", "leader", "ballot", "chosen", "applied", "members", "sessions",
                 "watches", "clients", "nodes"):
