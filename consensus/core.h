@@ -121,7 +121,9 @@ class Core {
 
   // Read-index (README §11): the answer arrives as Output::reads{id}, ok with
   // a chosen point to read at, or not ok when no leader could confirm it.
-  void read_index(std::uint64_t id);
+  // `sessions` were active here: the leader notes them (Output::touched)
+  // before it starts the round, so an ok answer proves it heard of them.
+  void read_index(std::uint64_t id, std::vector<std::uint64_t> sessions = {});
   // Hands client writes to the leader (README §12). False when no leader is
   // known; delivery is not guaranteed either way.
   [[nodiscard]] bool forward(std::vector<Entry> entries);

@@ -109,9 +109,12 @@ struct Touch {
 
 // Read-index (README §11): a follower asks the leader for a chosen point
 // that is safe to read at; the leader answers after one quorum round that
-// proves it still leads.
+// proves it still leads. `sessions` were active at the follower: the leader
+// notes them (as a Touch) before it answers, so an answer proves the leader
+// heard of them (README §12).
 struct ReadIndex {
   std::uint64_t id = 0;
+  std::vector<std::uint64_t> sessions;
 };
 struct ReadIndexReply {
   std::uint64_t id = 0;

@@ -7,12 +7,13 @@
 
 namespace synod::consensus {
 
-void Core::read_index(std::uint64_t id) {
+void Core::read_index(std::uint64_t id, std::vector<std::uint64_t> sessions) {
   if (options_.canaries.stale_local_read) {
     output_.reads.push_back(ReadReady{id, true, chosen_});
     return;
   }
   if (auto* leader = std::get_if<Leader>(&role_)) {
+    output_.touched.insert(output_.touched.end(), sessions.begin(), sessions.end());
     start_read(*leader, options_.self, id);
     return;
   }
@@ -20,7 +21,7 @@ void Core::read_index(std::uint64_t id) {
     output_.reads.push_back(ReadReady{id, false, {}});
     return;
   }
-  send(leader_hint_, ReadIndex{id}, false);
+  send(leader_hint_, ReadIndex{id, std::move(sessions)}, false);
 }
 
 bool Core::forward(std::vector<Entry> entries) {
@@ -65,6 +66,7 @@ void Core::on_read_index(NodeId from, const ReadIndex& m) {
     send(from, ReadIndexReply{m.id, false, {}}, false);
     return;
   }
+  output_.touched.insert(output_.touched.end(), m.sessions.begin(), m.sessions.end());
   start_read(*leader, from, m.id);
 }
 

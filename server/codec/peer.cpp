@@ -138,7 +138,8 @@ WrittenMessage write(Builder& fbb, const consensus::Touch& m) {
 }
 
 WrittenMessage write(Builder& fbb, const consensus::ReadIndex& m) {
-  return {proto::PeerMessage::ReadIndex, proto::CreateReadIndex(fbb, m.id).Union()};
+  const auto sessions = fbb.CreateVector(m.sessions);
+  return {proto::PeerMessage::ReadIndex, proto::CreateReadIndex(fbb, m.id, sessions).Union()};
 }
 
 WrittenMessage write(Builder& fbb, const consensus::ReadIndexReply& m) {
@@ -320,7 +321,15 @@ consensus::Message read(Reader&, const proto::Touch& m) {
   return out;
 }
 
-consensus::Message read(Reader&, const proto::ReadIndex& m) { return consensus::ReadIndex{m.id()}; }
+consensus::Message read(Reader&, const proto::ReadIndex& m) {
+  consensus::ReadIndex out{m.id(), {}};
+  if (m.sessions() == nullptr) return out;
+  out.sessions.reserve(m.sessions()->size());
+  for (fb::uoffset_t i = 0; i < m.sessions()->size(); ++i) {
+    out.sessions.push_back(detail::load_element<std::uint64_t>(*m.sessions(), i));
+  }
+  return out;
+}
 
 consensus::Message read(Reader&, const proto::ReadIndexReply& m) {
   return consensus::ReadIndexReply{m.id(), m.ok(), Slot{m.index()}};

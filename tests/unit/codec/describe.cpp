@@ -69,7 +69,9 @@ struct MessageText {
     return out + "}";
   }
   std::string operator()(const consensus::ReadIndex& m) const {
-    return "ReadIndex{" + num(m.id) + "}";
+    std::string out = "ReadIndex{" + num(m.id) + ", sessions";
+    for (const std::uint64_t s : m.sessions) out += " " + num(s);
+    return out + "}";
   }
   std::string operator()(const consensus::ReadIndexReply& m) const {
     return "ReadIndexReply{" + num(m.id) + "," + num(m.ok) + "," + s(m.index) + "}";

@@ -171,7 +171,12 @@ consensus::Message random_message(base::Prng& prng) {
       for (std::uint64_t i = 0; i < count; ++i) m.sessions.push_back(any_u64(prng));
       return m;
     }
-    case 11: return consensus::ReadIndex{any_u64(prng)};
+    case 11: {
+      consensus::ReadIndex m{any_u64(prng), {}};
+      const auto count = prng.below(5);
+      for (std::uint64_t i = 0; i < count; ++i) m.sessions.push_back(any_u64(prng));
+      return m;
+    }
     default: return consensus::ReadIndexReply{any_u64(prng), prng.chance(1, 2), random_slot(prng)};
   }
 }
