@@ -204,7 +204,7 @@ void SessionCore::maybe_give_up_silent(std::int64_t now_ms) {
 
 void SessionCore::maybe_keep_alive(std::int64_t now_ms) {
   if (phase_ != Phase::connected || keep_alive_in_flight_) return;
-  if (now_ms - last_send_ms_ < timeout_ms_ / keep_alive_divisor) return;
+  if (now_ms - last_vouch_sent_ms_ < timeout_ms_ / keep_alive_divisor) return;
   keep_alive_in_flight_ = true;
   Request ping{RequestId{0}, Kind::keep_alive, codec::KeepAliveRequest{}, now_ms + timeout_ms_,
                0, 0, false};
@@ -212,12 +212,15 @@ void SessionCore::maybe_keep_alive(std::int64_t now_ms) {
   SYNOD_ASSERT_MSG(sent, "a keep-alive frame is tiny");
 }
 
+// Only a session answer (to a keep-alive or an open) vouches for the
+// session: the server sends one only after the leader heard of the session
+// in a round that proved it still leads. Any other answer may come from a
+// follower cut off from the leader, which is expiring the session meanwhile.
 void SessionCore::extend_safe_until(const Request& request, const codec::Response& response) {
   if (!response.status.ok() || timeout_ms_ <= 0) return;
-  std::int64_t span = timeout_ms_;
-  if (const auto* result = std::get_if<codec::SessionResult>(&response.body)) {
-    span = std::min(span, result->safe_for_ms);
-  }
+  const auto* result = std::get_if<codec::SessionResult>(&response.body);
+  if (result == nullptr) return;
+  const std::int64_t span = std::min(timeout_ms_, result->safe_for_ms);
   safe_until_ms_ = std::max(safe_until_ms_, request.sent_ms + span);
 }
 
@@ -237,7 +240,7 @@ std::optional<std::int64_t> SessionCore::next_wakeup_ms() const {
     case Phase::connecting:
     case Phase::opening: earliest(phase_deadline_ms_); break;
     case Phase::connected:
-      if (!keep_alive_in_flight_) earliest(last_send_ms_ + timeout_ms_ / keep_alive_divisor);
+      if (!keep_alive_in_flight_) earliest(last_vouch_sent_ms_ + timeout_ms_ / keep_alive_divisor);
       if (!in_flight_.empty()) {
         earliest(std::max(last_receive_ms_, in_flight_.front().sent_ms) +
                  timeout_ms_ * silence_num / silence_den);

@@ -74,7 +74,8 @@ inline constexpr std::uint32_t outstanding_max_limit = 4096;
 // Submitted and not yet sent (while disconnected, or above outstanding_max).
 inline constexpr std::uint32_t waiting_max_limit = 1u << 16;
 inline constexpr std::int64_t session_timeout_max_ms = 24 * 60 * 60 * 1000;
-// Keep-alives go out after timeout / keep_alive_divisor without a send; a
+// Keep-alives go out every timeout / keep_alive_divisor, busy or idle (only
+// their answers extend safe_until); a
 // server silent for timeout * silence_num / silence_den with requests
 // outstanding is given up (ZooKeeper's ping and read timeouts).
 inline constexpr std::int64_t keep_alive_divisor = 3;
@@ -250,7 +251,7 @@ class SessionCore {
   std::int64_t safe_until_ms_ = 0;
   std::uint64_t next_request_id_ = 0;
   std::uint64_t next_wire_id_ = 0;
-  std::int64_t last_send_ms_ = 0;
+  std::int64_t last_vouch_sent_ms_ = 0;  // the last keep-alive or open sent
   std::int64_t last_receive_ms_ = 0;
   bool keep_alive_in_flight_ = false;
 

@@ -123,7 +123,7 @@ bool SessionCore::send(std::int64_t now_ms, Request request) {
   // A sent write is never sent again, so its (perhaps large) body goes; a
   // read keeps its body to be re-sent after a reconnect.
   if (request.kind == Kind::write) request.body = codec::ClientBody{};
-  last_send_ms_ = now_ms;
+  if (request.kind == Kind::keep_alive || request.kind == Kind::open) last_vouch_sent_ms_ = now_ms;
   actions_.emplace_back(Send{std::move(bytes)});
   in_flight_.push_back(std::move(request));
   return true;

@@ -253,38 +253,41 @@ TEST_CASE("session: keep-alives go out every timeout/3 while idle and never pile
   CHECK(std::holds_alternative<codec::KeepAliveRequest>(h.expect_send().body));
 }
 
-TEST_CASE("session: a request resets the keep-alive clock") {
+TEST_CASE("session: keep-alives go out every timeout/3 while requests flow too") {
   Harness h(12);
   h.open(sid, 9000);
   h.now = 2000;
   h.submit(get("/a"));
   const auto r = h.expect_send();
   h.answer(r, Zxid{1});
-  h.tick_to(4999);
+  h.tick_to(2999);
   CHECK(h.no_actions());
-  h.tick_to(5000);
+  h.tick_to(3000);  // only a keep-alive's answer vouches for the session
   CHECK(std::holds_alternative<codec::KeepAliveRequest>(h.expect_send().body));
 }
 
-TEST_CASE("session: safe_until is the send time of the latest answered request plus the timeout") {
+TEST_CASE("session: safe_until is the send time of the latest answered keep-alive plus what it vouches") {
   Harness h(13);
   h.open(sid, 9000);  // the open was sent at 0 and answered
   CHECK(h.core().safe_until_ms() == 9000);
   h.now = 500;
   h.submit(get("/a"));
   const auto r = h.expect_send();
-  h.now = 2500;  // the answer's arrival time does not count, the send time does
   h.answer(r, Zxid{1});
-  CHECK(h.core().safe_until_ms() == 9500);
-  h.tick_to(5500);  // a keep-alive at 2500 + 3000
+  CHECK(h.core().safe_until_ms() == 9000);  // a read's answer vouches for nothing
+  h.tick_to(3000);  // the keep-alive
   const auto ping = h.expect_send();
-  h.now = 6000;
-  h.answer(ping, Zxid{1}, codec::SessionResult{sid, 9000, 4000});  // the server promises less
-  CHECK(h.core().safe_until_ms() == 9500);  // 5500 + 4000 does not exceed it
-  h.submit(get("/b"));
+  h.now = 3500;  // the answer's arrival time does not count, the send time does
+  h.answer(ping, Zxid{1}, codec::SessionResult{sid, 9000, 9000});
+  CHECK(h.core().safe_until_ms() == 12000);
+  h.tick_to(6500);  // the next keep-alive, 3000 after the last one was sent
+  const auto less = h.expect_send();
+  h.answer(less, Zxid{1}, codec::SessionResult{sid, 9000, 4000});  // the server promises less
+  CHECK(h.core().safe_until_ms() == 12000);  // 6500 + 4000 does not exceed it
+  h.tick_to(9500);
   const auto failed = h.expect_send();
-  h.answer(failed, Zxid{1}, {}, store::Status{store::Error::NO_NODE, "no"});
-  CHECK(h.core().safe_until_ms() == 9500);  // only OK answers vouch for the session
+  h.answer(failed, Zxid{1}, {}, store::Status{store::Error::TIMEOUT, "no leader"});
+  CHECK(h.core().safe_until_ms() == 12000);  // only OK answers vouch for the session
 }
 
 TEST_CASE("session: SESSION_EXPIRED on the move ends the session and fails what waits") {
@@ -521,5 +524,5 @@ TEST_CASE("session: next_wakeup names the next thing on_tick will do") {
   h.now = 100;
   h.submit(get("/a"));
   (void)h.expect_send();
-  CHECK(*h.core().next_wakeup_ms() == 3100);
+  CHECK(*h.core().next_wakeup_ms() == 3000);  // a request does not delay the keep-alive
 }
