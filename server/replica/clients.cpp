@@ -68,17 +68,15 @@ void Replica::on_request(ClientId id, codec::ClientRequest request) {
                                                             std::move(command)});
           },
           [&](codec::OpenSessionRequest& open) { open_session(id, client, rid, open); },
-          [&](codec::KeepAliveRequest&) {
+          [&](codec::KeepAliveRequest& body) {
             if (client.session == SessionId{0}) {
               answer_now(id, client, rid, error(store::Error::SESSION_EXPIRED, "no session"));
               return;
             }
-            note_session_active(client.session);
-            const std::int64_t timeout = session_timeout_ms_.contains(client.session)
-                                             ? session_timeout_ms_[client.session]
-                                             : 0;
-            answer_now(id, client, rid, {},
-                       codec::SessionResult{client.session, timeout, timeout});
+            // Answered after a read-index round that carries the session to
+            // the leader: the answer vouches for the session (safe_until)
+            // only once the leader, still leading, has heard of it.
+            submit_read(id, client, rid, body, true);
           },
           [&](codec::SetWatchRequest& body) { submit_read(id, client, rid, body, false); },
           [&](codec::RemoveWatchRequest& body) { submit_read(id, client, rid, body, false); },
@@ -149,6 +147,8 @@ void Replica::submit_read(ClientId id, Client& client, std::uint64_t request_id,
   pending.deadline_ms = now_.monotonic_ms + options_.request_timeout_ms;
   pending.body = std::move(body);
   client.queue.push_back(std::move(pending));
+  // The session rides on the round to the leader (a follower's touch).
+  if (linearizable && client.session != SessionId{0}) note_session_active(client.session);
   if (linearizable) {
     read_round_next_.emplace_back(id, request_id);
     start_read_round();
@@ -190,14 +190,13 @@ void Replica::answer_now(ClientId id, Client& client, std::uint64_t request_id,
 }
 
 void Replica::complete_write(ClientId id, Client& client, std::uint64_t request_id,
-                             codec::Response response, bool restamp) {
+                             codec::Response response) {
   for (Pending& p : client.queue) {
     if (p.is_read || p.request_id != request_id || p.response) continue;
     if (auto* opened = std::get_if<codec::SessionResult>(&response.body)) {
       client.session = opened->session;
     }
     p.response = std::move(response);
-    p.restamp = restamp;
     break;
   }
   pump(id, client);
@@ -254,7 +253,12 @@ void Replica::start_read_round() {
   read_round_started_ms_ = now_.monotonic_ms;
   read_round_members_ = std::move(read_round_next_);
   read_round_next_.clear();
-  core_->read_index(*read_round_in_flight_);
+  read_round_sessions_.assign(touched_since_report_.begin(), touched_since_report_.end());
+  touched_since_report_.clear();
+  std::vector<std::uint64_t> sessions;
+  sessions.reserve(read_round_sessions_.size());
+  for (const SessionId s : read_round_sessions_) sessions.push_back(s.value());
+  core_->read_index(*read_round_in_flight_, std::move(sessions));
 }
 
 void Replica::on_read_ready(const consensus::ReadReady& ready) {
@@ -263,8 +267,10 @@ void Replica::on_read_ready(const consensus::ReadReady& ready) {
   auto members = std::move(read_round_members_);
   read_round_members_.clear();
   if (!ready.ok) {
-    // No leader confirmed it: the next tick asks again (reads time out).
+    // No leader confirmed it: the next tick asks again (reads time out),
+    // with the sessions it carried.
     read_round_next_.insert(read_round_next_.begin(), members.begin(), members.end());
+    touched_since_report_.insert(read_round_sessions_.begin(), read_round_sessions_.end());
     return;
   }
   for (const auto& [id, request_id] : members) {
@@ -350,6 +356,17 @@ codec::Response Replica::evaluate_read(ClientId id, Client& client, const Pendin
           [&](const codec::CheckFenceRequest& q) {
             r.status = store_.check_fence(q.fence);
             if (r.status.ok()) r.body = codec::FenceResult{q.fence.token};
+          },
+          [&](const codec::KeepAliveRequest&) {
+            if (!store_.session_exists(client.session)) {
+              r.status = error(store::Error::SESSION_EXPIRED,
+                               "session " + std::to_string(client.session.value()) +
+                                   " has expired");
+              return;
+            }
+            note_session_active(client.session);
+            const std::int64_t timeout = session_timeout_ms_[client.session];
+            r.body = codec::SessionResult{client.session, timeout, timeout};
           },
           [&](const codec::OpenSessionRequest& q) {
             const SessionId session = *q.previous;

@@ -8,6 +8,10 @@
 
 namespace synod::replica {
 
+namespace {
+constexpr std::size_t recently_opened_max = 1 << 14;
+}  // namespace
+
 std::string ReplicaOptions::validate() const {
   if (auto why = core.validate(); !why.empty()) return why;
   if (tick_ms <= 0) return "tick_ms must be >= 1";
@@ -84,6 +88,7 @@ void Replica::on_tick(Time now) {
     read_round_next_ = std::move(read_round_members_);
     read_round_members_.clear();
     read_round_in_flight_.reset();
+    touched_since_report_.insert(read_round_sessions_.begin(), read_round_sessions_.end());
   }
   // Reads whose round failed (no leader then) ask again on the next tick.
   start_read_round();
@@ -233,17 +238,20 @@ void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
     emit(n.client, it->second, codec::WatchEvent{std::move(n.event), path, codec::WatchKind::data});
   }
   after_apply_sessions(command, result);
+  // A refused copy (Store::apply: its session already applied this request
+  // or a later one) answers nobody: it may be a duplicate of a copy that
+  // applied where this replica could not see it (inside a snapshot), so
+  // "not executed" could be a lie. A client still waiting gets TIMEOUT,
+  // outcome unknown, which is the truth.
+  if (result.out_of_order) return;
   auto waiting = writes_in_flight_.find({command.session, command.sequence});
   if (waiting == writes_in_flight_.end()) return;
   const auto [id, request_id] = waiting->second;
   writes_in_flight_.erase(waiting);
   auto client = clients_.find(id);
   if (client == clients_.end()) return;
-  // A write refused for coming after a later one of its session changed
-  // nothing: its answer claims no zxid of its own (the later write's answer
-  // follows it on the connection and may carry a lower one).
   complete_write(id, client->second, request_id,
-                 write_response(request_id, zxid, result, command.command), result.out_of_order);
+                 write_response(request_id, zxid, result, command.command));
 }
 
 // A snapshot skips the events of every entry it covers, so watches set here
@@ -285,10 +293,22 @@ std::int64_t Replica::stamp() {
 }
 
 // Queues commands for the leader to stamp and propose at the next flush. A
-// duplicated Forward may be proposed twice: the store applies it once
-// (Store::apply refuses a session's request at or below its last one).
+// duplicated Forward of a session's write may be proposed twice: the store
+// applies it once (Store::apply refuses a session's request at or below its
+// last one). An open has no session yet, so a duplicated one is caught here,
+// by its nonce.
 void Replica::propose_stamped(std::vector<codec::LogCommand> commands) {
-  for (codec::LogCommand& c : commands) to_propose_.push_back(std::move(c));
+  for (codec::LogCommand& c : commands) {
+    if (c.session == SessionId{0} && c.sequence != 0) {
+      if (!recently_opened_.insert(c.sequence).second) continue;  // a duplicated Forward
+      recently_opened_order_.push_back(c.sequence);
+      if (recently_opened_order_.size() > recently_opened_max) {
+        recently_opened_.erase(recently_opened_order_.front());
+        recently_opened_order_.pop_front();
+      }
+    }
+    to_propose_.push_back(std::move(c));
+  }
 }
 
 void Replica::flush_writes() {

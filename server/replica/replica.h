@@ -190,7 +190,7 @@ class Replica {
   void drop_watches_after_snapshot();
   void after_apply_sessions(const codec::LogCommand& command, const store::ApplyResult& result);
   void complete_write(ClientId id, Client& client, std::uint64_t request_id,
-                      codec::Response response, bool restamp = false);
+                      codec::Response response);
   void propose_stamped(std::vector<codec::LogCommand> commands);
   void flush_writes();
   void handle_forwarded(std::vector<consensus::Entry> entries);
@@ -260,6 +260,7 @@ class Replica {
   std::int64_t read_round_started_ms_ = 0;
   std::vector<std::pair<ClientId, std::uint64_t>> read_round_members_;  // (client, request)
   std::vector<std::pair<ClientId, std::uint64_t>> read_round_next_;
+  std::vector<SessionId> read_round_sessions_;  // carried to the leader by the round
 
   // Session liveness (leader: deadlines; follower: sessions to touch).
   std::map<SessionId, std::int64_t> session_timeout_ms_;  // mirrors the store
@@ -280,6 +281,10 @@ class Replica {
   };
   std::vector<codec::LogCommand> to_propose_;
   std::vector<ToForward> to_forward_;
+  // Session opens proposed recently, by nonce: a Forward the network
+  // duplicated is proposed once. Bounded; oldest forgotten first.
+  std::set<std::uint64_t> recently_opened_;
+  std::deque<std::uint64_t> recently_opened_order_;
 
 
   ReplicaOutput output_;

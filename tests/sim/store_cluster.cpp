@@ -540,10 +540,7 @@ void StoreCluster::check_write(Client& c, const std::pair<SessionId, std::uint64
                 std::to_string(response.zxid.value()) + " is not in the chosen log");
   }
   const auto& [slot, expected] = it->second;
-  // A write refused for coming after a later one of its session answers
-  // with the connection's last zxid, not its slot (Store::apply).
-  const bool refused = expected.status.error == store::Error::NOT_EXECUTED;
-  if (Zxid{slot.value()} != response.zxid && !(refused && response.zxid < Zxid{slot.value()})) {
+  if (Zxid{slot.value()} != response.zxid) {
     return fail("model: a write answered at zxid " + std::to_string(response.zxid.value()) +
                 " was chosen at slot " + std::to_string(slot.value()));
   }
@@ -612,9 +609,11 @@ void StoreCluster::model_apply(Slot slot, const consensus::Entry& entry) {
       const std::pair key{command.session, command.sequence};
       auto [it, first] = model_writes_.try_emplace(key, slot, result.response);
       // A write chosen twice (a duplicated Forward proposed by two leaders)
-      // must change the store once: the second copy is refused.
-      if (!first && !result.out_of_order) {
-        fail("exactly once: a write applied again at slot " + std::to_string(slot.value()));
+      // must change the store once: the second copy is refused, or fails
+      // (its session is gone), changing nothing.
+      if (!first && result.response.status.ok()) {
+        fail("exactly once: a write applied again at slot " + std::to_string(slot.value()) +
+             " (first at slot " + std::to_string(it->second.first.value()) + ")");
       }
     }
     for (const store::Event& e : result.events) {
