@@ -408,7 +408,11 @@ class Client {
   [[nodiscard]] std::uint64_t last_zxid() const;
   [[nodiscard]] std::int64_t negotiated_timeout_ms() const;
   // Until then the session and its ephemerals are certainly alive (a lock
-  // holder must stop acting as one after it). Epoch when not known.
+  // holder must stop acting as one after it). Epoch when not known. Only
+  // keep-alive answers extend it (sent every third of the session timeout):
+  // the server answers one only after the leader, confirmed by a quorum,
+  // reset the session's timeout; so it is the keep-alive's send time plus
+  // the timeout, never later than the leader could expire the session.
   [[nodiscard]] std::chrono::steady_clock::time_point safe_until() const;
   // The server the session is attached to (or was last), as given.
   [[nodiscard]] std::string server() const;
