@@ -1,5 +1,7 @@
 // Replica: client requests, their order, reads, and watches.
 #include <algorithm>
+#include <map>
+#include <vector>
 
 #include "base/assert.h"
 #include "server/replica/replica.h"
@@ -273,11 +275,19 @@ void Replica::on_read_ready(const consensus::ReadReady& ready) {
     touched_since_report_.insert(read_round_sessions_.begin(), read_round_sessions_.end());
     return;
   }
-  for (const auto& [id, request_id] : members) {
+  // One pass over each member client's queue, however many of its reads
+  // rode on the round.
+  std::map<ClientId, std::vector<std::uint64_t>> by_client;
+  for (const auto& [id, request_id] : members) by_client[id].push_back(request_id);
+  for (auto& [id, request_ids] : by_client) {
     auto it = clients_.find(id);
     if (it == clients_.end()) continue;
+    std::sort(request_ids.begin(), request_ids.end());
     for (Pending& p : it->second.queue) {
-      if (p.is_read && p.request_id == request_id && !p.read_index) p.read_index = ready.index;
+      if (p.is_read && !p.read_index &&
+          std::binary_search(request_ids.begin(), request_ids.end(), p.request_id)) {
+        p.read_index = ready.index;
+      }
     }
     pump(id, it->second);
   }
