@@ -97,7 +97,7 @@ void Replica::on_request(ClientId id, codec::ClientRequest request) {
 void Replica::on_client_gone(ClientId id) {
   watches_.remove_client(id);
   waiting_apply_.erase(id);
-  std::erase_if(writes_in_flight_, [&](const auto& kv) { return kv.second.first == id; });
+  std::erase_if(writes_in_flight_, [&](const auto& kv) { return kv.second.client == id; });
   clients_.erase(id);
 }
 
@@ -132,7 +132,8 @@ void Replica::maybe_propose(ClientId id, Client& client) {
 void Replica::propose_write(ClientId id, Client& /*client*/, Pending& pending) {
   pending.proposed = true;
   codec::LogCommand& command = *pending.command;
-  writes_in_flight_[{command.session, command.sequence}] = {id, pending.request_id};
+  writes_in_flight_[{command.session, command.sequence}] =
+      WriteInFlight{id, pending.request_id, snapshots_installed_};
   if (core_->is_leader()) {
     propose_stamped({command});
   } else {
@@ -192,13 +193,14 @@ void Replica::answer_now(ClientId id, Client& client, std::uint64_t request_id,
 }
 
 void Replica::complete_write(ClientId id, Client& client, std::uint64_t request_id,
-                             codec::Response response) {
+                             codec::Response response, bool restamp) {
   for (Pending& p : client.queue) {
     if (p.is_read || p.request_id != request_id || p.response) continue;
     if (auto* opened = std::get_if<codec::SessionResult>(&response.body)) {
       client.session = opened->session;
     }
     p.response = std::move(response);
+    p.restamp = restamp;
     break;
   }
   pump(id, client);
@@ -311,8 +313,8 @@ void Replica::expire_requests() {
       if (p.command && p.proposed) {
         const auto key = std::pair{p.command->session, p.command->sequence};
         const auto in_flight = writes_in_flight_.find(key);
-        if (in_flight != writes_in_flight_.end() &&
-            in_flight->second == std::pair{id, p.request_id}) {
+        if (in_flight != writes_in_flight_.end() && in_flight->second.client == id &&
+            in_flight->second.request_id == p.request_id) {
           writes_in_flight_.erase(in_flight);
         }
       }

@@ -193,6 +193,7 @@ void Replica::drain() {
       }
       applied_ = out.install_snapshot->slot;
       snapshot_slot_ = applied_;
+      ++snapshots_installed_;
       watches_.reset_history(Zxid{applied_.value()});
       reload_session_timeouts();
       drop_watches_after_snapshot();
@@ -238,20 +239,24 @@ void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
     emit(n.client, it->second, codec::WatchEvent{std::move(n.event), path, codec::WatchKind::data});
   }
   after_apply_sessions(command, result);
-  // A refused copy (Store::apply: its session already applied this request
-  // or a later one) answers nobody: it may be a duplicate of a copy that
-  // applied where this replica could not see it (inside a snapshot), so
-  // "not executed" could be a lie. A client still waiting gets TIMEOUT,
-  // outcome unknown, which is the truth.
-  if (result.out_of_order) return;
   auto waiting = writes_in_flight_.find({command.session, command.sequence});
   if (waiting == writes_in_flight_.end()) return;
-  const auto [id, request_id] = waiting->second;
+  const WriteInFlight in_flight = waiting->second;
+  // A refused copy (Store::apply: its session already applied this request
+  // or a later one) changed nothing. If every slot since the write was
+  // handed on was applied here one by one, no earlier copy applied (it
+  // would have answered and ended the wait): the write was not executed, and
+  // the answer says so, claiming no zxid of its own (a later write's answer
+  // follows it on the connection). If a snapshot was installed meanwhile, an
+  // earlier copy may have applied inside it: no answer; the client times
+  // out, outcome unknown, which is the truth.
+  if (result.out_of_order && in_flight.installs != snapshots_installed_) return;
   writes_in_flight_.erase(waiting);
-  auto client = clients_.find(id);
+  auto client = clients_.find(in_flight.client);
   if (client == clients_.end()) return;
-  complete_write(id, client->second, request_id,
-                 write_response(request_id, zxid, result, command.command));
+  complete_write(in_flight.client, client->second, in_flight.request_id,
+                 write_response(in_flight.request_id, zxid, result, command.command),
+                 /*restamp=*/result.out_of_order);
 }
 
 // A snapshot skips the events of every entry it covers, so watches set here

@@ -190,7 +190,7 @@ class Replica {
   void drop_watches_after_snapshot();
   void after_apply_sessions(const codec::LogCommand& command, const store::ApplyResult& result);
   void complete_write(ClientId id, Client& client, std::uint64_t request_id,
-                      codec::Response response);
+                      codec::Response response, bool restamp = false);
   void propose_stamped(std::vector<codec::LogCommand> commands);
   void flush_writes();
   void handle_forwarded(std::vector<consensus::Entry> entries);
@@ -249,9 +249,14 @@ class Replica {
   // Clients whose next answer waits for applied_ to reach a slot (a moved
   // session, or a read at its read index): pump_all() looks only at them.
   std::set<ClientId> waiting_apply_;
-  // (session, sequence) of a write in flight -> (client, request id).
-  std::map<std::pair<SessionId, std::uint64_t>, std::pair<ClientId, std::uint64_t>>
-      writes_in_flight_;
+  // (session, sequence) of a write in flight -> who waits for it.
+  struct WriteInFlight {
+    ClientId client;
+    std::uint64_t request_id = 0;
+    std::uint64_t installs = 0;  // snapshots_installed_ when it was handed on
+  };
+  std::map<std::pair<SessionId, std::uint64_t>, WriteInFlight> writes_in_flight_;
+  std::uint64_t snapshots_installed_ = 0;  // from the leader, since open
 
 
   // Read-index rounds: one in flight; reads arriving meanwhile wait for the next.

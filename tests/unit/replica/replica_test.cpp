@@ -280,3 +280,86 @@ TEST_CASE("replica: a failed sync job is fatal and answers nothing") {
   CHECK(s.replica->fatal().has_value());
   CHECK(answered(s.replica->take_output(), client).empty());
 }
+
+namespace {
+
+// Replica 1 of voters {1, 2}; the test plays node 2, the leader, by hand.
+struct Follower {
+  wal::MemoryDisk disk;
+  base::Prng prng{9};
+  std::unique_ptr<Replica> replica;
+  std::vector<consensus::Entry> forwarded;  // what replica 1 sent node 2 to propose
+  std::vector<codec::Response> answers;     // to the one client, in order
+  const Ballot ballot{1, NodeId{2}};
+
+  Follower() {
+    replica::ReplicaOptions o;
+    o.core.self = NodeId{1};
+    o.core.election_ticks = 1000;  // never runs for leader in this test
+    o.tick_ms = tick_ms;
+    o.session_timeout_min_ms = 20000;
+    o.session_timeout_max_ms = 40000;
+    auto opened = Replica::open(o, disk, prng,
+                                consensus::Configuration{{NodeId{1}, NodeId{2}}, {}},
+                                replica::Time{0, 0});
+    REQUIRE(opened.ok());
+    replica = std::move(opened.value());
+    accept(Slot{1}, {}, Slot{0});  // a heartbeat: node 2 leads
+  }
+
+  void settle() {
+    for (int i = 0; i < 16; ++i) {
+      replica::ReplicaOutput out = replica->take_output();
+      for (auto& e : out.send) {
+        if (auto* f = std::get_if<consensus::Forward>(&e.message)) {
+          forwarded.insert(forwarded.end(), f->entries.begin(), f->entries.end());
+        }
+      }
+      for (auto& m : out.to_clients) {
+        if (auto* r = std::get_if<codec::Response>(&m.message)) answers.push_back(*r);
+      }
+      if (!out.sync_needed) return;
+      REQUIRE_FALSE(replica->sync().has_value());
+    }
+  }
+
+  void accept(Slot first, std::vector<consensus::Entry> entries, Slot chosen) {
+    replica->on_message(NodeId{2}, consensus::Accept{ballot, first, std::move(entries), chosen});
+    settle();
+  }
+
+  void request(std::uint64_t id, codec::ClientBody body) {
+    replica->on_request(ClientId{1}, codec::ClientRequest{id, std::move(body)});
+    settle();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("replica: a session's write chosen after its later write is answered NOT_EXECUTED, in order") {
+  Follower f;
+  f.request(1, codec::OpenSessionRequest{20000, std::nullopt, Zxid{}});
+  REQUIRE(f.forwarded.size() == 1);
+  f.accept(Slot{1}, {f.forwarded[0]}, Slot{1});  // the open is chosen at slot 1
+  REQUIRE(f.answers.size() == 1);
+  REQUIRE(f.answers[0].status.ok());
+  const SessionId session = std::get<codec::SessionResult>(f.answers[0].body).session;
+  CHECK(session == SessionId{1});
+  f.forwarded.clear();
+  f.answers.clear();
+  f.request(2, create("/seven", "7"));
+  f.request(3, create("/eight", "8"));
+  REQUIRE(f.forwarded.size() == 2);
+  // A leader change chose request 3 first (slot 2) and request 2 after it
+  // (slot 3): the store refuses request 2, which never applied.
+  f.accept(Slot{2}, {f.forwarded[1], f.forwarded[0]}, Slot{3});
+  REQUIRE(f.answers.size() == 2);
+  CHECK(f.answers[0].request_id == 2);
+  CHECK(f.answers[0].status.error == store::Error::NOT_EXECUTED);
+  CHECK(f.answers[0].zxid == Zxid{1});  // the connection's last zxid, none of its own
+  CHECK(f.answers[1].request_id == 3);
+  CHECK(f.answers[1].status.ok());
+  CHECK(f.answers[1].zxid == Zxid{2});
+  CHECK(f.replica->store().exists(path("/eight")).ok());
+  CHECK_FALSE(f.replica->store().exists(path("/seven")).ok());
+}
