@@ -43,12 +43,19 @@ Status lookup_error(std::string_view operation, std::string_view path, int err) 
   return io_error(operation, path, err);
 }
 
-int open_retrying(const std::string& path, int flags, mode_t mode = 0) {
-  int fd = -1;
+// Calls `call` (a system call returning -1 on error) again while it is
+// interrupted by a signal; returns its last result, errno as it left it.
+template <class Call>
+int retrying(Call call) {
+  int rc = -1;
   do {
-    fd = ::open(path.c_str(), flags, mode);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
+    rc = call();
+  } while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
+int open_retrying(const std::string& path, int flags, mode_t mode = 0) {
+  return retrying([&] { return ::open(path.c_str(), flags, mode); });
 }
 
 void close_quietly(int fd) {
@@ -100,14 +107,18 @@ Result<std::uint64_t> regular_size(int fd, const std::string& path) {
 }
 
 // fsync of the directory at `path` (file systems need this to make entries
-// durable).
-Status fsync_dir(const std::string& path) {
+// durable). A missing directory is an error, unless `missing` is given: then
+// it is set and nothing is done.
+Status fsync_dir(const std::string& path, bool* missing = nullptr) {
   const int fd = open_retrying(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_error("open", path, errno);
-  int rc = 0;
-  do {
-    rc = ::fsync(fd);
-  } while (rc != 0 && errno == EINTR);
+  if (fd < 0) {
+    if (missing != nullptr && errno == ENOENT) {
+      *missing = true;
+      return Status{};
+    }
+    return io_error("open", path, errno);
+  }
+  const int rc = retrying([fd] { return ::fsync(fd); });
   const int err = errno;
   close_quietly(fd);
   if (rc != 0) return io_error("fsync", path, err);
@@ -302,10 +313,7 @@ Status PosixDisk::truncate(std::string_view name, std::uint64_t length) {
   auto current = regular_size(fd.value(), path);
   if (!current.ok()) return current.status();
   SYNOD_ASSERT_MSG(length <= current.value(), "truncate() only shrinks");
-  int rc = 0;
-  do {
-    rc = ::ftruncate(fd.value(), static_cast<off_t>(length));
-  } while (rc != 0 && errno == EINTR);
+  const int rc = retrying([&] { return ::ftruncate(fd.value(), static_cast<off_t>(length)); });
   if (rc != 0) return io_error("ftruncate", path, errno);
   return Status{};
 }
@@ -313,11 +321,7 @@ Status PosixDisk::truncate(std::string_view name, std::uint64_t length) {
 namespace {
 
 Status datasync(int fd, const std::string& path) {
-  int rc = 0;
-  do {
-    rc = ::fdatasync(fd);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) return io_error("fdatasync", path, errno);
+  if (retrying([fd] { return ::fdatasync(fd); }) != 0) return io_error("fdatasync", path, errno);
   return Status{};
 }
 
@@ -377,19 +381,9 @@ Status PosixDisk::remove(std::string_view name) {
 
 Status PosixDisk::sync_dir(std::string_view dir) {
   SYNOD_ASSERT(wal::is_valid_dir(dir));
-  const std::string path = path_of(dir);
-  const int fd = open_retrying(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status{};  // as MemoryDisk: nothing there to make durable
-    return io_error("open", path, errno);
-  }
-  int rc = 0;
-  do {
-    rc = ::fsync(fd);
-  } while (rc != 0 && errno == EINTR);
-  const int err = errno;
-  close_quietly(fd);
-  if (rc != 0) return io_error("fsync", path, err);
+  bool missing = false;
+  if (auto synced = fsync_dir(path_of(dir), &missing); !synced.ok()) return synced;
+  if (missing) return Status{};  // as MemoryDisk: nothing there to make durable
   // dir's own entry in data_dir: make_dirs made it durable if this process
   // created dir, but a previous process may have died between its mkdir and
   // that fsync. Once per PosixDisk settles it.
@@ -425,10 +419,7 @@ Result<DataDirLock> DataDirLock::acquire(const std::string& data_dir) {
   std::string path = join(data_dir, data_dir_lock_file);
   const int fd = open_retrying(path, O_RDWR | O_CREAT | O_CLOEXEC, file_mode);
   if (fd < 0) return io_error("open", path, errno);
-  int rc = 0;
-  do {
-    rc = ::flock(fd, LOCK_EX | LOCK_NB);
-  } while (rc != 0 && errno == EINTR);
+  int rc = retrying([fd] { return ::flock(fd, LOCK_EX | LOCK_NB); });
   if (rc != 0) {
     const int err = errno;
     if (err == EWOULDBLOCK) {
@@ -442,9 +433,7 @@ Result<DataDirLock> DataDirLock::acquire(const std::string& data_dir) {
   }
   // Ours now: record who holds it, for the refusal above.
   const std::string pid = std::to_string(::getpid()) + "\n";
-  do {
-    rc = ::ftruncate(fd, 0);
-  } while (rc != 0 && errno == EINTR);
+  rc = retrying([fd] { return ::ftruncate(fd, 0); });
   Status written = rc == 0 ? Status{} : io_error("ftruncate", path, errno);
   if (written.ok()) written = write_all(fd, pid, path);  // at offset 0: the file is empty
   if (!written.ok()) {
