@@ -112,6 +112,9 @@ class Core {
   // Appends commands as the leader. Entries must not be config entries (use
   // change_membership). Busy while a transfer runs or the log is full.
   [[nodiscard]] ProposeResult propose(std::vector<Entry> entries);
+  // How many more entries propose() takes before the unchosen log reaches
+  // pending_slots_max (busy beyond it).
+  [[nodiscard]] std::uint64_t proposal_room() const;
   // One voter or learner change at a time (README §6). Empty string when the
   // change was proposed; otherwise why it was refused.
   [[nodiscard]] std::string change_membership(MembershipChange change);

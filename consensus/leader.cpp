@@ -10,12 +10,16 @@
 namespace synod::consensus {
 
 
+std::uint64_t Core::proposal_room() const {
+  const std::uint64_t pending = log_end().value() - chosen_.value();
+  return pending >= options_.pending_slots_max ? 0 : options_.pending_slots_max - pending;
+}
+
 ProposeResult Core::propose(std::vector<Entry> entries) {
   auto* leader = std::get_if<Leader>(&role_);
   if (leader == nullptr) return ProposeResult{ProposeResult::Kind::not_leader, {}, leader_hint_};
   if (leader->transfer_target) return ProposeResult{ProposeResult::Kind::busy, {}, {}};
-  const std::uint64_t pending = log_end().value() - chosen_.value();
-  if (pending + entries.size() > options_.pending_slots_max) {
+  if (entries.size() > proposal_room()) {
     return ProposeResult{ProposeResult::Kind::busy, {}, {}};
   }
   const Slot first = next(log_end());

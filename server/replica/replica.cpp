@@ -98,8 +98,7 @@ void Replica::on_tick(Time now) {
 std::optional<std::string> Replica::sync() {
   auto ticket = begin_sync();
   if (!ticket) return fatal_;
-  const wal::Status ran = ticket->pending.job ? ticket->pending.job->run() : wal::Status{};
-  return finish_sync(*ticket, ran);
+  return finish_sync(*ticket, ticket->pending.run());
 }
 
 std::optional<Replica::SyncTicket> Replica::begin_sync() {
@@ -351,10 +350,8 @@ void Replica::flush_writes() {
         to_propose_.clear();
       } else {
         // What does not fit under pending_slots_max waits for a later flush.
-        const std::uint64_t pending = core_->log_end().value() - core_->chosen().value();
-        const std::uint64_t room =
-            pending >= options_.core.pending_slots_max ? 0 : options_.core.pending_slots_max - pending;
-        const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(room, to_propose_.size()));
+        const auto count = static_cast<std::size_t>(
+            std::min<std::uint64_t>(core_->proposal_room(), to_propose_.size()));
         if (count == 0) break;
         std::vector<consensus::Entry> entries;
         entries.reserve(count);

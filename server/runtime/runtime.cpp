@@ -559,7 +559,7 @@ void Server::start_sync() {
   auto shared = std::make_shared<replica::Replica::SyncTicket>(std::move(*ticket));
   asio::post(fsync_thread_, [this, shared, inputs] {
     const auto started = Clock::now();
-    wal::Status ran = shared->pending.job ? shared->pending.job->run() : wal::Status{};
+    wal::Status ran = shared->pending.run();
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     asio::post(io_, [this, shared, ran = std::move(ran), seconds, inputs] {
       finish_sync(*shared, ran, seconds, inputs);

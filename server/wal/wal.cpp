@@ -287,8 +287,7 @@ Result<RecordIndex> Wal::append(std::string_view payload) {
 Status Wal::sync() {
   auto pending = begin_sync();
   if (!pending.ok()) return pending.status();
-  const Status ran = pending.value().job ? pending.value().job->run() : Status{};
-  return finish_sync(pending.value(), ran);
+  return finish_sync(pending.value(), pending.value().run());
 }
 
 // Every appended byte is in the open segment or in one rotate() synced, so

@@ -100,6 +100,9 @@ class Wal {
     std::unique_ptr<SyncJob> job;  // null when nothing was unsynced
     RecordIndex end;               // records below it are durable after the job
     std::uint64_t appended = 0;    // bytes appended when it began
+
+    // Runs the job, on any thread; nothing to do is success.
+    [[nodiscard]] Status run() const { return job ? job->run() : Status{}; }
   };
   [[nodiscard]] Result<PendingSync> begin_sync();
   [[nodiscard]] Status finish_sync(const PendingSync& sync, const Status& ran);
