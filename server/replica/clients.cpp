@@ -325,6 +325,19 @@ void Replica::expire_requests() {
 
 codec::Response Replica::evaluate_read(ClientId id, Client& client, const Pending& pending) {
   codec::Response r{pending.request_id, Zxid{applied_.value()}, {}, {}};
+  // A keep-alive's or a moved session's answer, after its read-index round
+  // carried the session to the leader: the session and how long it is safe.
+  const auto vouch = [&](SessionId session) {
+    if (!store_.session_exists(session)) {
+      r.status = error(store::Error::SESSION_EXPIRED,
+                       "session " + std::to_string(session.value()) + " has expired");
+      return false;
+    }
+    note_session_active(session);
+    const std::int64_t timeout = session_timeout_ms_[session];
+    r.body = codec::SessionResult{session, timeout, timeout};
+    return true;
+  };
   std::visit(
       Overloaded{
           [&](const codec::GetRequest& q) {
@@ -369,28 +382,9 @@ codec::Response Replica::evaluate_read(ClientId id, Client& client, const Pendin
             r.status = store_.check_fence(q.fence);
             if (r.status.ok()) r.body = codec::FenceResult{q.fence.token};
           },
-          [&](const codec::KeepAliveRequest&) {
-            if (!store_.session_exists(client.session)) {
-              r.status = error(store::Error::SESSION_EXPIRED,
-                               "session " + std::to_string(client.session.value()) +
-                                   " has expired");
-              return;
-            }
-            note_session_active(client.session);
-            const std::int64_t timeout = session_timeout_ms_[client.session];
-            r.body = codec::SessionResult{client.session, timeout, timeout};
-          },
+          [&](const codec::KeepAliveRequest&) { (void)vouch(client.session); },
           [&](const codec::OpenSessionRequest& q) {
-            const SessionId session = *q.previous;
-            if (!store_.session_exists(session)) {
-              client.session = SessionId{0};
-              r.status = error(store::Error::SESSION_EXPIRED,
-                               "session " + std::to_string(session.value()) + " has expired");
-              return;
-            }
-            note_session_active(session);
-            const std::int64_t timeout = session_timeout_ms_[session];
-            r.body = codec::SessionResult{session, timeout, timeout};
+            if (!vouch(*q.previous)) client.session = SessionId{0};
           },
           [&](const codec::SetWatchRequest& q) {
             const WatchKind kind = to_registry_kind(q.kind);
