@@ -15,7 +15,6 @@ settled_leader, kill_all). Every wait polls with a deadline.
 import json
 import os
 import queue
-import shutil
 import threading
 import signal
 import subprocess
@@ -332,8 +331,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        cluster.kill_all()
-        shutil.rmtree(cluster.tmp, ignore_errors=True)
+    cluster.run(main)

@@ -12,7 +12,6 @@ the server it is given first for a few seconds; it names the check that
 failed on stderr.
 """
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -51,8 +50,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        cluster.kill_all()
-        shutil.rmtree(cluster.tmp, ignore_errors=True)
+    cluster.run(main)

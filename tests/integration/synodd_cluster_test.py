@@ -295,12 +295,18 @@ def main():
     log("PASS")
 
 
-if __name__ == "__main__":
+def run(test_main):
+    """Runs a test's main, then stops every server and removes the temp dir
+    (kept, and named, when SYNOD_KEEP_TMP is set)."""
     try:
-        main()
+        test_main()
     finally:
         kill_all()
         if os.environ.get("SYNOD_KEEP_TMP"):
             log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    run(main)
