@@ -28,7 +28,7 @@ ApplyResult Store::apply(Zxid zxid, std::int64_t log_time_ms, const Command& com
   SYNOD_ASSERT_MSG(zxid > applied_zxid_, "entries are applied once each, in slot order");
   SYNOD_ASSERT(log_time_ms >= 0 && log_time_ms <= log_time_ms_max);
   ApplyResult result;
-  if (sequence != 0) {
+  if (sequence != 0 && !config_.canary_ignore_session_order) {
     const SessionId session = std::visit(
         [](const auto& c) {
           using T = std::decay_t<decltype(c)>;

@@ -44,9 +44,13 @@ struct StoreConfig {
   // Open sessions. An open beyond it: LIMIT_EXCEEDED.
   std::size_t sessions_max = std::size_t{1} << 20;
   // Deliberate bugs the simulator's canaries turn on in replicas (never in
-  // its reference model, never in synodd), to prove its checkers fail.
+  // synodd; in its reference model only ignore-session-order, whose checks
+  // read the model), to prove its checkers fail.
   bool canary_keep_ephemerals_on_expiry = false;  // expiry leaves the ephemerals
   bool canary_ignore_fence = false;               // every fence passes
+  // A session's writes apply in whatever order they are chosen, duplicates
+  // included (Store::apply's sequence rule is off).
+  bool canary_ignore_session_order = false;
 };
 
 enum class NodeKind : std::uint8_t {

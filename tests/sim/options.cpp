@@ -11,7 +11,8 @@ const std::vector<std::string>& canary_names() {
   static const std::vector<std::string> names = {
       "skip-promise-adoption", "ack-before-persist", "short-quorum",
       "forget-promise-on-restart", "two-reconfigs-at-once", "stale-local-read",
-      "drop-watch-event", "keep-ephemerals-on-expiry", "ignore-fence", "skip-wal-sync"};
+      "drop-watch-event", "keep-ephemerals-on-expiry", "ignore-fence", "skip-wal-sync",
+      "ignore-session-order"};
   return names;
 }
 

@@ -67,8 +67,16 @@ struct StoreCluster::Client {
   std::size_t event_cursor = 0;
 };
 
+// Canary ignore-session-order breaks a rule the model shares, so it is on in
+// the model too: the exactly-once and per-connection order checks, not the
+// digest comparison, must catch it.
 StoreCluster::StoreCluster(const SimOptions& options, bool log_notes)
-    : options_(options), log_notes_(log_notes), prng_(options.seed ^ 0x5707e), network_(options_) {
+    : options_(options),
+      log_notes_(log_notes),
+      prng_(options.seed ^ 0x5707e),
+      network_(options_),
+      model_(store::StoreConfig{.canary_ignore_session_order =
+                                    options.canary == "ignore-session-order"}) {
   for (std::uint32_t i = 1; i <= options_.replicas; ++i) {
     auto server = std::make_unique<Server>(NodeId{i}, base::Prng(options_.seed * 131 + i));
     Server& s = *server;
@@ -112,6 +120,7 @@ void StoreCluster::start(Server& s) {
   o.request_timeout_ms = 4 * o.session_timeout_min_ms;
   o.store.canary_keep_ephemerals_on_expiry = options_.canary == "keep-ephemerals-on-expiry";
   o.store.canary_ignore_fence = options_.canary == "ignore-fence";
+  o.store.canary_ignore_session_order = options_.canary == "ignore-session-order";
   o.canaries.drop_watch_event = options_.canary == "drop-watch-event";
   o.canaries.skip_wal_sync = options_.canary == "skip-wal-sync";
   consensus::Configuration initial;
@@ -198,8 +207,7 @@ void StoreCluster::complete_syncs() {
     s->sync_done_tick.reset();
     replica::Replica::SyncTicket ticket = std::move(*s->sync_ticket);
     s->sync_ticket.reset();
-    const wal::Status ran = ticket.pending.job ? ticket.pending.job->run() : wal::Status{};
-    (void)s->replica->finish_sync(ticket, ran);
+    (void)s->replica->finish_sync(ticket, ticket.pending.run());
     if (s->replica->wants_sync()) begin_sync(*s);
     handle(*s);
   }
