@@ -18,7 +18,6 @@
 
 #include "client/core/session_core.h"
 #include "client/engine.h"
-#include "server/store/types.h"
 #include "synod/client.h"
 
 namespace synod {
@@ -27,19 +26,19 @@ namespace {
 namespace core = synod::client;
 
 static_assert(static_cast<std::int32_t>(ErrorCode::LIMIT_EXCEEDED) ==
-                  static_cast<std::int32_t>(store::error_last),
-              "ErrorCode mirrors store::Error");
-static_assert(static_cast<int>(ErrorCode::NO_NODE) == static_cast<int>(store::Error::NO_NODE));
-static_assert(static_cast<int>(ErrorCode::FENCED) == static_cast<int>(store::Error::FENCED));
+                  static_cast<std::int32_t>(protocol::error_last),
+              "ErrorCode mirrors protocol::Error");
+static_assert(static_cast<int>(ErrorCode::NO_NODE) == static_cast<int>(protocol::Error::NO_NODE));
+static_assert(static_cast<int>(ErrorCode::FENCED) == static_cast<int>(protocol::Error::FENCED));
 static_assert(static_cast<int>(ErrorCode::CONNECTION_LOSS) ==
-              static_cast<int>(store::Error::CONNECTION_LOSS));
+              static_cast<int>(protocol::Error::CONNECTION_LOSS));
 static_assert(static_cast<int>(WatchKind::persistent_recursive) ==
-              static_cast<int>(codec::WatchKind::persistent_recursive));
-static_assert(static_cast<int>(NodeKind::ttl) == static_cast<int>(store::NodeKind::ttl));
+              static_cast<int>(protocol::WatchKind::persistent_recursive));
+static_assert(static_cast<int>(NodeKind::ttl) == static_cast<int>(protocol::NodeKind::ttl));
 static_assert(static_cast<int>(EventType::children_changed) ==
-              static_cast<int>(store::EventType::children_changed));
-static_assert(children_limit_max == store::children_page_max);
-static_assert(multi_ops_max == store::multi_ops_max);
+              static_cast<int>(protocol::EventType::children_changed));
+static_assert(children_limit_max == protocol::children_page_max);
+static_assert(multi_ops_max == protocol::multi_ops_max);
 static_assert(servers_max == core::servers_max);
 
 // How long the destructor waits for CloseSession's answer.
@@ -54,58 +53,58 @@ Error make_error(ErrorCode code, std::string message, bool definite = true) {
   return Error(code, std::move(message), definite);
 }
 
-Stat to_stat(const store::Stat& s) {
+Stat to_stat(const protocol::Stat& s) {
   return Stat{s.czxid.value(),    s.mzxid.value(), s.pzxid.value(),
               s.ctime_ms,         s.mtime_ms,      s.version,
               s.cversion,         s.ephemeral_owner.value(), s.num_children,
               s.data_length};
 }
 
-Result<store::Path> parse_path(std::string_view text) {
-  auto parsed = store::Path::parse(text);
+Result<protocol::Path> parse_path(std::string_view text) {
+  auto parsed = protocol::Path::parse(text);
   if (!parsed.ok()) {
     return make_error(ErrorCode::BAD_ARGUMENTS, parsed.status().message);
   }
   return std::move(parsed).value();
 }
 
-Result<std::optional<store::Fence>> to_fence(const std::optional<Fence>& fence) {
-  if (!fence) return std::optional<store::Fence>{};
+Result<std::optional<protocol::Fence>> to_fence(const std::optional<Fence>& fence) {
+  if (!fence) return std::optional<protocol::Fence>{};
   auto path = parse_path(fence->path);
   if (!path.ok()) return path.error();
-  return std::optional<store::Fence>{store::Fence{std::move(path).value(), Zxid{fence->token}}};
+  return std::optional<protocol::Fence>{
+      protocol::Fence{std::move(path).value(), Zxid{fence->token}}};
 }
 
-Result<store::Op> to_op(const CreateOp& op) {
+Result<protocol::Op> to_op(const CreateOp& op) {
   auto path = parse_path(op.path);
   if (!path.ok()) return path.error();
-  return store::Op{store::CreateOp{std::move(path).value(), op.data,
-                                   static_cast<store::NodeKind>(op.kind), op.sequential, op.ttl_ms,
-                                   static_cast<store::MissingParents>(op.parents)}};
+  return protocol::Op{protocol::CreateOp{
+      std::move(path).value(), op.data, static_cast<protocol::NodeKind>(op.kind), op.sequential,
+      op.ttl_ms, static_cast<protocol::MissingParents>(op.parents)}};
 }
-Result<store::Op> to_op(const DeleteOp& op) {
+Result<protocol::Op> to_op(const DeleteOp& op) {
   auto path = parse_path(op.path);
   if (!path.ok()) return path.error();
-  return store::Op{store::DeleteOp{std::move(path).value(), op.version}};
+  return protocol::Op{protocol::DeleteOp{std::move(path).value(), op.version}};
 }
-Result<store::Op> to_op(const SetOp& op) {
+Result<protocol::Op> to_op(const SetOp& op) {
   auto path = parse_path(op.path);
   if (!path.ok()) return path.error();
-  return store::Op{store::SetOp{std::move(path).value(), op.data, op.version}};
+  return protocol::Op{protocol::SetOp{std::move(path).value(), op.data, op.version}};
 }
-Result<store::Op> to_op(const CheckOp& op) {
+Result<protocol::Op> to_op(const CheckOp& op) {
   auto path = parse_path(op.path);
   if (!path.ok()) return path.error();
-  return store::Op{store::CheckOp{std::move(path).value(), op.version}};
+  return protocol::Op{protocol::CheckOp{std::move(path).value(), op.version}};
 }
 
-WatchEvent to_event(const codec::WatchEvent& e) {
+WatchEvent to_event(const protocol::WatchEvent& e) {
   return WatchEvent{static_cast<EventType>(e.event.type), e.event.path, e.event.zxid.value(),
                     e.watch_path.text(), static_cast<WatchKind>(e.watch_kind)};
 }
 
-
-std::vector<OpResult> to_op_results(std::vector<store::OpResult> results) {
+std::vector<OpResult> to_op_results(std::vector<protocol::OpResult> results) {
   std::vector<OpResult> out;
   out.reserve(results.size());
   for (auto& r : results) {
@@ -118,56 +117,57 @@ std::vector<OpResult> to_op_results(std::vector<store::OpResult> results) {
 
 // ---- prepare: arguments -> the request to submit ----
 
-Result<codec::ClientBody> write_body(Result<store::Op> op, const std::optional<Fence>& fence) {
+Result<protocol::ClientBody> write_body(Result<protocol::Op> op,
+                                        const std::optional<Fence>& fence) {
   if (!op.ok()) return op.error();
   auto converted = to_fence(fence);
   if (!converted.ok()) return converted.error();
-  store::WriteCommand command{SessionId{}, std::move(converted).value(), std::move(op).value()};
-  return codec::ClientBody{store::Command{std::move(command)}};
+  return protocol::ClientBody{
+      protocol::WriteRequest{std::move(converted).value(), std::move(op).value()}};
 }
 
-Result<codec::ClientBody> prepare_create(std::string_view path, std::string_view data,
-                                         const CreateOptions& o) {
+Result<protocol::ClientBody> prepare_create(std::string_view path, std::string_view data,
+                                            const CreateOptions& o) {
   return write_body(to_op(CreateOp{std::string(path), std::string(data), o.kind, o.sequential,
                                    o.ttl_ms, o.parents}),
                     o.fence);
 }
 
-Result<codec::ClientBody> prepare_set(std::string_view path, std::string_view data,
-                                      const WriteOptions& o) {
+Result<protocol::ClientBody> prepare_set(std::string_view path, std::string_view data,
+                                         const WriteOptions& o) {
   return write_body(to_op(SetOp{std::string(path), std::string(data), o.version}), o.fence);
 }
 
-Result<codec::ClientBody> prepare_remove(std::string_view path, const WriteOptions& o) {
+Result<protocol::ClientBody> prepare_remove(std::string_view path, const WriteOptions& o) {
   return write_body(to_op(DeleteOp{std::string(path), o.version}), o.fence);
 }
 
 // GetRequest or ExistsRequest: the same three fields.
 template <class Request>
-Result<codec::ClientBody> prepare_read(std::string_view path, const ReadOptions& o) {
+Result<protocol::ClientBody> prepare_read(std::string_view path, const ReadOptions& o) {
   auto parsed = parse_path(path);
   if (!parsed.ok()) return parsed.error();
-  return codec::ClientBody{Request{std::move(parsed).value(), o.watch,
-                                   static_cast<codec::ReadMode>(o.consistency)}};
+  return protocol::ClientBody{
+      Request{std::move(parsed).value(), o.watch, static_cast<protocol::ReadMode>(o.consistency)}};
 }
 
-Result<codec::ClientBody> prepare_children(std::string_view path, const ChildrenOptions& o) {
+Result<protocol::ClientBody> prepare_children(std::string_view path, const ChildrenOptions& o) {
   if (o.limit == 0 || o.limit > children_limit_max) {
     return make_error(ErrorCode::BAD_ARGUMENTS, "limit must be in [1, children_limit_max]");
   }
   auto parsed = parse_path(path);
   if (!parsed.ok()) return parsed.error();
-  return codec::ClientBody{codec::ChildrenRequest{std::move(parsed).value(), o.read.watch,
-                                                  static_cast<codec::ReadMode>(o.read.consistency),
-                                                  o.after, o.limit}};
+  return protocol::ClientBody{protocol::ChildrenRequest{
+      std::move(parsed).value(), o.read.watch, static_cast<protocol::ReadMode>(o.read.consistency),
+      o.after, o.limit}};
 }
 
-Result<codec::ClientBody> prepare_multi(const std::vector<MultiOp>& ops,
-                                        const std::optional<Fence>& fence) {
+Result<protocol::ClientBody> prepare_multi(const std::vector<MultiOp>& ops,
+                                           const std::optional<Fence>& fence) {
   if (ops.size() > multi_ops_max) {
     return make_error(ErrorCode::BAD_ARGUMENTS, "more than multi_ops_max ops");
   }
-  store::MultiCommand command;
+  protocol::MultiRequest command;
   auto outer = to_fence(fence);
   if (!outer.ok()) return outer.error();
   command.fence = std::move(outer).value();
@@ -176,53 +176,54 @@ Result<codec::ClientBody> prepare_multi(const std::vector<MultiOp>& ops,
     if (!converted.ok()) return converted.error();
     auto op_fence = to_fence(op.fence);
     if (!op_fence.ok()) return op_fence.error();
-    command.ops.push_back(store::MultiOp{std::move(converted).value(), std::move(op_fence).value()});
+    command.ops.push_back(
+        protocol::MultiOp{std::move(converted).value(), std::move(op_fence).value()});
   }
-  return codec::ClientBody{store::Command{std::move(command)}};
+  return protocol::ClientBody{std::move(command)};
 }
 
-Result<codec::ClientBody> prepare_check_fence(const Fence& fence) {
+Result<protocol::ClientBody> prepare_check_fence(const Fence& fence) {
   auto converted = to_fence(fence);
   if (!converted.ok()) return converted.error();
-  return codec::ClientBody{codec::CheckFenceRequest{std::move(*converted.value())}};
+  return protocol::ClientBody{protocol::CheckFenceRequest{std::move(*converted.value())}};
 }
 
 // ---- finish: the core's completion -> Result<T> ----
 
 // The outcome decides `definite`; a refused multi keeps its per-op results.
-Result<codec::Response> to_response(core::Completed done) {
+Result<protocol::Response> to_response(core::Completed done) {
   if (done.outcome == core::Outcome::ok) return std::move(done.response);
   Error error = make_error(static_cast<ErrorCode>(done.response.status.error),
                            std::move(done.response.status.message),
                            done.outcome == core::Outcome::failed);
-  if (auto* multi = std::get_if<codec::MultiResult>(&done.response.body)) {
+  if (auto* multi = std::get_if<protocol::MultiResult>(&done.response.body)) {
     error.multi_results = to_op_results(std::move(multi->results));
   }
   return error;
 }
 
 template <class Body>
-Result<Body> body_of(Result<codec::Response> response) {
+Result<Body> body_of(Result<protocol::Response> response) {
   if (!response.ok()) return response.error();
   if (auto* body = std::get_if<Body>(&response.value().body)) return std::move(*body);
   return make_error(ErrorCode::UNIMPLEMENTED, "the server answered with an unexpected body");
 }
 
-Result<Created> finish_create(Result<codec::Response> response) {
-  auto result = body_of<codec::CreateResult>(std::move(response));
+Result<Created> finish_create(Result<protocol::Response> response) {
+  auto result = body_of<protocol::CreateResult>(std::move(response));
   if (!result.ok()) return result.error();
   return Created{std::move(result.value().path), to_stat(result.value().stat)};
 }
 
-Result<Data> finish_get(Result<codec::Response> response) {
-  auto result = body_of<codec::DataResult>(std::move(response));
+Result<Data> finish_get(Result<protocol::Response> response) {
+  auto result = body_of<protocol::DataResult>(std::move(response));
   if (!result.ok()) return result.error();
   auto& d = result.value();
   return Data{std::move(d.data), to_stat(d.stat), static_cast<NodeKind>(d.kind), d.ttl_ms};
 }
 
-Result<std::optional<Stat>> finish_exists(Result<codec::Response> response) {
-  auto result = body_of<codec::StatResult>(std::move(response));
+Result<std::optional<Stat>> finish_exists(Result<protocol::Response> response) {
+  auto result = body_of<protocol::StatResult>(std::move(response));
   if (!result.ok()) {
     if (result.error().code == ErrorCode::NO_NODE) return std::optional<Stat>{};
     return result.error();
@@ -230,8 +231,8 @@ Result<std::optional<Stat>> finish_exists(Result<codec::Response> response) {
   return std::optional<Stat>{to_stat(result.value().stat)};
 }
 
-Result<ChildrenPage> finish_children(Result<codec::Response> response) {
-  auto result = body_of<codec::ChildrenResult>(std::move(response));
+Result<ChildrenPage> finish_children(Result<protocol::Response> response) {
+  auto result = body_of<protocol::ChildrenResult>(std::move(response));
   if (!result.ok()) return result.error();
   ChildrenPage page;
   page.children.reserve(result.value().entries.size());
@@ -242,31 +243,31 @@ Result<ChildrenPage> finish_children(Result<codec::Response> response) {
   return page;
 }
 
-Result<Stat> finish_set(Result<codec::Response> response) {
-  auto result = body_of<codec::StatResult>(std::move(response));
+Result<Stat> finish_set(Result<protocol::Response> response) {
+  auto result = body_of<protocol::StatResult>(std::move(response));
   if (!result.ok()) return result.error();
   return to_stat(result.value().stat);
 }
 
-Result<Done> finish_done(Result<codec::Response> response) {
+Result<Done> finish_done(Result<protocol::Response> response) {
   if (!response.ok()) return response.error();
   return Done{};
 }
 
-Result<std::vector<OpResult>> finish_multi(Result<codec::Response> response) {
-  auto result = body_of<codec::MultiResult>(std::move(response));
+Result<std::vector<OpResult>> finish_multi(Result<protocol::Response> response) {
+  auto result = body_of<protocol::MultiResult>(std::move(response));
   if (!result.ok()) return result.error();
   return to_op_results(std::move(result.value().results));
 }
 
-Result<std::uint64_t> finish_check_fence(Result<codec::Response> response) {
-  auto result = body_of<codec::FenceResult>(std::move(response));
+Result<std::uint64_t> finish_check_fence(Result<protocol::Response> response) {
+  auto result = body_of<protocol::FenceResult>(std::move(response));
   if (!result.ok()) return result.error();
   return result.value().token.value();
 }
 
 template <class T>
-using Finish = Result<T> (*)(Result<codec::Response>);
+using Finish = Result<T> (*)(Result<protocol::Response>);
 
 std::string joined(const std::vector<std::string>& servers) {
   std::string out;
@@ -283,7 +284,7 @@ Error open_failed(const ClientOptions& options) {
 }  // namespace
 
 std::string_view error_name(ErrorCode code) {
-  return store::error_name(static_cast<store::Error>(code));
+  return protocol::error_name(static_cast<protocol::Error>(code));
 }
 
 std::string_view node_kind_name(NodeKind kind) {
@@ -368,7 +369,7 @@ class Client::Impl {
     core_options.request_timeout_ms = options_.request_timeout_ms;
     core_options.connect_timeout_ms = options_.connect_timeout_ms;
     core::EngineHandlers handlers;
-    handlers.on_watch = [this](const codec::WatchEvent& e) { on_watch(e); };
+    handlers.on_watch = [this](const protocol::WatchEvent& e) { on_watch(e); };
     handlers.on_session = [this](const core::SessionChanged& c) { on_session(c); };
     std::random_device device;
     const std::uint64_t seed = (std::uint64_t{device()} << 32) | device();
@@ -415,7 +416,7 @@ class Client::Impl {
   // the engine thread; an Error that kept the request from being sent goes
   // there too.
   template <class T>
-  void run(Result<codec::ClientBody> body, std::optional<std::int64_t> timeout_ms,
+  void run(Result<protocol::ClientBody> body, std::optional<std::int64_t> timeout_ms,
            Finish<T> finish, Callback<T> done) {
     if (!body.ok()) return fail(std::move(done), body.error());
     if (timeout_ms && *timeout_ms <= 0) {
@@ -512,11 +513,11 @@ class Client::Impl {
     const std::uint64_t generation = add_watch(key, kind, std::move(callback));
     std::optional<Zxid> from;
     if (from_zxid) from = Zxid{*from_zxid};
-    run<Done>(codec::ClientBody{codec::SetWatchRequest{std::move(parsed).value(),
-                                                       static_cast<codec::WatchKind>(kind), from}},
+    run<Done>(protocol::ClientBody{protocol::SetWatchRequest{
+                  std::move(parsed).value(), static_cast<protocol::WatchKind>(kind), from}},
               std::nullopt, finish_done,
-              [this, key = std::move(key), kind, generation, done = std::move(done)](
-                  Result<Done> result) {
+              [this, key = std::move(key), kind, generation,
+               done = std::move(done)](Result<Done> result) {
                 if (!result.ok()) drop_watch(key, kind, generation);
                 if (done) done(std::move(result));
               });
@@ -526,8 +527,8 @@ class Client::Impl {
     auto parsed = parse_path(path);
     if (!parsed.ok()) return fail(std::move(done), parsed.error());
     drop_watch(parsed.value().text(), kind, std::nullopt);
-    run<Done>(codec::ClientBody{codec::RemoveWatchRequest{std::move(parsed).value(),
-                                                          static_cast<codec::WatchKind>(kind)}},
+    run<Done>(protocol::ClientBody{protocol::RemoveWatchRequest{
+                  std::move(parsed).value(), static_cast<protocol::WatchKind>(kind)}},
               std::nullopt, finish_done, std::move(done));
   }
 
@@ -608,7 +609,7 @@ class Client::Impl {
   // path) goes to every registration covering the changed path, labelled
   // with that registration (WatchEvent::watch_path says which fired), else
   // to the default watcher as it came.
-  void on_watch(const codec::WatchEvent& e) {
+  void on_watch(const protocol::WatchEvent& e) {
     const WatchEvent event = to_event(e);
     std::vector<std::pair<WatchCallback, WatchEvent>> calls;
     {
@@ -665,10 +666,10 @@ class Client::Impl {
     opened_cv_.notify_all();
     const Zxid from = engine_->snapshot().last_zxid;
     for (const auto& [path, kind] : again) {
-      auto parsed = store::Path::parse(path);
+      auto parsed = protocol::Path::parse(path);
       if (!parsed.ok()) continue;
-      engine_->submit(codec::SetWatchRequest{std::move(parsed).value(),
-                                             static_cast<codec::WatchKind>(kind), from},
+      engine_->submit(protocol::SetWatchRequest{std::move(parsed).value(),
+                                                static_cast<protocol::WatchKind>(kind), from},
                       nullptr);
     }
     if (options_.session_watcher) options_.session_watcher(state, changed.why);
@@ -750,7 +751,7 @@ Result<Data> Client::get(std::string_view path, const ReadOptions& options) {
                             [&](Callback<Data> done) { get(path, options, std::move(done)); });
 }
 void Client::get(std::string_view path, const ReadOptions& options, Callback<Data> done) {
-  impl_->run(prepare_read<codec::GetRequest>(path, options), options.timeout_ms, finish_get,
+  impl_->run(prepare_read<protocol::GetRequest>(path, options), options.timeout_ms, finish_get,
              std::move(done));
 }
 
@@ -761,7 +762,7 @@ Result<std::optional<Stat>> Client::exists(std::string_view path, const ReadOpti
 }
 void Client::exists(std::string_view path, const ReadOptions& options,
                     Callback<std::optional<Stat>> done) {
-  impl_->run(prepare_read<codec::ExistsRequest>(path, options), options.timeout_ms,
+  impl_->run(prepare_read<protocol::ExistsRequest>(path, options), options.timeout_ms,
              finish_exists, std::move(done));
 }
 
@@ -831,8 +832,8 @@ Result<Done> Client::sync(std::optional<std::int64_t> timeout_ms) {
                             [&](Callback<Done> done) { sync(timeout_ms, std::move(done)); });
 }
 void Client::sync(std::optional<std::int64_t> timeout_ms, Callback<Done> done) {
-  impl_->run(Result<codec::ClientBody>(codec::ClientBody{codec::SyncRequest{}}), timeout_ms,
-             finish_done, std::move(done));
+  impl_->run(Result<protocol::ClientBody>(protocol::ClientBody{protocol::SyncRequest{}}),
+             timeout_ms, finish_done, std::move(done));
 }
 
 Result<std::uint64_t> Client::check_fence(const Fence& fence,

@@ -23,7 +23,7 @@
 
 #include "base/assert.h"
 #include "client/engine.h"
-#include "server/codec/limits.h"
+#include "protocol/limits.h"
 
 namespace synod::client {
 namespace {
@@ -201,7 +201,7 @@ struct Engine::Impl {
       const std::uint32_t length = std::uint32_t{header[0]} | (std::uint32_t{header[1]} << 8) |
                                    (std::uint32_t{header[2]} << 16) |
                                    (std::uint32_t{header[3]} << 24);
-      if (length > codec::frame_bytes_max) {
+      if (length > protocol::frame_bytes_max) {
         if (log_notes) std::fprintf(stderr, "synod client: a %u-byte frame is too large\n", length);
         break;
       }
@@ -261,12 +261,13 @@ struct Engine::Impl {
   }
 
   static Completed abandoned(RequestId id, bool write) {
-    codec::Response response{
-        0, Zxid{},
-        store::error_status(store::Error::CONNECTION_LOSS,
-                            write ? "the client was destroyed before the answer came; the write "
-                                    "may have been applied"
-                                  : "the client was destroyed before the answer came"),
+    protocol::Response response{
+        0,
+        Zxid{},
+        protocol::error_status(protocol::Error::CONNECTION_LOSS,
+                               write ? "the client was destroyed before the answer came; the write "
+                                       "may have been applied"
+                                     : "the client was destroyed before the answer came"),
         {}};
     return Completed{id, std::move(response), write ? Outcome::unknown : Outcome::failed};
   }
@@ -334,9 +335,10 @@ void Engine::stop() {
   impl->thread.join();
 }
 
-void Engine::submit(codec::ClientBody body, Done done, std::optional<std::int64_t> timeout_ms) {
+void Engine::submit(protocol::ClientBody body, Done done, std::optional<std::int64_t> timeout_ms) {
   Impl* impl = impl_.get();
-  const bool write = std::holds_alternative<store::Command>(body);
+  const bool write = std::holds_alternative<protocol::WriteRequest>(body) ||
+                     std::holds_alternative<protocol::MultiRequest>(body);
   asio::post(impl->io, [impl, body = std::move(body), done = std::move(done), timeout_ms,
                         write]() mutable {
     if (impl->stopping) {

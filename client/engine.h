@@ -34,7 +34,7 @@ struct SessionSnapshot {
 };
 
 struct EngineHandlers {
-  std::function<void(const codec::WatchEvent&)> on_watch;  // may be empty
+  std::function<void(const protocol::WatchEvent&)> on_watch;  // may be empty
   std::function<void(const SessionChanged&)> on_session;   // may be empty
 };
 
@@ -61,7 +61,7 @@ class Engine {
 
   // `done` runs exactly once on the engine thread (see stop()); it may be
   // empty. timeout_ms: SessionCore::submit's.
-  void submit(codec::ClientBody body, Done done,
+  void submit(protocol::ClientBody body, Done done,
               std::optional<std::int64_t> timeout_ms = std::nullopt);
   void close(Done done);
   // Runs `fn` on the engine thread, after what was posted before.

@@ -60,7 +60,7 @@ void SessionCore::on_connected(std::int64_t now_ms) {
 // First connection: open a session. Later: move the session here, and the
 // server answers nothing before it has applied last_zxid (DESIGN.md, Store).
 void SessionCore::send_open(std::int64_t now_ms) {
-  codec::OpenSessionRequest open{options_.session_timeout_ms, std::nullopt, last_zxid_};
+  protocol::OpenSessionRequest open{options_.session_timeout_ms, std::nullopt, last_zxid_};
   if (session_ != SessionId{0}) open.previous = session_;
   Request request{RequestId{0}, Kind::open, open, phase_deadline_ms_, 0, 0, false};
   const bool sent = send(now_ms, std::move(request));
@@ -104,8 +104,8 @@ void SessionCore::connection_lost(std::int64_t now_ms, const std::string& why) {
 }
 
 void SessionCore::on_open_answer(std::int64_t now_ms, const Request& open,
-                                 codec::Response response) {
-  const auto* result = std::get_if<codec::SessionResult>(&response.body);
+                                 protocol::Response response) {
+  const auto* result = std::get_if<protocol::SessionResult>(&response.body);
   if (response.status.ok() && result != nullptr && result->timeout_ms > 0 &&
       (session_ == SessionId{0} || result->session == session_) &&
       result->session != SessionId{0}) {
@@ -122,34 +122,34 @@ void SessionCore::on_open_answer(std::int64_t now_ms, const Request& open,
     flush(now_ms);
     return;
   }
-  if (session_ != SessionId{0} && response.status.error == store::Error::SESSION_EXPIRED) {
+  if (session_ != SessionId{0} && response.status.error == protocol::Error::SESSION_EXPIRED) {
     end_session(Phase::expired, "server " + std::to_string(server_) +
                                     " says the session expired: " + response.status.message);
     return;
   }
   connection_failed(now_ms, "server " + std::to_string(server_) + " did not attach the session (" +
-                                std::string(store::error_name(response.status.error)) + ": " +
+                                std::string(protocol::error_name(response.status.error)) + ": " +
                                 response.status.message + ")");
 }
 
-void SessionCore::on_session_event(std::int64_t now_ms, const codec::SessionEvent& event) {
+void SessionCore::on_session_event(std::int64_t now_ms, const protocol::SessionEvent& event) {
   if (event.session != session_) {
     note("a session event for session " + std::to_string(event.session.value()) +
          " is not ours; ignored");
     return;
   }
   switch (event.state) {
-    case codec::SessionState::expired:
+    case protocol::SessionState::expired:
       end_session(Phase::expired, "the session expired: " + event.message);
       return;
-    case codec::SessionState::closed:
+    case protocol::SessionState::closed:
       end_session(Phase::closed, "the server closed the session: " + event.message);
       return;
-    case codec::SessionState::moved:
+    case protocol::SessionState::moved:
       connection_failed(now_ms, "the session moved away from server " + std::to_string(server_) +
                                     ": " + event.message);
       return;
-    case codec::SessionState::connected: return;
+    case protocol::SessionState::connected: return;
   }
   note("a session event with an unknown state; ignored");
 }
@@ -162,8 +162,8 @@ void SessionCore::end_session(Phase final_phase, const std::string& why, bool cl
   phase_ = final_phase;
   if (had_connection && close_connection) actions_.emplace_back(Close{});
   keep_alive_in_flight_ = false;
-  fail_all(final_phase == Phase::expired ? store::Error::SESSION_EXPIRED
-                                         : store::Error::CONNECTION_LOSS,
+  fail_all(final_phase == Phase::expired ? protocol::Error::SESSION_EXPIRED
+                                         : protocol::Error::CONNECTION_LOSS,
            why);
   session_changed(final_phase == Phase::expired ? SessionStatus::expired : SessionStatus::closed,
                   why);
@@ -206,8 +206,9 @@ void SessionCore::maybe_keep_alive(std::int64_t now_ms) {
   if (phase_ != Phase::connected || keep_alive_in_flight_) return;
   if (now_ms - last_vouch_sent_ms_ < timeout_ms_ / keep_alive_divisor) return;
   keep_alive_in_flight_ = true;
-  Request ping{RequestId{0}, Kind::keep_alive, codec::KeepAliveRequest{}, now_ms + timeout_ms_,
-               0, 0, false};
+  Request ping{
+      RequestId{0}, Kind::keep_alive, protocol::KeepAliveRequest{}, now_ms + timeout_ms_, 0, 0,
+      false};
   const bool sent = send(now_ms, std::move(ping));
   SYNOD_ASSERT_MSG(sent, "a keep-alive frame is tiny");
 }
@@ -216,9 +217,9 @@ void SessionCore::maybe_keep_alive(std::int64_t now_ms) {
 // session: the server sends one only after the leader heard of the session
 // in a round that proved it still leads. Any other answer may come from a
 // follower cut off from the leader, which is expiring the session meanwhile.
-void SessionCore::extend_safe_until(const Request& request, const codec::Response& response) {
+void SessionCore::extend_safe_until(const Request& request, const protocol::Response& response) {
   if (!response.status.ok() || timeout_ms_ <= 0) return;
-  const auto* result = std::get_if<codec::SessionResult>(&response.body);
+  const auto* result = std::get_if<protocol::SessionResult>(&response.body);
   if (result == nullptr) return;
   const std::int64_t span = std::min(timeout_ms_, result->safe_for_ms);
   safe_until_ms_ = std::max(safe_until_ms_, request.sent_ms + span);

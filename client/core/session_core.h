@@ -60,7 +60,7 @@
 
 #include "base/ids.h"
 #include "base/prng.h"
-#include "server/codec/client.h"
+#include "protocol/codec.h"
 
 namespace synod::client {
 
@@ -108,11 +108,11 @@ enum class Outcome : std::uint8_t { ok, failed, unknown };
 
 struct Completed {
   RequestId id;
-  codec::Response response;
+  protocol::Response response;
   Outcome outcome = Outcome::ok;
 };
 struct WatchFired {
-  codec::WatchEvent event;
+  protocol::WatchEvent event;
 };
 // connected: the session was opened. disconnected: the connection is gone;
 // the session may be alive until safe_until_ms() and perhaps longer (treat
@@ -158,15 +158,14 @@ class SessionCore {
   void on_disconnected(std::int64_t now_ms);
   void on_frame(std::int64_t now_ms, std::string_view bytes);
   void on_tick(std::int64_t now_ms);
-  // Any store operation: store::Command holding a WriteCommand or
-  // MultiCommand (its `session` is filled in here), GetRequest,
+  // Any store operation: WriteRequest, MultiRequest, GetRequest,
   // ExistsRequest, ChildrenRequest, CheckFenceRequest, SyncRequest,
   // SetWatchRequest, RemoveWatchRequest. Anything else completes at once
   // with BAD_ARGUMENTS. Waits (at most waiting_max) until a connection can
   // take it; its deadline is now_ms + timeout_ms, where timeout_ms is unset
   // (request_timeout_ms) or in [1, request_timeout_ms] (longer is clamped;
   // zero or less completes at once with BAD_ARGUMENTS).
-  [[nodiscard]] RequestId submit(std::int64_t now_ms, codec::ClientBody body,
+  [[nodiscard]] RequestId submit(std::int64_t now_ms, protocol::ClientBody body,
                                  std::optional<std::int64_t> timeout_ms = std::nullopt);
   // Sends CloseSession after everything submitted before; completes when it
   // is answered (then SessionChanged closed). Later submits fail at once.
@@ -201,7 +200,7 @@ class SessionCore {
   struct Request {
     RequestId id{};  // 0 for the core's own open and keep-alive
     Kind kind = Kind::read;
-    codec::ClientBody body;
+    protocol::ClientBody body;
     std::int64_t deadline_ms = 0;
     std::uint64_t wire_id = 0;  // set when sent
     std::int64_t sent_ms = 0;
@@ -213,28 +212,28 @@ class SessionCore {
   void send_open(std::int64_t now_ms);
   void connection_failed(std::int64_t now_ms, const std::string& why);
   void connection_lost(std::int64_t now_ms, const std::string& why);
-  void on_open_answer(std::int64_t now_ms, const Request& open, codec::Response response);
-  void on_session_event(std::int64_t now_ms, const codec::SessionEvent& event);
+  void on_open_answer(std::int64_t now_ms, const Request& open, protocol::Response response);
+  void on_session_event(std::int64_t now_ms, const protocol::SessionEvent& event);
   void end_session(Phase final_phase, const std::string& why, bool close_connection = true);
   void maybe_keep_alive(std::int64_t now_ms);
   void maybe_give_up_silent(std::int64_t now_ms);
   void note(std::string sentence) { notes_.push_back(std::move(sentence)); }
   void session_changed(SessionStatus status, std::string why);
-  void extend_safe_until(const Request& request, const codec::Response& response);
+  void extend_safe_until(const Request& request, const protocol::Response& response);
 
   // session_requests.cpp: requests, their order and outcomes.
   [[nodiscard]] bool send(std::int64_t now_ms, Request request);
   void flush(std::int64_t now_ms);
-  void on_response(std::int64_t now_ms, codec::Response response);
+  void on_response(std::int64_t now_ms, protocol::Response response);
   void expire_requests(std::int64_t now_ms);
   // Reads go back to the front of waiting_, writes complete unknown; true
   // when a close was among them (it completes unknown too).
   [[nodiscard]] bool requeue_in_flight();
-  void fail_all(store::Error error, const std::string& why);
-  void complete(const Request& request, codec::Response response);
-  void complete_now(const Request& request, store::Error error, std::string why);
-  [[nodiscard]] static Outcome outcome_of(Kind kind, const store::Status& status);
-  [[nodiscard]] static std::optional<Kind> kind_of(const codec::ClientBody& body);
+  void fail_all(protocol::Error error, const std::string& why);
+  void complete(const Request& request, protocol::Response response);
+  void complete_now(const Request& request, protocol::Error error, std::string why);
+  [[nodiscard]] static Outcome outcome_of(Kind kind, const protocol::Status& status);
+  [[nodiscard]] static std::optional<Kind> kind_of(const protocol::ClientBody& body);
   void see_zxid(Zxid zxid);
 
   ClientOptions options_;

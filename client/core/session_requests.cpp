@@ -14,36 +14,22 @@ struct Overloaded : Ts... {
   using Ts::operator()...;
 };
 
-// Writes the session into a command; the server takes the connection's
-// anyway, but the value then reads true in logs and histories.
-void stamp_session(codec::ClientBody& body, SessionId session) {
-  auto* command = std::get_if<store::Command>(&body);
-  if (command == nullptr) return;
-  std::visit(Overloaded{[&](store::WriteCommand& w) { w.session = session; },
-                        [&](store::MultiCommand& m) { m.session = session; },
-                        [&](store::CloseSessionCommand& c) { c.session = session; },
-                        [](auto&) {}},
-             *command);
-}
-
 }  // namespace
 
-std::optional<SessionCore::Kind> SessionCore::kind_of(const codec::ClientBody& body) {
-  if (const auto* command = std::get_if<store::Command>(&body)) {
-    if (std::holds_alternative<store::WriteCommand>(*command) ||
-        std::holds_alternative<store::MultiCommand>(*command)) {
-      return Kind::write;
-    }
-    return std::nullopt;  // close() closes; the rest are the leader's own
+std::optional<SessionCore::Kind> SessionCore::kind_of(const protocol::ClientBody& body) {
+  if (std::holds_alternative<protocol::WriteRequest>(body) ||
+      std::holds_alternative<protocol::MultiRequest>(body)) {
+    return Kind::write;
   }
-  if (std::holds_alternative<codec::OpenSessionRequest>(body) ||
-      std::holds_alternative<codec::KeepAliveRequest>(body)) {
+  if (std::holds_alternative<protocol::CloseSessionRequest>(body) ||  // close() closes
+      std::holds_alternative<protocol::OpenSessionRequest>(body) ||
+      std::holds_alternative<protocol::KeepAliveRequest>(body)) {
     return std::nullopt;  // the core's own
   }
   return Kind::read;
 }
 
-RequestId SessionCore::submit(std::int64_t now_ms, codec::ClientBody body,
+RequestId SessionCore::submit(std::int64_t now_ms, protocol::ClientBody body,
                               std::optional<std::int64_t> timeout_ms) {
   const RequestId id{++next_request_id_};
   const std::optional<Kind> kind = kind_of(body);
@@ -51,18 +37,18 @@ RequestId SessionCore::submit(std::int64_t now_ms, codec::ClientBody body,
                                         options_.request_timeout_ms);
   Request request{id, kind.value_or(Kind::read), std::move(body), now_ms + span_ms, 0, 0, false};
   if (!kind) {
-    complete_now(request, store::Error::BAD_ARGUMENTS,
+    complete_now(request, protocol::Error::BAD_ARGUMENTS,
                  "submit takes writes, multis, reads, sync, check_fence and watch requests; "
                  "the core opens, keeps alive and (through close()) closes the session");
   } else if (span_ms <= 0) {
-    complete_now(request, store::Error::BAD_ARGUMENTS,
+    complete_now(request, protocol::Error::BAD_ARGUMENTS,
                  "timeout_ms must be positive, not " + std::to_string(span_ms));
   } else if (phase_ == Phase::expired) {
-    complete_now(request, store::Error::SESSION_EXPIRED, "the session has expired");
+    complete_now(request, protocol::Error::SESSION_EXPIRED, "the session has expired");
   } else if (phase_ == Phase::closed || closing_) {
-    complete_now(request, store::Error::SESSION_EXPIRED, "the session is closed or closing");
+    complete_now(request, protocol::Error::SESSION_EXPIRED, "the session is closed or closing");
   } else if (waiting_.size() >= options_.waiting_max) {
-    complete_now(request, store::Error::LIMIT_EXCEEDED,
+    complete_now(request, protocol::Error::LIMIT_EXCEEDED,
                  "waiting_max (" + std::to_string(options_.waiting_max) +
                      ") requests already wait to be sent");
   } else {
@@ -74,17 +60,18 @@ RequestId SessionCore::submit(std::int64_t now_ms, codec::ClientBody body,
 
 RequestId SessionCore::close(std::int64_t now_ms) {
   const RequestId id{++next_request_id_};
-  Request request{id, Kind::close, store::Command{store::CloseSessionCommand{session_}},
-                  now_ms + options_.request_timeout_ms, 0, 0, false};
+  Request request{
+      id, Kind::close, protocol::CloseSessionRequest{}, now_ms + options_.request_timeout_ms, 0,
+      0,  false};
   if (phase_ == Phase::expired || phase_ == Phase::closed || closing_) {
-    complete_now(request, store::Error::SESSION_EXPIRED, "the session is already over");
+    complete_now(request, protocol::Error::SESSION_EXPIRED, "the session is already over");
     return id;
   }
   closing_ = true;
   if (session_ == SessionId{0}) {
     // Never opened (or the open is still unanswered: a session the server
     // may have made then expires on its own).
-    complete(request, codec::Response{0, last_zxid_, store::ok_status(), {}});
+    complete(request, protocol::Response{0, last_zxid_, protocol::ok_status(), {}});
     end_session(Phase::closed, "closed before a session was opened");
     return id;
   }
@@ -100,12 +87,12 @@ void SessionCore::flush(std::int64_t now_ms) {
     Request request = std::move(waiting_.front());
     waiting_.pop_front();
     if (now_ms >= request.deadline_ms) {
-      complete_now(request, store::Error::TIMEOUT, "the deadline passed before it was sent");
+      complete_now(request, protocol::Error::TIMEOUT, "the deadline passed before it was sent");
       continue;
     }
     const Request copy_for_failure{request.id, request.kind, {}, 0, 0, 0, false};
     if (!send(now_ms, std::move(request))) {
-      complete_now(copy_for_failure, store::Error::TOO_LARGE,
+      complete_now(copy_for_failure, protocol::Error::TOO_LARGE,
                    "the request's frame exceeds frame_bytes_max");
     }
   }
@@ -113,16 +100,15 @@ void SessionCore::flush(std::int64_t now_ms) {
 
 // false (nothing sent) when the frame would exceed frame_bytes_max.
 bool SessionCore::send(std::int64_t now_ms, Request request) {
-  stamp_session(request.body, session_);
   const std::uint64_t wire_id = next_wire_id_ + 1;
-  std::string bytes = codec::encode_client(codec::ClientRequest{wire_id, request.body});
-  if (bytes.size() > codec::frame_bytes_max) return false;
+  std::string bytes = protocol::encode_client(protocol::ClientRequest{wire_id, request.body});
+  if (bytes.size() > protocol::frame_bytes_max) return false;
   next_wire_id_ = wire_id;
   request.wire_id = wire_id;
   request.sent_ms = now_ms;
   // A sent write is never sent again, so its (perhaps large) body goes; a
   // read keeps its body to be re-sent after a reconnect.
-  if (request.kind == Kind::write) request.body = codec::ClientBody{};
+  if (request.kind == Kind::write) request.body = protocol::ClientBody{};
   if (request.kind == Kind::keep_alive || request.kind == Kind::open) last_vouch_sent_ms_ = now_ms;
   actions_.emplace_back(Send{std::move(bytes)});
   in_flight_.push_back(std::move(request));
@@ -134,25 +120,25 @@ void SessionCore::on_frame(std::int64_t now_ms, std::string_view bytes) {
     note("a frame arrived with no open connection; ignored");
     return;
   }
-  auto decoded = codec::decode_server(bytes);
+  auto decoded = protocol::decode_server(bytes);
   if (!decoded.ok()) {
     connection_failed(now_ms, "server " + std::to_string(server_) + " sent a malformed frame (" +
                                   decoded.status().message + ")");
     return;
   }
   last_receive_ms_ = now_ms;
-  std::visit(Overloaded{[&](codec::Response& r) { on_response(now_ms, std::move(r)); },
-                        [&](codec::WatchEvent& e) {
+  std::visit(Overloaded{[&](protocol::Response& r) { on_response(now_ms, std::move(r)); },
+                        [&](protocol::WatchEvent& e) {
                           see_zxid(e.event.zxid);
                           events_.emplace_back(WatchFired{std::move(e)});
                         },
-                        [&](codec::SessionEvent& e) { on_session_event(now_ms, e); }},
+                        [&](protocol::SessionEvent& e) { on_session_event(now_ms, e); }},
              decoded.value());
 }
 
 // Answers arrive in send order (DESIGN.md, Wire protocol); anything else is
 // a broken server or connection, so the connection is given up.
-void SessionCore::on_response(std::int64_t now_ms, codec::Response response) {
+void SessionCore::on_response(std::int64_t now_ms, protocol::Response response) {
   if (in_flight_.empty() || in_flight_.front().wire_id != response.request_id) {
     const std::string expected =
         in_flight_.empty() ? "none" : std::to_string(in_flight_.front().wire_id);
@@ -170,7 +156,7 @@ void SessionCore::on_response(std::int64_t now_ms, codec::Response response) {
   }
   extend_safe_until(request, response);
   if (request.kind == Kind::keep_alive) keep_alive_in_flight_ = false;
-  const bool expired = response.status.error == store::Error::SESSION_EXPIRED;
+  const bool expired = response.status.error == protocol::Error::SESSION_EXPIRED;
   const bool user = request.kind != Kind::keep_alive && !request.abandoned;
   if (user) complete(request, std::move(response));
   if (expired) {
@@ -191,7 +177,7 @@ void SessionCore::expire_requests(std::int64_t now_ms) {
   for (Request& r : waiting_) {
     if (now_ms >= r.deadline_ms) {
       close_timed_out = close_timed_out || r.kind == Kind::close;
-      complete_now(r, store::Error::TIMEOUT, "the deadline passed before it could be sent");
+      complete_now(r, protocol::Error::TIMEOUT, "the deadline passed before it could be sent");
     } else {
       still.push_back(std::move(r));
     }
@@ -203,7 +189,7 @@ void SessionCore::expire_requests(std::int64_t now_ms) {
     if (r.id == RequestId{0} || r.abandoned || now_ms < r.deadline_ms) continue;
     r.abandoned = true;
     close_timed_out = close_timed_out || r.kind == Kind::close;
-    complete_now(r, store::Error::TIMEOUT, "no answer before the request's deadline");
+    complete_now(r, protocol::Error::TIMEOUT, "no answer before the request's deadline");
   }
   // The session is then left to expire on its own.
   if (close_timed_out) end_session(Phase::closed, "the close was not answered in time");
@@ -219,7 +205,7 @@ bool SessionCore::requeue_in_flight() {
       continue;
     }
     close_lost = close_lost || r.kind == Kind::close;
-    complete_now(r, store::Error::CONNECTION_LOSS,
+    complete_now(r, protocol::Error::CONNECTION_LOSS,
                  "the connection broke after the request was sent; it may have been applied");
   }
   in_flight_.clear();
@@ -228,7 +214,7 @@ bool SessionCore::requeue_in_flight() {
   return close_lost;
 }
 
-void SessionCore::fail_all(store::Error error, const std::string& why) {
+void SessionCore::fail_all(protocol::Error error, const std::string& why) {
   for (const Request& r : in_flight_) {
     if (r.id != RequestId{0} && !r.abandoned) complete_now(r, error, why);
   }
@@ -237,15 +223,16 @@ void SessionCore::fail_all(store::Error error, const std::string& why) {
   waiting_.clear();
 }
 
-void SessionCore::complete(const Request& request, codec::Response response) {
+void SessionCore::complete(const Request& request, protocol::Response response) {
   const Outcome outcome = outcome_of(request.kind, response.status);
   events_.emplace_back(Completed{request.id, std::move(response), outcome});
 }
 
 // An answer the core makes itself. A request never sent certainly did not
 // happen, whatever the error; a sent write might have.
-void SessionCore::complete_now(const Request& request, store::Error error, std::string why) {
-  codec::Response response{request.wire_id, Zxid{}, store::error_status(error, std::move(why)), {}};
+void SessionCore::complete_now(const Request& request, protocol::Error error, std::string why) {
+  protocol::Response response{
+      request.wire_id, Zxid{}, protocol::error_status(error, std::move(why)), {}};
   Outcome outcome = Outcome::failed;
   const bool sent_write = request.wire_id != 0 &&
                           (request.kind == Kind::write || request.kind == Kind::close);
@@ -253,11 +240,11 @@ void SessionCore::complete_now(const Request& request, store::Error error, std::
   events_.emplace_back(Completed{request.id, std::move(response), outcome});
 }
 
-Outcome SessionCore::outcome_of(Kind kind, const store::Status& status) {
+Outcome SessionCore::outcome_of(Kind kind, const protocol::Status& status) {
   if (status.ok()) return Outcome::ok;
   const bool write = kind == Kind::write || kind == Kind::close;
   const bool indeterminate =
-      status.error == store::Error::TIMEOUT || status.error == store::Error::CONNECTION_LOSS;
+      status.error == protocol::Error::TIMEOUT || status.error == protocol::Error::CONNECTION_LOSS;
   return write && indeterminate ? Outcome::unknown : Outcome::failed;
 }
 

@@ -4,10 +4,13 @@
 #include <vector>
 
 #include "proto/peer_generated.h"
-#include "server/codec/frame.h"
+#include "protocol/frame.h"
 #include "server/codec/peer.h"
 
 namespace synod::codec {
+
+namespace detail = protocol::detail;
+
 namespace {
 
 using detail::Builder;
@@ -45,7 +48,7 @@ WrittenCommand write(Builder& fbb, const store::ExpireSessionsCommand& c) {
 WrittenCommand write(Builder& fbb, const store::RemoveExpiredTtlCommand& c) {
   std::vector<fb::Offset<fb::String>> paths;
   paths.reserve(c.paths.size());
-  for (const store::Path& p : c.paths) paths.push_back(fbb.CreateString(p.text()));
+  for (const protocol::Path& p : c.paths) paths.push_back(fbb.CreateString(p.text()));
   const auto vector = fbb.CreateVector(paths);
   return {proto::StoreCommand::RemoveExpiredTtlCommand,
           proto::CreateRemoveExpiredTtlCommand(fbb, vector).Union()};

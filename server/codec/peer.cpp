@@ -5,9 +5,12 @@
 #include <vector>
 
 #include "proto/peer_generated.h"
-#include "server/codec/frame.h"
+#include "protocol/frame.h"
 
 namespace synod::codec {
+
+namespace detail = protocol::detail;
+
 namespace {
 
 using detail::Builder;

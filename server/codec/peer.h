@@ -1,6 +1,7 @@
 // The peer codec: consensus messages and log-entry payloads <-> bytes
-// (proto/peer.fbs). With client.h, the only place generated FlatBuffers
-// types meet Synod's own (DESIGN.md, "Layers").
+// (proto/peer.fbs). Server-only: clients never see these. With
+// protocol/codec.h (the client protocol's), the only place generated
+// FlatBuffers types meet Synod's own (DESIGN.md, "Layers").
 //
 // Contracts, for every decode_* here:
 //   - `bytes` come from the network or a disk and are trusted for nothing.
@@ -29,14 +30,14 @@
 
 #include "base/ids.h"
 #include "consensus/message.h"
-#include "server/codec/limits.h"
+#include "protocol/error.h"
+#include "protocol/limits.h"
 #include "server/store/command.h"
-#include "server/store/status.h"
 
 namespace synod::codec {
 
-using store::Result;
-using store::Status;
+using protocol::Result;
+using protocol::Status;
 
 // A PeerFrame holding `message`, with from and to left 0.
 [[nodiscard]] std::string encode_peer(const consensus::Message& message);
@@ -68,7 +69,7 @@ struct LogCommand {
 [[nodiscard]] std::string encode_command(const LogCommand& value);
 // Also rejects: time_ms outside [0, log_time_ms_max]; more than
 // expire_sessions_max sessions or ttl_removals_max paths; more than
-// multi_ops_max ops in a multi; any path that store::Path::parse refuses.
+// multi_ops_max ops in a multi; any path that protocol::Path::parse refuses.
 [[nodiscard]] Result<LogCommand> decode_command(std::string_view bytes);
 
 }  // namespace synod::codec

@@ -10,17 +10,17 @@ namespace synod::replica {
 
 namespace {
 
-store::Status error(store::Error code, std::string message) {
-  return store::Status{code, std::move(message)};
+protocol::Status error(protocol::Error code, std::string message) {
+  return protocol::Status{code, std::move(message)};
 }
 
-WatchKind to_registry_kind(codec::WatchKind kind) {
+WatchKind to_registry_kind(protocol::WatchKind kind) {
   switch (kind) {
-    case codec::WatchKind::data: return WatchKind::data;
-    case codec::WatchKind::children: return WatchKind::children;
-    case codec::WatchKind::exists: return WatchKind::exists;
-    case codec::WatchKind::persistent: return WatchKind::persistent;
-    case codec::WatchKind::persistent_recursive: return WatchKind::persistent_recursive;
+    case protocol::WatchKind::data: return WatchKind::data;
+    case protocol::WatchKind::children: return WatchKind::children;
+    case protocol::WatchKind::exists: return WatchKind::exists;
+    case protocol::WatchKind::persistent: return WatchKind::persistent;
+    case protocol::WatchKind::persistent_recursive: return WatchKind::persistent_recursive;
   }
   SYNOD_UNREACHABLE();
 }
@@ -32,47 +32,43 @@ struct Overloaded : Ts... {
 
 }  // namespace
 
-void Replica::on_request(ClientId id, codec::ClientRequest request) {
+void Replica::on_request(ClientId id, protocol::ClientRequest request) {
   Client& client = clients_[id];
   if (client.queue.size() >= options_.pending_per_client_max) {
-    emit(id, client, codec::Response{request.request_id, Zxid{applied_.value()},
-                                     error(store::Error::LIMIT_EXCEEDED,
-                                           "too many requests outstanding on this connection"),
-                                     {}});
+    emit(id, client,
+         protocol::Response{request.request_id,
+                            Zxid{applied_.value()},
+                            error(protocol::Error::LIMIT_EXCEEDED,
+                                  "too many requests outstanding on this connection"),
+                            {}});
     return;
   }
   const std::uint64_t rid = request.request_id;
   std::visit(
       Overloaded{
-          [&](store::Command& command) {
-            // A write always acts as the connection's session, whatever the
-            // frame said: a client cannot write as another session. Only the
-            // leader proposes anything else (expiry, TTL removal, no-ops).
-            const bool client_kind = std::visit(
-                [&](auto& c) {
-                  using C = std::decay_t<decltype(c)>;
-                  if constexpr (std::is_same_v<C, store::CloseSessionCommand> ||
-                                std::is_same_v<C, store::WriteCommand> ||
-                                std::is_same_v<C, store::MultiCommand>) {
-                    c.session = client.session;
-                    return true;
-                  } else {
-                    return false;
-                  }
-                },
-                command);
-            if (!client_kind) {
-              answer_now(id, client, rid,
-                         error(store::Error::BAD_ARGUMENTS, "clients may not send that command"));
-              return;
-            }
-            submit_write(id, client, rid, codec::LogCommand{0, client.session, rid,
-                                                            std::move(command)});
+          // A write always acts as the connection's session: the protocol's
+          // write requests carry none, so a client cannot write as another.
+          [&](protocol::WriteRequest& w) {
+            submit_write(id, client, rid,
+                         codec::LogCommand{0, client.session, rid,
+                                           store::WriteCommand{client.session, std::move(w.fence),
+                                                               std::move(w.op)}});
           },
-          [&](codec::OpenSessionRequest& open) { open_session(id, client, rid, open); },
-          [&](codec::KeepAliveRequest& body) {
+          [&](protocol::MultiRequest& m) {
+            submit_write(id, client, rid,
+                         codec::LogCommand{0, client.session, rid,
+                                           store::MultiCommand{client.session, std::move(m.fence),
+                                                               std::move(m.ops)}});
+          },
+          [&](protocol::CloseSessionRequest&) {
+            submit_write(id, client, rid,
+                         codec::LogCommand{0, client.session, rid,
+                                           store::CloseSessionCommand{client.session}});
+          },
+          [&](protocol::OpenSessionRequest& open) { open_session(id, client, rid, open); },
+          [&](protocol::KeepAliveRequest& body) {
             if (client.session == SessionId{0}) {
-              answer_now(id, client, rid, error(store::Error::SESSION_EXPIRED, "no session"));
+              answer_now(id, client, rid, error(protocol::Error::SESSION_EXPIRED, "no session"));
               return;
             }
             // Answered after a read-index round that carries the session to
@@ -80,12 +76,12 @@ void Replica::on_request(ClientId id, codec::ClientRequest request) {
             // only once the leader, still leading, has heard of it.
             submit_read(id, client, rid, body, true);
           },
-          [&](codec::SetWatchRequest& body) { submit_read(id, client, rid, body, false); },
-          [&](codec::RemoveWatchRequest& body) { submit_read(id, client, rid, body, false); },
-          [&](codec::SyncRequest& body) { submit_read(id, client, rid, body, true); },
-          [&](codec::CheckFenceRequest& body) { submit_read(id, client, rid, body, true); },
+          [&](protocol::SetWatchRequest& body) { submit_read(id, client, rid, body, false); },
+          [&](protocol::RemoveWatchRequest& body) { submit_read(id, client, rid, body, false); },
+          [&](protocol::SyncRequest& body) { submit_read(id, client, rid, body, true); },
+          [&](protocol::CheckFenceRequest& body) { submit_read(id, client, rid, body, true); },
           [&](auto& read) {
-            const bool linearizable = read.mode == codec::ReadMode::linearizable;
+            const bool linearizable = read.mode == protocol::ReadMode::linearizable;
             submit_read(id, client, rid, read, linearizable);
           },
       },
@@ -109,7 +105,7 @@ void Replica::submit_write(ClientId id, Client& client, std::uint64_t request_id
   const bool opens = std::holds_alternative<store::OpenSessionCommand>(command.command);
   if (!opens && client.session == SessionId{0}) {
     answer_now(id, client, request_id,
-               error(store::Error::SESSION_EXPIRED, "open a session before writing"));
+               error(protocol::Error::SESSION_EXPIRED, "open a session before writing"));
     return;
   }
   Pending pending;
@@ -142,7 +138,7 @@ void Replica::propose_write(ClientId id, Client& /*client*/, Pending& pending) {
 }
 
 void Replica::submit_read(ClientId id, Client& client, std::uint64_t request_id,
-                          codec::ClientBody body, bool linearizable) {
+                          protocol::ClientBody body, bool linearizable) {
   Pending pending;
   pending.request_id = request_id;
   pending.is_read = true;
@@ -160,7 +156,7 @@ void Replica::submit_read(ClientId id, Client& client, std::uint64_t request_id,
 }
 
 void Replica::open_session(ClientId id, Client& client, std::uint64_t request_id,
-                           const codec::OpenSessionRequest& request) {
+                           const protocol::OpenSessionRequest& request) {
   if (request.previous) {
     // Moving a session here: answer (after a read-index round, so the
     // session's existence is current) only once we have applied what the
@@ -182,21 +178,21 @@ void Replica::open_session(ClientId id, Client& client, std::uint64_t request_id
 }
 
 void Replica::answer_now(ClientId id, Client& client, std::uint64_t request_id,
-                         store::Status status, codec::ResultBody body) {
+                         protocol::Status status, protocol::ResultBody body) {
   Pending done;
   done.request_id = request_id;
-  done.response = codec::Response{request_id, Zxid{applied_.value()}, std::move(status),
-                                  std::move(body)};
+  done.response =
+      protocol::Response{request_id, Zxid{applied_.value()}, std::move(status), std::move(body)};
   done.restamp = true;
   client.queue.push_back(std::move(done));
   pump(id, client);
 }
 
 void Replica::complete_write(ClientId id, Client& client, std::uint64_t request_id,
-                             codec::Response response, bool restamp) {
+                             protocol::Response response, bool restamp) {
   for (Pending& p : client.queue) {
     if (p.is_read || p.request_id != request_id || p.response) continue;
-    if (auto* opened = std::get_if<codec::SessionResult>(&response.body)) {
+    if (auto* opened = std::get_if<protocol::SessionResult>(&response.body)) {
       client.session = opened->session;
     }
     p.response = std::move(response);
@@ -224,7 +220,7 @@ void Replica::pump(ClientId id, Client& client) {
       head.response = evaluate_read(id, client, head);
     }
     if (!head.response) break;
-    codec::Response response = std::move(*head.response);
+    protocol::Response response = std::move(*head.response);
     // An answer that is not a result of its own (an error before applying,
     // a keep-alive) claims nothing newer than what the connection has seen,
     // so the zxids a connection receives never go back.
@@ -247,7 +243,7 @@ void Replica::pump_all() {
   }
 }
 
-void Replica::emit(ClientId id, Client&, codec::ServerMessage message) {
+void Replica::emit(ClientId id, Client&, protocol::ServerMessage message) {
   output_.to_clients.push_back(ToClient{id, std::move(message)});
 }
 
@@ -306,8 +302,8 @@ void Replica::expire_requests() {
       if (p.deadline_ms > now_.monotonic_ms) break;
       const char* why = p.is_read ? "the read timed out; it changed nothing"
                                   : "the write timed out; it may or may not have happened";
-      p.response = codec::Response{p.request_id, Zxid{applied_.value()},
-                                   error(store::Error::TIMEOUT, why), {}};
+      p.response = protocol::Response{
+          p.request_id, Zxid{applied_.value()}, error(protocol::Error::TIMEOUT, why), {}};
       p.restamp = true;
       expired = true;
       if (p.command && p.proposed) {
@@ -323,112 +319,112 @@ void Replica::expire_requests() {
   }
 }
 
-codec::Response Replica::evaluate_read(ClientId id, Client& client, const Pending& pending) {
-  codec::Response r{pending.request_id, Zxid{applied_.value()}, {}, {}};
+protocol::Response Replica::evaluate_read(ClientId id, Client& client, const Pending& pending) {
+  protocol::Response r{pending.request_id, Zxid{applied_.value()}, {}, {}};
   // A keep-alive's or a moved session's answer, after its read-index round
   // carried the session to the leader: the session and how long it is safe.
   const auto vouch = [&](SessionId session) {
     if (!store_.session_exists(session)) {
-      r.status = error(store::Error::SESSION_EXPIRED,
+      r.status = error(protocol::Error::SESSION_EXPIRED,
                        "session " + std::to_string(session.value()) + " has expired");
       return false;
     }
     note_session_active(session);
     const std::int64_t timeout = session_timeout_ms_[session];
-    r.body = codec::SessionResult{session, timeout, timeout};
+    r.body = protocol::SessionResult{session, timeout, timeout};
     return true;
   };
-  std::visit(
-      Overloaded{
-          [&](const codec::GetRequest& q) {
-            auto got = store_.get(q.path);
-            if (!got.ok()) {
-              r.status = got.status();
-              return;
-            }
-            const store::NodeView& v = got.value();
-            r.body = codec::DataResult{std::string(v.data), v.stat, v.kind, v.ttl_ms};
-            if (q.watch) r.status = watches_.add(id, q.path, WatchKind::data);
-          },
-          [&](const codec::ExistsRequest& q) {
-            auto got = store_.exists(q.path);
-            if (q.watch) {
-              const store::Status added = watches_.add(id, q.path, WatchKind::exists);
-              if (!added.ok()) {
-                r.status = added;
-                return;
-              }
-            }
-            if (!got.ok()) {
-              r.status = got.status();
-              return;
-            }
-            r.body = codec::StatResult{got.value()};
-          },
-          [&](const codec::ChildrenRequest& q) {
-            auto page = store_.children(q.path, q.after, q.limit);
-            if (!page.ok()) {
-              r.status = page.status();
-              return;
-            }
-            codec::ChildrenResult result{page.value().entries, std::nullopt};
-            if (page.value().more && !result.entries.empty()) {
-              result.next_after = result.entries.back().name;
-            }
-            r.body = std::move(result);
-            if (q.watch) r.status = watches_.add(id, q.path, WatchKind::children);
-          },
-          [&](const codec::CheckFenceRequest& q) {
-            r.status = store_.check_fence(q.fence);
-            if (r.status.ok()) r.body = codec::FenceResult{q.fence.token};
-          },
-          [&](const codec::KeepAliveRequest&) { (void)vouch(client.session); },
-          [&](const codec::OpenSessionRequest& q) {
-            if (!vouch(*q.previous)) client.session = SessionId{0};
-          },
-          [&](const codec::SetWatchRequest& q) {
-            const WatchKind kind = to_registry_kind(q.kind);
-            if (!q.from_zxid) {
-              r.status = watches_.add(id, q.path, kind);
-              return;
-            }
-            auto replay = watches_.add_from(id, q.path, kind, *q.from_zxid, Zxid{applied_.value()});
-            if (!replay.ok()) {
-              r.status = replay.status();
-              return;
-            }
-            for (Notification& n : replay.value()) {
-              emit(id, client, codec::WatchEvent{std::move(n.event), q.path, q.kind});
-            }
-          },
-          [&](const codec::RemoveWatchRequest& q) {
-            watches_.remove(id, q.path, to_registry_kind(q.kind));
-          },
-          [&](const auto&) {},  // sync: only the zxid matters
-      },
-      pending.body);
+  std::visit(Overloaded{
+                 [&](const protocol::GetRequest& q) {
+                   auto got = store_.get(q.path);
+                   if (!got.ok()) {
+                     r.status = got.status();
+                     return;
+                   }
+                   const store::NodeView& v = got.value();
+                   r.body = protocol::DataResult{std::string(v.data), v.stat, v.kind, v.ttl_ms};
+                   if (q.watch) r.status = watches_.add(id, q.path, WatchKind::data);
+                 },
+                 [&](const protocol::ExistsRequest& q) {
+                   auto got = store_.exists(q.path);
+                   if (q.watch) {
+                     const protocol::Status added = watches_.add(id, q.path, WatchKind::exists);
+                     if (!added.ok()) {
+                       r.status = added;
+                       return;
+                     }
+                   }
+                   if (!got.ok()) {
+                     r.status = got.status();
+                     return;
+                   }
+                   r.body = protocol::StatResult{got.value()};
+                 },
+                 [&](const protocol::ChildrenRequest& q) {
+                   auto page = store_.children(q.path, q.after, q.limit);
+                   if (!page.ok()) {
+                     r.status = page.status();
+                     return;
+                   }
+                   protocol::ChildrenResult result{page.value().entries, std::nullopt};
+                   if (page.value().more && !result.entries.empty()) {
+                     result.next_after = result.entries.back().name;
+                   }
+                   r.body = std::move(result);
+                   if (q.watch) r.status = watches_.add(id, q.path, WatchKind::children);
+                 },
+                 [&](const protocol::CheckFenceRequest& q) {
+                   r.status = store_.check_fence(q.fence);
+                   if (r.status.ok()) r.body = protocol::FenceResult{q.fence.token};
+                 },
+                 [&](const protocol::KeepAliveRequest&) { (void)vouch(client.session); },
+                 [&](const protocol::OpenSessionRequest& q) {
+                   if (!vouch(*q.previous)) client.session = SessionId{0};
+                 },
+                 [&](const protocol::SetWatchRequest& q) {
+                   const WatchKind kind = to_registry_kind(q.kind);
+                   if (!q.from_zxid) {
+                     r.status = watches_.add(id, q.path, kind);
+                     return;
+                   }
+                   auto replay =
+                       watches_.add_from(id, q.path, kind, *q.from_zxid, Zxid{applied_.value()});
+                   if (!replay.ok()) {
+                     r.status = replay.status();
+                     return;
+                   }
+                   for (Notification& n : replay.value()) {
+                     emit(id, client, protocol::WatchEvent{std::move(n.event), q.path, q.kind});
+                   }
+                 },
+                 [&](const protocol::RemoveWatchRequest& q) {
+                   watches_.remove(id, q.path, to_registry_kind(q.kind));
+                 },
+                 [&](const auto&) {},  // sync: only the zxid matters
+             },
+             pending.body);
   return r;
 }
 
-codec::Response Replica::write_response(std::uint64_t request_id, Zxid zxid,
-                                        const store::ApplyResult& result,
-                                        const store::Command& command) const {
+protocol::Response Replica::write_response(std::uint64_t request_id, Zxid zxid,
+                                           const store::ApplyResult& result,
+                                           const store::Command& command) const {
   const store::Response& applied = result.response;
-  codec::Response r{request_id, zxid, applied.status, {}};
+  protocol::Response r{request_id, zxid, applied.status, {}};
   if (std::holds_alternative<store::MultiCommand>(command)) {
-    r.body = codec::MultiResult{applied.ops};
+    r.body = protocol::MultiResult{applied.ops};
   } else if (std::holds_alternative<store::OpenSessionCommand>(command)) {
     if (applied.status.ok()) {
       const std::int64_t timeout = std::get<store::OpenSessionCommand>(command).timeout_ms;
-      r.body = codec::SessionResult{applied.session, timeout, timeout};
+      r.body = protocol::SessionResult{applied.session, timeout, timeout};
     }
   } else if (const auto* write = std::get_if<store::WriteCommand>(&command)) {
     if (applied.status.ok() && !applied.ops.empty() && applied.ops.front().stat) {
-      const store::OpResult& op = applied.ops.front();
-      if (std::holds_alternative<store::CreateOp>(write->op)) {
-        r.body = codec::CreateResult{op.path, *op.stat};
-      } else if (std::holds_alternative<store::SetOp>(write->op)) {
-        r.body = codec::StatResult{*op.stat};
+      const protocol::OpResult& op = applied.ops.front();
+      if (std::holds_alternative<protocol::CreateOp>(write->op)) {
+        r.body = protocol::CreateResult{op.path, *op.stat};
+      } else if (std::holds_alternative<protocol::SetOp>(write->op)) {
+        r.body = protocol::StatResult{*op.stat};
       }
     }
   }

@@ -27,21 +27,21 @@ std::string ReplicaOptions::validate() const {
   return {};
 }
 
-store::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options,
-                                                      wal::Disk& disk, base::Prng& prng,
-                                                      const consensus::Configuration& initial,
-                                                      Time now) {
+protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options,
+                                                         wal::Disk& disk, base::Prng& prng,
+                                                         const consensus::Configuration& initial,
+                                                         Time now) {
   if (auto why = options.validate(); !why.empty()) {
-    return store::Status{store::Error::BAD_ARGUMENTS, why};
+    return protocol::Status{protocol::Error::BAD_ARGUMENTS, why};
   }
   const consensus::Snapshot start{Slot{0}, initial, std::make_shared<const std::string>()};
   auto opened = Storage::open(disk, options.wal, start);
-  if (!opened.ok()) return store::Status{store::Error::CORRUPTED, opened.status().message()};
+  if (!opened.ok()) return protocol::Status{protocol::Error::CORRUPTED, opened.status().message()};
   Storage::Opened& o = opened.value();
   auto replica = std::unique_ptr<Replica>(
       new Replica(options, disk, prng, std::move(o.storage), std::move(o.durable), now));
   for (std::string& note : o.notes) replica->output_.notes.push_back("recovery: " + note);
-  if (replica->fatal_) return store::Status{store::Error::CORRUPTED, *replica->fatal_};
+  if (replica->fatal_) return protocol::Status{protocol::Error::CORRUPTED, *replica->fatal_};
   return replica;
 }
 
@@ -57,7 +57,7 @@ Replica::Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prn
   applied_ = durable.snapshot.slot;
   snapshot_slot_ = durable.snapshot.slot;
   if (applied_ > Slot{0}) {
-    const store::Status loaded = store_.load_snapshot(*durable.snapshot.data);
+    const protocol::Status loaded = store_.load_snapshot(*durable.snapshot.data);
     if (!loaded.ok()) {
       fail("the snapshot at slot " + std::to_string(applied_.value()) +
            " does not load: " + loaded.message);
@@ -185,7 +185,7 @@ void Replica::drain() {
       }
     }
     if (out.install_snapshot) {
-      const store::Status loaded = store_.load_snapshot(*out.install_snapshot->data);
+      const protocol::Status loaded = store_.load_snapshot(*out.install_snapshot->data);
       if (!loaded.ok()) {
         fail("the leader's snapshot does not load: " + loaded.message);
         return;
@@ -234,8 +234,9 @@ void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
     auto it = clients_.find(n.client);
     if (it == clients_.end()) continue;
     if (options_.canaries.drop_watch_event && ++notifications_ % 10 == 0) continue;
-    const store::Path path = store::Path::parse(n.event.path).value();
-    emit(n.client, it->second, codec::WatchEvent{std::move(n.event), path, codec::WatchKind::data});
+    const protocol::Path path = protocol::Path::parse(n.event.path).value();
+    emit(n.client, it->second,
+         protocol::WatchEvent{std::move(n.event), path, protocol::WatchKind::data});
   }
   after_apply_sessions(command, result);
   auto waiting = writes_in_flight_.find({command.session, command.sequence});
@@ -267,9 +268,9 @@ void Replica::drop_watches_after_snapshot() {
     if (watches_.count(id) == 0) continue;
     watches_.remove_client(id);
     emit(id, client,
-         codec::SessionEvent{codec::SessionState::moved, client.session,
-                             "this server caught up from a snapshot; set watches again from "
-                             "your last zxid"});
+         protocol::SessionEvent{protocol::SessionState::moved, client.session,
+                                "this server caught up from a snapshot; set watches again from "
+                                "your last zxid"});
   }
 }
 
@@ -332,10 +333,11 @@ void Replica::flush_writes() {
           if (client == clients_.end()) continue;
           for (Pending& p : client->second.queue) {
             if (p.is_read || p.request_id != f.request_id || p.response) continue;
-            p.response = codec::Response{p.request_id, Zxid{applied_.value()},
-                                         store::Status{store::Error::NOT_LEADER,
-                                                       "no leader is known; try again"},
-                                         {}};
+            p.response = protocol::Response{
+                p.request_id,
+                Zxid{applied_.value()},
+                protocol::Status{protocol::Error::NOT_LEADER, "no leader is known; try again"},
+                {}};
             p.restamp = true;
             break;
           }

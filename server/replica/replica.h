@@ -35,7 +35,7 @@
 
 #include "base/prng.h"
 #include "consensus/core.h"
-#include "server/codec/client.h"
+#include "protocol/codec.h"
 #include "server/codec/peer.h"
 #include "server/replica/client_id.h"
 #include "server/replica/storage.h"
@@ -76,7 +76,7 @@ struct Time {
 
 struct ToClient {
   ClientId client;
-  codec::ServerMessage message;
+  protocol::ServerMessage message;
 };
 
 struct ReplicaOutput {
@@ -114,12 +114,12 @@ class Replica {
   // Recovers from `disk`. `initial` is the configuration at slot 0 for a new
   // ensemble (empty for a server joining as a learner). A disk that cannot be
   // recovered is an error naming file and offset. `prng` outlives the replica.
-  [[nodiscard]] static store::Result<std::unique_ptr<Replica>> open(
+  [[nodiscard]] static protocol::Result<std::unique_ptr<Replica>> open(
       const ReplicaOptions& options, wal::Disk& disk, base::Prng& prng,
       const consensus::Configuration& initial, Time now);
 
   void on_message(NodeId from, const consensus::Message& message);
-  void on_request(ClientId client, codec::ClientRequest request);
+  void on_request(ClientId client, protocol::ClientRequest request);
   void on_client_gone(ClientId client);
   void on_tick(Time now);
   // Makes everything written durable, then releases the votes that waited.
@@ -162,9 +162,9 @@ class Replica {
     bool is_read = false;             // evaluated at the head of the queue
     bool linearizable = false;        // read: waits for a read-index round
     std::int64_t deadline_ms = 0;     // TIMEOUT after this
-    codec::ClientBody body;           // read: what to evaluate
+    protocol::ClientBody body;        // read: what to evaluate
     std::optional<Slot> read_index;   // linearizable read: the round's answer
-    std::optional<codec::Response> response;  // ready to send
+    std::optional<protocol::Response> response;  // ready to send
     bool restamp = false;   // not a result of its own: carries the last zxid sent
     bool proposed = false;  // write: handed to consensus
     std::optional<codec::LogCommand> command;  // write: what to propose
@@ -190,7 +190,7 @@ class Replica {
   void drop_watches_after_snapshot();
   void after_apply_sessions(const codec::LogCommand& command, const store::ApplyResult& result);
   void complete_write(ClientId id, Client& client, std::uint64_t request_id,
-                      codec::Response response, bool restamp = false);
+                      protocol::Response response, bool restamp = false);
   void propose_stamped(std::vector<codec::LogCommand> commands);
   void flush_writes();
   void handle_forwarded(std::vector<consensus::Entry> entries);
@@ -200,30 +200,31 @@ class Replica {
   // clients.cpp: requests, ordering, reads, watches.
   void submit_write(ClientId id, Client& client, std::uint64_t request_id,
                     codec::LogCommand command);
-  void submit_read(ClientId id, Client& client, std::uint64_t request_id,
-                   codec::ClientBody body, bool linearizable);
+  void submit_read(ClientId id, Client& client, std::uint64_t request_id, protocol::ClientBody body,
+                   bool linearizable);
   void open_session(ClientId id, Client& client, std::uint64_t request_id,
-                    const codec::OpenSessionRequest& request);
-  void answer_now(ClientId id, Client& client, std::uint64_t request_id, store::Status status,
-                  codec::ResultBody body = {});
+                    const protocol::OpenSessionRequest& request);
+  void answer_now(ClientId id, Client& client, std::uint64_t request_id, protocol::Status status,
+                  protocol::ResultBody body = {});
   void pump(ClientId id, Client& client);
   void maybe_propose(ClientId id, Client& client);
   void propose_write(ClientId id, Client& client, Pending& pending);
   void pump_all();
-  [[nodiscard]] codec::Response evaluate_read(ClientId id, Client& client, const Pending& pending);
-  void emit(ClientId id, Client& client, codec::ServerMessage message);
+  [[nodiscard]] protocol::Response evaluate_read(ClientId id, Client& client,
+                                                 const Pending& pending);
+  void emit(ClientId id, Client& client, protocol::ServerMessage message);
   void start_read_round();
   void on_read_ready(const consensus::ReadReady& ready);
   void expire_requests();
-  [[nodiscard]] codec::Response write_response(std::uint64_t request_id, Zxid zxid,
-                                               const store::ApplyResult& result,
-                                               const store::Command& command) const;
+  [[nodiscard]] protocol::Response write_response(std::uint64_t request_id, Zxid zxid,
+                                                  const store::ApplyResult& result,
+                                                  const store::Command& command) const;
 
   // sessions.cpp: liveness at the leader, touches from followers, TTLs.
   void note_session_active(SessionId session);
   void session_tick();
   void on_became_leader();
-  void on_session_gone(SessionId session, codec::SessionState state);
+  void on_session_gone(SessionId session, protocol::SessionState state);
   void reload_session_timeouts();
 
   ReplicaOptions options_;

@@ -71,7 +71,7 @@ void Replica::session_tick() {
     commands.push_back(codec::LogCommand{0, SessionId{0}, 0, std::move(expire)});
   }
   if (!ttl_removal_proposed_ms_ || now_.monotonic_ms - *ttl_removal_proposed_ms_ >= retry_ms) {
-    std::vector<store::Path> paths =
+    std::vector<protocol::Path> paths =
         store_.expired_ttl_nodes(stamp(), options_.ttl_removals_per_entry_max);
     if (!paths.empty()) {
       ttl_removal_proposed_ms_ = now_.monotonic_ms;
@@ -94,10 +94,11 @@ void Replica::after_apply_sessions(const codec::LogCommand& command,
             session_deadline_ms_[result.response.session] = now_.monotonic_ms + c.timeout_ms;
           }
         } else if constexpr (std::is_same_v<C, store::CloseSessionCommand>) {
-          if (result.response.status.ok()) on_session_gone(c.session, codec::SessionState::closed);
+          if (result.response.status.ok())
+            on_session_gone(c.session, protocol::SessionState::closed);
         } else if constexpr (std::is_same_v<C, store::ExpireSessionsCommand>) {
           for (SessionId s : c.sessions) {
-            if (!store_.session_exists(s)) on_session_gone(s, codec::SessionState::expired);
+            if (!store_.session_exists(s)) on_session_gone(s, protocol::SessionState::expired);
           }
         } else if constexpr (std::is_same_v<C, store::RemoveExpiredTtlCommand>) {
           ttl_removal_proposed_ms_.reset();
@@ -106,17 +107,17 @@ void Replica::after_apply_sessions(const codec::LogCommand& command,
       command.command);
 }
 
-void Replica::on_session_gone(SessionId session, codec::SessionState state) {
+void Replica::on_session_gone(SessionId session, protocol::SessionState state) {
   session_timeout_ms_.erase(session);
   session_deadline_ms_.erase(session);
   expiring_.erase(session);
   touched_since_report_.erase(session);
   for (auto& [id, client] : clients_) {
     if (client.session != session) continue;
-    if (state == codec::SessionState::expired) {
+    if (state == protocol::SessionState::expired) {
       emit(id, client,
-           codec::SessionEvent{state, session,
-                               "session " + std::to_string(session.value()) + " expired"});
+           protocol::SessionEvent{state, session,
+                                  "session " + std::to_string(session.value()) + " expired"});
       client.session = SessionId{0};
     }
     watches_.remove_client(id);

@@ -11,7 +11,7 @@ namespace synod::replica {
 
 namespace {
 
-using store::EventType;
+using protocol::EventType;
 
 constexpr std::uint8_t bit(WatchKind kind) {
   return static_cast<std::uint8_t>(1u << static_cast<unsigned>(kind));
@@ -59,12 +59,12 @@ bool is_at_or_below(std::string_view watched, std::string_view path) {
 }
 
 // Whether a persistent watch of `kind` on `watched` fires on `event`.
-bool persistent_fires(WatchKind kind, std::string_view watched, const store::Event& event) {
+bool persistent_fires(WatchKind kind, std::string_view watched, const protocol::Event& event) {
   if (kind == WatchKind::persistent) return event.path == watched;
   return recursive_fires_on(event.type) && is_at_or_below(watched, event.path);
 }
 
-std::size_t event_bytes(const store::Event& event) {
+std::size_t event_bytes(const protocol::Event& event) {
   return event.path.size() + history_event_overhead_bytes;
 }
 
@@ -91,20 +91,20 @@ WatchRegistry::WatchRegistry(Zxid history_start, WatchLimits limits)
   SYNOD_ASSERT_MSG(limits_.watches_per_client_max >= 1, "a client must be able to hold a watch");
 }
 
-store::Status WatchRegistry::check_room(ClientId client, const store::Path& path,
-                                        WatchKind kind) const {
+protocol::Status WatchRegistry::check_room(ClientId client, const protocol::Path& path,
+                                           WatchKind kind) const {
   SYNOD_ASSERT(static_cast<std::uint8_t>(kind) <= watch_kind_last);
-  if (contains(client, path, kind)) return store::ok_status();  // idempotent
+  if (contains(client, path, kind)) return protocol::ok_status();  // idempotent
   const std::size_t held = count(client);
   SYNOD_ASSERT(held <= limits_.watches_per_client_max);
   if (held == limits_.watches_per_client_max) {
-    return store::error_status(
-        store::Error::LIMIT_EXCEEDED,
+    return protocol::error_status(
+        protocol::Error::LIMIT_EXCEEDED,
         "client " + std::to_string(client.value()) + " already holds " + std::to_string(held) +
             " watches, the most watches_per_client_max allows; remove some before adding a " +
             kind_name(kind) + " watch on " + path.text());
   }
-  return store::ok_status();
+  return protocol::ok_status();
 }
 
 void WatchRegistry::insert(ClientId client, const std::string& path, WatchKind kind) {
@@ -118,43 +118,43 @@ void WatchRegistry::insert(ClientId client, const std::string& path, WatchKind k
   SYNOD_ASSERT(state.count <= limits_.watches_per_client_max);
 }
 
-store::Status WatchRegistry::add(ClientId client, const store::Path& path, WatchKind kind) {
-  store::Status room = check_room(client, path, kind);
+protocol::Status WatchRegistry::add(ClientId client, const protocol::Path& path, WatchKind kind) {
+  protocol::Status room = check_room(client, path, kind);
   if (!room.ok()) return room;
   insert(client, path.text(), kind);
-  return store::ok_status();
+  return protocol::ok_status();
 }
 
-store::Result<std::vector<Notification>> WatchRegistry::add_from(ClientId client,
-                                                                 const store::Path& path,
-                                                                 WatchKind kind, Zxid from_zxid,
-                                                                 Zxid applied_zxid) {
+protocol::Result<std::vector<Notification>> WatchRegistry::add_from(ClientId client,
+                                                                    const protocol::Path& path,
+                                                                    WatchKind kind, Zxid from_zxid,
+                                                                    Zxid applied_zxid) {
   SYNOD_ASSERT_MSG(applied_zxid >= last_applied_, "the registry saw an entry the caller has not");
   if (is_one_shot(kind)) {
-    return store::error_status(store::Error::BAD_ARGUMENTS,
-                               "watch-from-zxid needs a persistent or persistent_recursive "
-                               "watch, not a " +
-                                   kind_name(kind) + " watch");
+    return protocol::error_status(protocol::Error::BAD_ARGUMENTS,
+                                  "watch-from-zxid needs a persistent or persistent_recursive "
+                                  "watch, not a " +
+                                      kind_name(kind) + " watch");
   }
   if (from_zxid > applied_zxid) {
-    return store::error_status(store::Error::BAD_ARGUMENTS,
-                               "watch from zxid " + std::to_string(from_zxid.value()) +
-                                   " is past this server's applied zxid " +
-                                   std::to_string(applied_zxid.value()));
+    return protocol::error_status(protocol::Error::BAD_ARGUMENTS,
+                                  "watch from zxid " + std::to_string(from_zxid.value()) +
+                                      " is past this server's applied zxid " +
+                                      std::to_string(applied_zxid.value()));
   }
   if (from_zxid < dropped_through_) {
     const std::optional<Zxid> oldest = history_oldest_zxid();
     const std::string retained =
         oldest ? "the oldest event still retained is at zxid " + std::to_string(oldest->value())
                : "no event is retained";
-    return store::error_status(store::Error::COMPACTED,
-                               "events after zxid " + std::to_string(from_zxid.value()) +
-                                   " up to zxid " + std::to_string(dropped_through_.value()) +
-                                   " are no longer retained; " + retained + "; watch from zxid " +
-                                   std::to_string(dropped_through_.value()) +
-                                   " or later, or re-read the state and watch from its zxid");
+    return protocol::error_status(
+        protocol::Error::COMPACTED,
+        "events after zxid " + std::to_string(from_zxid.value()) + " up to zxid " +
+            std::to_string(dropped_through_.value()) + " are no longer retained; " + retained +
+            "; watch from zxid " + std::to_string(dropped_through_.value()) +
+            " or later, or re-read the state and watch from its zxid");
   }
-  store::Status room = check_room(client, path, kind);
+  protocol::Status room = check_room(client, path, kind);
   if (!room.ok()) return room;
 
   // Entries are in increasing zxid: skip those at or before from_zxid.
@@ -163,7 +163,7 @@ store::Result<std::vector<Notification>> WatchRegistry::add_from(ClientId client
                        [](Zxid zxid, const HistoryEntry& entry) { return zxid < entry.zxid; });
   std::vector<Notification> replay;
   for (auto entry = first; entry != history_.end(); ++entry) {
-    for (const store::Event& event : entry->events) {
+    for (const protocol::Event& event : entry->events) {
       if (persistent_fires(kind, path.text(), event)) replay.push_back({client, event});
     }
   }
@@ -192,7 +192,7 @@ WatchRegistry::ClientMasks::iterator WatchRegistry::clear_bits(
   return at->second.erase(entry);
 }
 
-void WatchRegistry::remove(ClientId client, const store::Path& path, WatchKind kind) {
+void WatchRegistry::remove(ClientId client, const protocol::Path& path, WatchKind kind) {
   const auto at = by_path_.find(path.text());
   if (at == by_path_.end()) return;
   const auto entry = at->second.find(client);
@@ -218,7 +218,7 @@ void WatchRegistry::remove_client(ClientId client) {
   SYNOD_ASSERT(by_client_.find(client) == by_client_.end());
 }
 
-void WatchRegistry::collect_targets(const store::Event& event) {
+void WatchRegistry::collect_targets(const protocol::Event& event) {
   const std::uint8_t fire = exact_fire_bits(event.type);
   const auto at = by_path_.find(event.path);
   if (at != by_path_.end()) {
@@ -246,11 +246,11 @@ void WatchRegistry::collect_targets(const store::Event& event) {
   }
 }
 
-void WatchRegistry::on_applied(Zxid zxid, std::span<const store::Event> events,
+void WatchRegistry::on_applied(Zxid zxid, std::span<const protocol::Event> events,
                                std::vector<Notification>& out) {
   SYNOD_ASSERT_MSG(zxid > last_applied_, "entries are applied in increasing zxid");
   last_applied_ = zxid;
-  for (const store::Event& event : events) {
+  for (const protocol::Event& event : events) {
     SYNOD_ASSERT_MSG(event.zxid == zxid, "an entry's events carry its zxid");
     SYNOD_ASSERT_MSG(!event.path.empty() && event.path.front() == '/', "events name paths");
     targets_.clear();
@@ -262,10 +262,10 @@ void WatchRegistry::on_applied(Zxid zxid, std::span<const store::Event> events,
   record_history(zxid, events);
 }
 
-void WatchRegistry::record_history(Zxid zxid, std::span<const store::Event> events) {
+void WatchRegistry::record_history(Zxid zxid, std::span<const protocol::Event> events) {
   if (events.empty()) return;
   HistoryEntry entry{zxid, {events.begin(), events.end()}, 0};
-  for (const store::Event& event : events) entry.bytes += event_bytes(event);
+  for (const protocol::Event& event : events) entry.bytes += event_bytes(event);
   history_events_ += entry.events.size();
   history_bytes_ += entry.bytes;
   history_.push_back(std::move(entry));
@@ -294,7 +294,7 @@ std::size_t WatchRegistry::count(ClientId client) const {
   return state == by_client_.end() ? 0 : state->second.count;
 }
 
-bool WatchRegistry::contains(ClientId client, const store::Path& path, WatchKind kind) const {
+bool WatchRegistry::contains(ClientId client, const protocol::Path& path, WatchKind kind) const {
   const auto at = by_path_.find(path.text());
   if (at == by_path_.end()) return false;
   const auto entry = at->second.find(client);

@@ -58,9 +58,9 @@
 #include <vector>
 
 #include "base/ids.h"
+#include "protocol/error.h"
+#include "protocol/path.h"
 #include "server/replica/client_id.h"
-#include "server/store/path.h"
-#include "server/store/status.h"
 #include "server/store/types.h"
 
 namespace synod::replica {
@@ -95,10 +95,10 @@ inline constexpr std::size_t history_bytes_max_default = std::size_t{64} << 20; 
 // node's and its parent's children_changed). The default history must hold at
 // least one such entry at the longest path, or watch-from-zxid would answer
 // COMPACTED right after any large multi.
-inline constexpr std::size_t large_entry_events = 2 * store::multi_ops_max;
+inline constexpr std::size_t large_entry_events = 2 * protocol::multi_ops_max;
 static_assert(history_events_max_default >= large_entry_events);
 static_assert(history_bytes_max_default >=
-              large_entry_events * (store::path_bytes_max + history_event_overhead_bytes));
+              large_entry_events * (protocol::path_bytes_max + history_event_overhead_bytes));
 static_assert(history_bytes_max_default >=
                   history_events_max_default * history_event_overhead_bytes,
               "with short paths the event bound, not the byte bound, should bind first");
@@ -118,7 +118,7 @@ struct WatchLimits {
 // One event to send to one client.
 struct Notification {
   ClientId client{};
-  store::Event event;
+  protocol::Event event;
   friend bool operator==(const Notification&, const Notification&) = default;
 };
 
@@ -134,7 +134,7 @@ class WatchRegistry {
   // and changes nothing. A new one beyond watches_per_client_max:
   // LIMIT_EXCEEDED, nothing registered. Any kind is accepted; the replica
   // decides which read sets which kind (a data watch only on an existing node).
-  [[nodiscard]] store::Status add(ClientId client, const store::Path& path, WatchKind kind);
+  [[nodiscard]] protocol::Status add(ClientId client, const protocol::Path& path, WatchKind kind);
 
   // Watch-from-zxid. Registers (client, path, kind) for kind persistent or
   // persistent_recursive, and returns, in zxid (then event) order, every
@@ -150,13 +150,13 @@ class WatchRegistry {
   // `applied_zxid` is the replica's applied point; it must be at least the
   // zxid of the last on_applied() call (asserted: the registry sees every
   // entry as it is applied).
-  [[nodiscard]] store::Result<std::vector<Notification>> add_from(ClientId client,
-                                                                  const store::Path& path,
-                                                                  WatchKind kind, Zxid from_zxid,
-                                                                  Zxid applied_zxid);
+  [[nodiscard]] protocol::Result<std::vector<Notification>> add_from(ClientId client,
+                                                                     const protocol::Path& path,
+                                                                     WatchKind kind, Zxid from_zxid,
+                                                                     Zxid applied_zxid);
 
   // Removes (client, path, kind) if registered; otherwise does nothing.
-  void remove(ClientId client, const store::Path& path, WatchKind kind);
+  void remove(ClientId client, const protocol::Path& path, WatchKind kind);
   // Removes every registration of `client` (its connection closed or its
   // session ended). Unknown clients are fine.
   void remove_client(ClientId client);
@@ -168,7 +168,8 @@ class WatchRegistry {
   // registrations that fired, and records the events in the history, dropping
   // whole oldest entries beyond the limits. An entry without events records
   // nothing and notifies no one.
-  void on_applied(Zxid zxid, std::span<const store::Event> events, std::vector<Notification>& out);
+  void on_applied(Zxid zxid, std::span<const protocol::Event> events,
+                  std::vector<Notification>& out);
 
   // Forgets the history after the replica replaced its store by a snapshot at
   // `zxid` (events up to it were never seen here): add_from() below `zxid`
@@ -181,7 +182,7 @@ class WatchRegistry {
   [[nodiscard]] std::size_t count() const { return count_; }
   [[nodiscard]] std::size_t count(ClientId client) const;
   // Whether (client, path, kind) is registered.
-  [[nodiscard]] bool contains(ClientId client, const store::Path& path, WatchKind kind) const;
+  [[nodiscard]] bool contains(ClientId client, const protocol::Path& path, WatchKind kind) const;
 
   // The zxid of the oldest event retained, or nullopt when none is.
   [[nodiscard]] std::optional<Zxid> history_oldest_zxid() const;
@@ -206,12 +207,12 @@ class WatchRegistry {
   };
   struct HistoryEntry {
     Zxid zxid{};
-    std::vector<store::Event> events;
+    std::vector<protocol::Event> events;
     std::size_t bytes = 0;
   };
 
-  [[nodiscard]] store::Status check_room(ClientId client, const store::Path& path,
-                                         WatchKind kind) const;
+  [[nodiscard]] protocol::Status check_room(ClientId client, const protocol::Path& path,
+                                            WatchKind kind) const;
   void insert(ClientId client, const std::string& path, WatchKind kind);
   // Clears `bits` from client's mask at the path `at` points to, erasing
   // emptied entries. Returns the iterator after the client's entry.
@@ -219,8 +220,8 @@ class WatchRegistry {
                                    ClientMasks::iterator entry, KindMask bits);
   // Appends to targets_ the clients to notify for `event`, removing fired
   // one-shot registrations.
-  void collect_targets(const store::Event& event);
-  void record_history(Zxid zxid, std::span<const store::Event> events);
+  void collect_targets(const protocol::Event& event);
+  void record_history(Zxid zxid, std::span<const protocol::Event> events);
 
   WatchLimits limits_;
   // path -> client -> kinds. Ordered maps: exact lookups are O(log n) and the

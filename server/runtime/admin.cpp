@@ -85,6 +85,16 @@ void Histogram::write(std::string& out, std::string_view name, std::string_view 
   out += n + "_count " + std::to_string(count_) + "\n";
 }
 
+std::size_t request_type_of(const protocol::ClientBody& body) {
+  // ClientBody: WriteRequest, MultiRequest, CloseSessionRequest, then one
+  // alternative per remaining name, in request_type_names' order.
+  static_assert(
+      std::is_same_v<std::variant_alternative_t<3, protocol::ClientBody>, protocol::GetRequest>);
+  static_assert(std::is_same_v<std::variant_alternative_t<11, protocol::ClientBody>,
+                               protocol::RemoveWatchRequest>);
+  return body.index() < 3 ? request_type_write : body.index() - 2;
+}
+
 std::string status_json(const RuntimeOptions& options, const replica::ReplicaStatus& status) {
   const auto& c = status.consensus;
   std::string out = "{\"id\":" + std::to_string(options.id.value()) + ",\"role\":";
@@ -132,9 +142,9 @@ std::string metrics_text(const Metrics& m, const replica::ReplicaStatus& status,
   for (std::size_t i = 0; i < request_type_names.size(); ++i) {
     for (std::size_t r = 0; r < result_kinds; ++r) {
       if (m.answered[i][r] == 0) continue;
-      out += "synod_answers_total{type=\"" + std::string(request_type_names[i]) +
-             "\",result=\"" + std::string(store::error_name(static_cast<store::Error>(r))) +
-             "\"} " + std::to_string(m.answered[i][r]) + "\n";
+      out += "synod_answers_total{type=\"" + std::string(request_type_names[i]) + "\",result=\"" +
+             std::string(protocol::error_name(static_cast<protocol::Error>(r))) + "\"} " +
+             std::to_string(m.answered[i][r]) + "\n";
     }
   }
   append_gauge(out, "synod_wal_bytes", "Bytes in the write-ahead log's segments.", m.wal_bytes);

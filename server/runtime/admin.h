@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <variant>
 
-#include "server/codec/client.h"
+#include "protocol/codec.h"
 #include "server/replica/replica.h"
 #include "server/runtime/runtime.h"
 
@@ -31,23 +31,24 @@ class Histogram {
   double sum_seconds_ = 0;
 };
 
-// The kinds of client request, for synod_requests_total{type=...}; the last
-// is a frame that verified but did not decode.
+// The kinds of client request, for synod_requests_total{type=...}: every
+// write (create, delete, set, multi, close) is "write"; the last is a frame
+// that verified but did not decode.
 inline constexpr std::array<std::string_view, 11> request_type_names = {
     "write", "get", "exists", "children", "check_fence", "open_session",
     "keep_alive", "sync", "set_watch", "remove_watch", "invalid"};
-static_assert(request_type_names.size() == std::variant_size_v<codec::ClientBody> + 1,
-              "one name per ClientBody alternative, plus invalid");
+static_assert(request_type_names.size() == std::variant_size_v<protocol::ClientBody> - 2 + 1,
+              "one name per ClientBody alternative, the three writes as one, plus invalid");
+inline constexpr std::size_t request_type_write = 0;
 inline constexpr std::size_t request_type_invalid = request_type_names.size() - 1;
-inline constexpr std::size_t request_type_write = 0;  // store::Command, ClientBody's first
-static_assert(std::is_same_v<std::variant_alternative_t<request_type_write, codec::ClientBody>,
-                             store::Command>);
+// The index into request_type_names of a decoded request.
+[[nodiscard]] std::size_t request_type_of(const protocol::ClientBody& body);
 
-inline constexpr std::size_t result_kinds = static_cast<std::size_t>(store::error_last) + 1;
+inline constexpr std::size_t result_kinds = static_cast<std::size_t>(protocol::error_last) + 1;
 
 struct Metrics {
   std::array<std::uint64_t, request_type_names.size()> requests{};
-  // Answers, by the request's type and the answer's result (store::Error).
+  // Answers, by the request's type and the answer's result (protocol::Error).
   std::array<std::array<std::uint64_t, result_kinds>, request_type_names.size()> answered{};
   std::uint64_t wal_bytes = 0;       // wal/*, read from the data dir per scrape
   std::uint64_t snapshot_bytes = 0;  // snap/*

@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "base/prng.h"
-#include "server/codec/client.h"
-#include "server/codec/limits.h"
+#include "protocol/codec.h"
+#include "protocol/limits.h"
 #include "server/codec/peer.h"
 #include "server/runtime/admin.h"
 
@@ -49,9 +49,9 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t length_prefix_bytes = 4;
 // One gathered write sends at most this much (a single larger frame alone).
 constexpr std::size_t write_batch_bytes_max = 256 * 1024;
-static_assert(peer_queue_bytes_max >= codec::frame_bytes_max + length_prefix_bytes,
+static_assert(peer_queue_bytes_max >= protocol::frame_bytes_max + length_prefix_bytes,
               "a peer link must be able to queue one maximal frame");
-static_assert(client_queue_bytes_max >= codec::frame_bytes_max + length_prefix_bytes,
+static_assert(client_queue_bytes_max >= protocol::frame_bytes_max + length_prefix_bytes,
               "a client queue must be able to hold one maximal frame");
 static_assert(client_queue_frames_max >= 2 * replica::ReplicaOptions{}.pending_per_client_max,
               "a client with every pending request answered, and as many watch events, fits");
@@ -87,7 +87,7 @@ std::string endpoint_name(const tcp::socket& socket) {
 
 std::string too_large(std::uint32_t bytes) {
   return "frame of " + std::to_string(bytes) + " bytes exceeds the limit of " +
-         std::to_string(codec::frame_bytes_max) + " bytes (codec::frame_bytes_max)";
+         std::to_string(protocol::frame_bytes_max) + " bytes (protocol::frame_bytes_max)";
 }
 
 // The bytes of the files in one directory of the data dir (0 if unreadable).
@@ -192,7 +192,7 @@ class FrameReader {
         std::array<unsigned char, length_prefix_bytes> header{};
         std::memcpy(header.data(), data_.get() + begin_, length_prefix_bytes);
         const std::uint32_t length = read_length(header);
-        if (length > codec::frame_bytes_max) co_return Next{std::nullopt, {}, too_large(length)};
+        if (length > protocol::frame_bytes_max) co_return Next{std::nullopt, {}, too_large(length)};
         wanted = length_prefix_bytes + length;
         if (held >= wanted) {
           std::string frame(data_.get() + begin_ + length_prefix_bytes, length);
@@ -267,7 +267,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
   ClientConnection(Server& server, replica::ClientId id, tcp::socket socket);
   void start();
-  void deliver(const codec::ServerMessage& message);
+  void deliver(const protocol::ServerMessage& message);
   // Closes the socket; unless `quiet`, tells the replica (later, not from
   // inside a drain). `reason` empty: an orderly close, not logged.
   void close(const std::string& reason, bool quiet = false);
@@ -314,7 +314,7 @@ class Server {
     replica_->on_message(from, message);
     after_input();
   }
-  void on_client_request(replica::ClientId client, codec::ClientRequest request) {
+  void on_client_request(replica::ClientId client, protocol::ClientRequest request) {
     if (stopping_) return;
     replica_->on_request(client, std::move(request));
     after_input();
@@ -885,10 +885,10 @@ void ClientConnection::start() {
   asio::co_spawn(server_.io(), [self] { return self->writer(); }, asio::detached);
 }
 
-void ClientConnection::deliver(const codec::ServerMessage& message) {
+void ClientConnection::deliver(const protocol::ServerMessage& message) {
   if (closed_) return;
   std::string payload;
-  if (const auto* response = std::get_if<codec::Response>(&message)) {
+  if (const auto* response = std::get_if<protocol::Response>(&message)) {
     // Answers come in request order, so a request is almost always the
     // oldest one held.
     const auto started =
@@ -904,11 +904,11 @@ void ClientConnection::deliver(const codec::ServerMessage& message) {
       }
       started_.erase(started);
     }
-    payload = codec::encode_response(*response);
-  } else if (const auto* watch = std::get_if<codec::WatchEvent>(&message)) {
-    payload = codec::encode_watch_event(*watch);
+    payload = protocol::encode_response(*response);
+  } else if (const auto* watch = std::get_if<protocol::WatchEvent>(&message)) {
+    payload = protocol::encode_watch_event(*watch);
   } else {
-    payload = codec::encode_session_event(std::get<codec::SessionEvent>(message));
+    payload = protocol::encode_session_event(std::get<protocol::SessionEvent>(message));
   }
   if (!queue_.push(std::move(payload))) {
     ++server_.metrics().client_connections_slow;
@@ -957,13 +957,14 @@ awaitable<void> ClientConnection::reader() {
 }
 
 void ClientConnection::handle_frame(std::string bytes) {
-  auto decoded = codec::decode_client(bytes, SessionId{0});
+  auto decoded = protocol::decode_client(bytes);
   Metrics& metrics = server_.metrics();
   if (decoded.ok()) {
-    codec::ClientRequest& request = decoded.value();
-    ++metrics.requests[request.body.index()];
+    protocol::ClientRequest& request = decoded.value();
+    const std::size_t type = request_type_of(request.body);
+    ++metrics.requests[type];
     if (started_.size() < client_queue_frames_max) {
-      started_.push_back(Started{request.request_id, request.body.index(), monotonic_ms()});
+      started_.push_back(Started{request.request_id, type, monotonic_ms()});
     }
     server_.on_client_request(id_, std::move(request));
     return;
@@ -971,10 +972,10 @@ void ClientConnection::handle_frame(std::string bytes) {
   // A frame that verified but is invalid is answered with its error at once.
   // The replica never saw it, so the answer may overtake responses to
   // earlier requests still pending on this connection; clients match by id.
-  if (const auto request_id = codec::request_id_of(bytes)) {
+  if (const auto request_id = protocol::request_id_of(bytes)) {
     ++metrics.requests[request_type_invalid];
     ++metrics.answered[request_type_invalid][static_cast<std::size_t>(decoded.status().error)];
-    deliver(codec::Response{*request_id, Zxid{}, decoded.status(), {}});
+    deliver(protocol::Response{*request_id, Zxid{}, decoded.status(), {}});
     return;
   }
   ++metrics.client_frames_rejected;

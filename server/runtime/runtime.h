@@ -12,7 +12,7 @@
 // input of this loop iteration (group commit).
 //
 // Wire framing, peers and clients alike: a u32 little-endian length, then
-// that many bytes (codec::frame_bytes_max at most) of a FlatBuffers frame
+// that many bytes (protocol::frame_bytes_max at most) of a FlatBuffers frame
 // (encode_envelope for peers, ClientFrame / ServerFrame for clients). A frame
 // over the limit or that fails to decode closes that one connection with a
 // logged reason; a client request that verified but is invalid is answered

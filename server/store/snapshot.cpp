@@ -241,8 +241,8 @@ Status Store::load_sessions(SnapshotReader& reader) {
     if (id.value() == 0 || id.value() > applied_zxid_.value()) {
       return corrupted(reader, "a session id outside [1, applied zxid]");
     }
-    if (timeout_ms < 1 || timeout_ms > session_timeout_ms_max) {
-      return corrupted(reader, "a session timeout outside [1, session_timeout_ms_max]");
+    if (timeout_ms < 1 || timeout_ms > session_timeout_ms_limit) {
+      return corrupted(reader, "a session timeout outside [1, session_timeout_ms_limit]");
     }
     sessions_.emplace_hint(sessions_.end(), id, Session{timeout_ms, {}, last_sequence});
   }

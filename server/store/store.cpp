@@ -83,11 +83,11 @@ ApplyResult Store::apply(Zxid zxid, std::int64_t log_time_ms, const Command& com
 }
 
 void Store::apply_open_session(Entry& entry, const OpenSessionCommand& command) {
-  if (command.timeout_ms < 1 || command.timeout_ms > session_timeout_ms_max) {
+  if (command.timeout_ms < 1 || command.timeout_ms > session_timeout_ms_limit) {
     entry.response.status =
         error_status(Error::BAD_ARGUMENTS, "session timeout " + std::to_string(command.timeout_ms) +
                                                " ms is outside [1, " +
-                                               std::to_string(session_timeout_ms_max) + "]");
+                                               std::to_string(session_timeout_ms_limit) + "]");
     return;
   }
   if (sessions_.size() >= config_.sessions_max) {

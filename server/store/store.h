@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "base/ids.h"
+#include "protocol/error.h"
+#include "protocol/path.h"
 #include "server/store/command.h"
-#include "server/store/path.h"
-#include "server/store/status.h"
 #include "server/store/types.h"
 
 namespace synod::store {
@@ -40,12 +40,6 @@ struct NodeView {
   std::string_view data;
   NodeKind kind = NodeKind::persistent;
   std::int64_t ttl_ms = 0;  // kind ttl only
-};
-
-struct ChildEntry {
-  std::string name;
-  Stat stat;
-  friend bool operator==(const ChildEntry&, const ChildEntry&) = default;
 };
 
 // One page of children in bytewise name order. more: children after the

@@ -24,7 +24,7 @@ import urllib.request
 SYNODD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "synodd"
 TOTAL_DEADLINE = time.monotonic() + 55
 NODES = (1, 2, 3)
-FRAME_BYTES_MAX = (16 << 20) + (1 << 20)  # server/codec/limits.h
+FRAME_BYTES_MAX = (16 << 20) + (1 << 20)  # protocol/limits.h
 
 procs = {}
 tmp = tempfile.mkdtemp(prefix="synodd-it-")

@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "base/hash.h"
-#include "server/codec/peer.h"
 #include "client/core/session_core.h"
+#include "server/codec/peer.h"
 
 namespace synod::sim {
 
@@ -15,13 +15,12 @@ constexpr std::int64_t tick_ms = 10;
 constexpr std::int64_t wall_epoch_ms = 1'764'000'000'000;
 constexpr std::uint32_t paths = 6;
 
-
-bool applied_error(store::Error e) {
-  return e != store::Error::TIMEOUT && e != store::Error::NOT_LEADER &&
-         e != store::Error::LIMIT_EXCEEDED && e != store::Error::CONNECTION_LOSS;
+bool applied_error(protocol::Error e) {
+  return e != protocol::Error::TIMEOUT && e != protocol::Error::NOT_LEADER &&
+         e != protocol::Error::LIMIT_EXCEEDED && e != protocol::Error::CONNECTION_LOSS;
 }
 
-store::Path path_of(const std::string& text) { return store::Path::parse(text).value(); }
+protocol::Path path_of(const std::string& text) { return protocol::Path::parse(text).value(); }
 
 }  // namespace
 
@@ -323,33 +322,33 @@ void StoreCluster::detach(Client& c) {
 // A ClientFrame from the core reaches its server through the codec.
 void StoreCluster::deliver(Client& c, const std::string& bytes) {
   if (!c.connection) return;
-  auto request = codec::decode_client(bytes, c.core->session());
+  auto request = protocol::decode_client(bytes);
   if (!request.ok()) return fail("codec: a client frame did not decode: " + request.status().message);
   Server& s = *servers_.at(c.server);
   s.replica->on_request(*c.connection, std::move(request.value()));
   handle(s);
 }
 
-void StoreCluster::on_server_message(Client& c, const codec::ServerMessage& message) {
+void StoreCluster::on_server_message(Client& c, const protocol::ServerMessage& message) {
   std::string bytes;
-  if (const auto* response = std::get_if<codec::Response>(&message)) {
-    bytes = codec::encode_response(*response);
-  } else if (const auto* event = std::get_if<codec::WatchEvent>(&message)) {
-    bytes = codec::encode_watch_event(*event);
+  if (const auto* response = std::get_if<protocol::Response>(&message)) {
+    bytes = protocol::encode_response(*response);
+  } else if (const auto* event = std::get_if<protocol::WatchEvent>(&message)) {
+    bytes = protocol::encode_watch_event(*event);
   } else {
-    bytes = codec::encode_session_event(std::get<codec::SessionEvent>(message));
+    bytes = protocol::encode_session_event(std::get<protocol::SessionEvent>(message));
   }
   c.core->on_frame(now_ms(), bytes);
 }
 
-void StoreCluster::submit(Client& c, Op op, codec::ClientBody body) {
+void StoreCluster::submit(Client& c, Op op, protocol::ClientBody body) {
   op.required = completed_zxid_max_;
   if (op.kind == Op::Kind::write || op.kind == Op::Kind::exists ||
       op.kind == Op::Kind::children || op.kind == Op::Kind::sync) {
     op.linearizable = true;
   }
-  if (const auto* get = std::get_if<codec::GetRequest>(&body)) {
-    op.linearizable = get->mode == codec::ReadMode::linearizable;
+  if (const auto* get = std::get_if<protocol::GetRequest>(&body)) {
+    op.linearizable = get->mode == protocol::ReadMode::linearizable;
   }
   const client::RequestId id = c.core->submit(now_ms(), std::move(body));
   c.ops.emplace(id, std::move(op));
@@ -359,9 +358,9 @@ void StoreCluster::issue(Client& c) {
   const std::string p = "/k" + std::to_string(prng_.below(paths));
   const std::string child = p + "/c";
   const std::uint64_t r = prng_.below(100);
-  auto write = [&](store::Op op, std::optional<store::Fence> fence = std::nullopt) {
+  auto write = [&](protocol::Op op, std::optional<protocol::Fence> fence = std::nullopt) {
     submit(c, Op{Op::Kind::write, {}, {}, false},
-           store::Command{store::WriteCommand{SessionId{0}, std::move(fence), std::move(op)}});
+           protocol::WriteRequest{std::move(fence), std::move(op)});
   };
   auto version = [&]() -> std::optional<std::int32_t> {
     if (prng_.chance(1, 2)) return std::nullopt;
@@ -369,53 +368,54 @@ void StoreCluster::issue(Client& c) {
   };
   const std::string data = "v" + std::to_string(prng_.below(1000));
   if (r < 22) {
-    store::CreateOp op;
+    protocol::CreateOp op;
     op.path = path_of(prng_.chance(1, 3) ? child : p);
     op.data = data;
     const std::uint64_t kind = prng_.below(12);
-    if (kind < 3) op.kind = store::NodeKind::ephemeral;
+    if (kind < 3) op.kind = protocol::NodeKind::ephemeral;
     if (kind == 10) {
-      op.kind = store::NodeKind::ttl;  // removed by the leader once idle this long
+      op.kind = protocol::NodeKind::ttl;  // removed by the leader once idle this long
       op.ttl_ms = static_cast<std::int64_t>(prng_.range(20, 400)) * tick_ms;
     }
-    if (kind == 11) op.kind = store::NodeKind::container;
+    if (kind == 11) op.kind = protocol::NodeKind::container;
     if (kind >= 8 && kind < 10) {
       op.sequential = true;
       op.path = path_of(p + "/s-");
-      op.parents = store::MissingParents::create_persistent;
+      op.parents = protocol::MissingParents::create_persistent;
     }
     write(std::move(op));
   } else if (r < 37) {
-    write(store::SetOp{path_of(p), data, version()});
+    write(protocol::SetOp{path_of(p), data, version()});
   } else if (r < 45) {
-    write(store::DeleteOp{path_of(prng_.chance(1, 3) ? child : p), version()});
+    write(protocol::DeleteOp{path_of(prng_.chance(1, 3) ? child : p), version()});
   } else if (r < 65) {
-    const auto mode = prng_.chance(4, 5) ? codec::ReadMode::linearizable : codec::ReadMode::sequential;
-    submit(c, Op{Op::Kind::get, p, {}, false},
-           codec::GetRequest{path_of(p), false, mode});
+    const auto mode =
+        prng_.chance(4, 5) ? protocol::ReadMode::linearizable : protocol::ReadMode::sequential;
+    submit(c, Op{Op::Kind::get, p, {}, false}, protocol::GetRequest{path_of(p), false, mode});
   } else if (r < 75) {
     submit(c, Op{Op::Kind::exists, p, {}, false},
-           codec::ExistsRequest{path_of(p), false, codec::ReadMode::linearizable});
+           protocol::ExistsRequest{path_of(p), false, protocol::ReadMode::linearizable});
   } else if (r < 79) {
     submit(c, Op{Op::Kind::children, "/", {}, false},
-           codec::ChildrenRequest{store::Path::root(), false, codec::ReadMode::linearizable, "", 100});
+           protocol::ChildrenRequest{protocol::Path::root(), false,
+                                     protocol::ReadMode::linearizable, "", 100});
   } else if (r < 85) {
-    store::MultiCommand multi;
-    multi.session = SessionId{0};
-    multi.ops.push_back(store::MultiOp{store::CheckOp{path_of(p), version()}, std::nullopt});
-    multi.ops.push_back(store::MultiOp{
-        store::SetOp{path_of("/k" + std::to_string(prng_.below(paths))), data, std::nullopt},
+    protocol::MultiRequest multi;
+    multi.ops.push_back(protocol::MultiOp{protocol::CheckOp{path_of(p), version()}, std::nullopt});
+    multi.ops.push_back(protocol::MultiOp{
+        protocol::SetOp{path_of("/k" + std::to_string(prng_.below(paths))), data, std::nullopt},
         std::nullopt});
-    submit(c, Op{Op::Kind::write, {}, {}, false}, store::Command{std::move(multi)});
+    submit(c, Op{Op::Kind::write, {}, {}, false}, std::move(multi));
   } else if (r < 93) {
     // A fenced write: the token is /k0's current czxid (by the model) or stale.
     Zxid token{prng_.below(model_applied_.value() + 1)};
     if (prng_.chance(1, 2)) {
       if (auto got = model_.get(path_of("/k0")); got.ok()) token = got.value().stat.czxid;
     }
-    write(store::SetOp{path_of("/k1"), data, std::nullopt}, store::Fence{path_of("/k0"), token});
+    write(protocol::SetOp{path_of("/k1"), data, std::nullopt},
+          protocol::Fence{path_of("/k0"), token});
   } else if (r < 97) {
-    submit(c, Op{Op::Kind::sync, {}, {}, false}, codec::SyncRequest{});
+    submit(c, Op{Op::Kind::sync, {}, {}, false}, protocol::SyncRequest{});
   } else {
     (void)c.core->close(now_ms());
   }
@@ -438,8 +438,8 @@ void StoreCluster::client_schedule() {
     } else if (ready && c.watcher && !c.watch_registered && !c.watch_pending) {
       c.watch_pending = true;
       submit(c, Op{Op::Kind::watch, "/", {}, false},
-             codec::SetWatchRequest{store::Path::root(), codec::WatchKind::persistent_recursive,
-                                    std::nullopt});
+             protocol::SetWatchRequest{protocol::Path::root(),
+                                       protocol::WatchKind::persistent_recursive, std::nullopt});
     } else if (ready && faults_ && c.ops.size() < 3 &&
                prng_.chance_permille(options_.propose_permille)) {
       issue(c);
@@ -469,7 +469,7 @@ void StoreCluster::on_client_event(Client& c, const client::Event& event) {
   }
 }
 
-void StoreCluster::on_watch_event(Client& c, const store::Event& event) {
+void StoreCluster::on_watch_event(Client& c, const protocol::Event& event) {
   if (event.zxid <= c.response_max) {
     return fail("watches: client " + std::to_string(c.index) + " got an event at zxid " +
                 std::to_string(event.zxid.value()) +
@@ -477,14 +477,14 @@ void StoreCluster::on_watch_event(Client& c, const store::Event& event) {
   }
   if (!c.watch_registered) return;
   while (c.event_cursor < model_events_.size() &&
-         model_events_[c.event_cursor].type == store::EventType::children_changed) {
+         model_events_[c.event_cursor].type == protocol::EventType::children_changed) {
     ++c.event_cursor;
   }
   if (c.event_cursor >= model_events_.size()) {
     return fail("watches: client " + std::to_string(c.index) +
                 " got an event the chosen log does not have");
   }
-  const store::Event& expected = model_events_[c.event_cursor++];
+  const protocol::Event& expected = model_events_[c.event_cursor++];
   if (!(expected == event)) {
     return fail("watches: client " + std::to_string(c.index) + " expected the event at zxid " +
                 std::to_string(expected.zxid.value()) + " on " + expected.path +
@@ -493,21 +493,21 @@ void StoreCluster::on_watch_event(Client& c, const store::Event& event) {
   }
 }
 
-void StoreCluster::on_response(Client& c, const Op& op, const codec::Response& response) {
-  const store::Error error = response.status.error;
+void StoreCluster::on_response(Client& c, const Op& op, const protocol::Response& response) {
+  const protocol::Error error = response.status.error;
   const bool sent = response.request_id != 0;
   std::optional<std::pair<SessionId, std::uint64_t>> key;
   if (op.kind == Op::Kind::write) key = std::pair{c.core->session(), response.request_id};
-  const bool served = sent && applied_error(error) &&
-                      !(key && error == store::Error::SESSION_EXPIRED &&
-                        !model_writes_.contains(*key));
+  const bool served =
+      sent && applied_error(error) &&
+      !(key && error == protocol::Error::SESSION_EXPIRED && !model_writes_.contains(*key));
   if (served) {
     if (response.zxid < c.response_max || response.zxid < c.moved_from) {
       return fail("sessions: client " + std::to_string(c.index) + " saw zxid " +
                   std::to_string(std::max(c.response_max, c.moved_from).value()) +
                   " and then a response at zxid " + std::to_string(response.zxid.value()) +
-                  " from " + node_name(c.server) + " (" +
-                  std::string(store::error_name(error)) + ")");
+                  " from " + node_name(c.server) + " (" + std::string(protocol::error_name(error)) +
+                  ")");
     }
     if (op.linearizable && response.zxid < op.required) {
       return fail("real time: client " + std::to_string(c.index) + " got zxid " +
@@ -520,11 +520,12 @@ void StoreCluster::on_response(Client& c, const Op& op, const codec::Response& r
   switch (op.kind) {
     case Op::Kind::watch:
       c.watch_pending = false;
-      if (error == store::Error::OK) {
+      if (error == protocol::Error::OK) {
         c.watch_registered = true;
         c.event_cursor = static_cast<std::size_t>(
-            std::partition_point(model_events_.begin(), model_events_.end(),
-                                 [&](const store::Event& e) { return e.zxid <= response.zxid; }) -
+            std::partition_point(
+                model_events_.begin(), model_events_.end(),
+                [&](const protocol::Event& e) { return e.zxid <= response.zxid; }) -
             model_events_.begin());
       }
       return;
@@ -541,7 +542,7 @@ void StoreCluster::on_response(Client& c, const Op& op, const codec::Response& r
 }
 
 void StoreCluster::check_write(Client& c, const std::pair<SessionId, std::uint64_t>& key,
-                               const codec::Response& response) {
+                               const protocol::Response& response) {
   auto it = model_writes_.find(key);
   if (it == model_writes_.end()) {
     return fail("model: client " + std::to_string(c.index) + "'s write answered at zxid " +
@@ -550,26 +551,26 @@ void StoreCluster::check_write(Client& c, const std::pair<SessionId, std::uint64
   const auto& [slot, expected] = it->second;
   // A write refused for coming after a later one of its session (its first
   // copy, so it never applied) answers with the connection's last zxid.
-  const bool refused = expected.status.error == store::Error::NOT_EXECUTED;
+  const bool refused = expected.status.error == protocol::Error::NOT_EXECUTED;
   if (Zxid{slot.value()} != response.zxid && !(refused && response.zxid < Zxid{slot.value()})) {
     return fail("model: a write answered at zxid " + std::to_string(response.zxid.value()) +
                 " was chosen at slot " + std::to_string(slot.value()));
   }
   if (expected.status.error != response.status.error) {
     return fail("model: a write at zxid " + std::to_string(response.zxid.value()) + " answered " +
-                std::string(store::error_name(response.status.error)) + " but the model says " +
-                std::string(store::error_name(expected.status.error)));
+                std::string(protocol::error_name(response.status.error)) + " but the model says " +
+                std::string(protocol::error_name(expected.status.error)));
   }
   acked_writes_.insert(key);
   ++result_.proposals;
-  if (const auto* created = std::get_if<codec::CreateResult>(&response.body)) {
+  if (const auto* created = std::get_if<protocol::CreateResult>(&response.body)) {
     if (expected.ops.empty() || created->path != expected.ops.front().path ||
         !expected.ops.front().stat || !(created->stat == *expected.ops.front().stat)) {
       return fail("model: a create at zxid " + std::to_string(response.zxid.value()) +
                   " answered a different path or stat than the model");
     }
   }
-  if (const auto* multi = std::get_if<codec::MultiResult>(&response.body)) {
+  if (const auto* multi = std::get_if<protocol::MultiResult>(&response.body)) {
     if (!(multi->results == expected.ops)) {
       return fail("model: a multi at zxid " + std::to_string(response.zxid.value()) +
                   " answered different per-op results than the model");
@@ -577,8 +578,8 @@ void StoreCluster::check_write(Client& c, const std::pair<SessionId, std::uint64
   }
 }
 
-void StoreCluster::check_read(Client& c, const Op& op, const codec::Response& response) {
-  std::optional<std::pair<std::string, store::Stat>> expected;
+void StoreCluster::check_read(Client& c, const Op& op, const protocol::Response& response) {
+  std::optional<std::pair<std::string, protocol::Stat>> expected;
   if (auto it = history_.find(op.path); it != history_.end()) {
     for (const Version& v : it->second) {
       if (v.zxid > response.zxid) break;
@@ -586,7 +587,7 @@ void StoreCluster::check_read(Client& c, const Op& op, const codec::Response& re
     }
   }
   ++result_.reads_served;
-  const bool exists = response.status.error == store::Error::OK;
+  const bool exists = response.status.error == protocol::Error::OK;
   const std::string where = "model: client " + std::to_string(c.index) + " read " + op.path +
                             " at zxid " + std::to_string(response.zxid.value()) + " from " +
                             node_name(c.server);
@@ -595,11 +596,11 @@ void StoreCluster::check_read(Client& c, const Op& op, const codec::Response& re
                                 : " and did not find it, but it existed then"));
   }
   if (!exists) return;
-  if (const auto* data = std::get_if<codec::DataResult>(&response.body)) {
+  if (const auto* data = std::get_if<protocol::DataResult>(&response.body)) {
     if (data->data != expected->first || !(data->stat == expected->second)) {
       return fail(where + ": its data or stat differ from the model's at that zxid");
     }
-  } else if (const auto* stat = std::get_if<codec::StatResult>(&response.body)) {
+  } else if (const auto* stat = std::get_if<protocol::StatResult>(&response.body)) {
     if (!(stat->stat == expected->second)) {
       return fail(where + ": its stat differs from the model's at that zxid");
     }
@@ -627,7 +628,7 @@ void StoreCluster::model_apply(Slot slot, const consensus::Entry& entry) {
              " (first at slot " + std::to_string(it->second.first.value()) + ")");
       }
     }
-    for (const store::Event& e : result.events) {
+    for (const protocol::Event& e : result.events) {
       model_events_.push_back(e);
       Version v{e.zxid, std::nullopt};
       if (auto got = model_.get(path_of(e.path)); got.ok()) {
@@ -637,14 +638,14 @@ void StoreCluster::model_apply(Slot slot, const consensus::Entry& entry) {
     }
   }
   model_digests_.push_back(model_.digest());
-  if (slot.value() % 16 == 0) check_ephemerals(store::Path::root());
+  if (slot.value() % 16 == 0) check_ephemerals(protocol::Path::root());
 }
 
 // An ephemeral exists exactly while its session lives: every node's owner is
 // an open session, and every open session's ephemerals exist. Checked on the
 // model directly, so a bug shared by the model and the replicas is caught too.
-void StoreCluster::check_ephemerals(const store::Path& path) {
-  if (path == store::Path::root()) {
+void StoreCluster::check_ephemerals(const protocol::Path& path) {
+  if (path == protocol::Path::root()) {
     for (const store::SessionInfo& session : model_.sessions()) {
       auto owned = model_.ephemerals(session.id);
       if (!owned.ok()) continue;
@@ -657,11 +658,11 @@ void StoreCluster::check_ephemerals(const store::Path& path) {
       }
     }
   }
-  auto page = model_.children(path, "", store::children_page_max);
+  auto page = model_.children(path, "", protocol::children_page_max);
   if (!page.ok()) return;
-  for (const store::ChildEntry& child : page.value().entries) {
+  for (const protocol::ChildEntry& child : page.value().entries) {
     const SessionId owner = child.stat.ephemeral_owner;
-    const store::Path child_path = path.child(child.name).value();
+    const protocol::Path child_path = path.child(child.name).value();
     if (owner != SessionId{0} && !model_.session_exists(owner)) {
       return fail("ephemerals: " + child_path.text() + " outlived its session " +
                   std::to_string(owner.value()));

@@ -30,7 +30,7 @@
 
 #include "base/prng.h"
 #include "client/core/session_core.h"
-#include "server/codec/client.h"
+#include "protocol/codec.h"
 #include "server/replica/replica.h"
 #include "server/store/store.h"
 #include "server/wal/memory_disk.h"
@@ -73,16 +73,16 @@ class StoreCluster : public replica::ApplyObserver {
   void detach(Client& client);
   void deliver(Client& client, const std::string& bytes);
   void issue(Client& client);
-  void submit(Client& client, Op op, codec::ClientBody body);
-  void on_server_message(Client& client, const codec::ServerMessage& message);
+  void submit(Client& client, Op op, protocol::ClientBody body);
+  void on_server_message(Client& client, const protocol::ServerMessage& message);
   void on_client_event(Client& client, const client::Event& event);
-  void on_watch_event(Client& client, const store::Event& event);
-  void on_response(Client& client, const Op& op, const codec::Response& response);
+  void on_watch_event(Client& client, const protocol::Event& event);
+  void on_response(Client& client, const Op& op, const protocol::Response& response);
   void check_write(Client& client, const std::pair<SessionId, std::uint64_t>& key,
-                   const codec::Response& response);
-  void check_read(Client& client, const Op& op, const codec::Response& response);
+                   const protocol::Response& response);
+  void check_read(Client& client, const Op& op, const protocol::Response& response);
   void model_apply(Slot slot, const consensus::Entry& entry);
-  void check_ephemerals(const store::Path& path);
+  void check_ephemerals(const protocol::Path& path);
   [[nodiscard]] bool converged() const;
   [[nodiscard]] Server* leader();
   [[nodiscard]] replica::Time time_at(const Server& server) const;
@@ -115,10 +115,10 @@ class StoreCluster : public replica::ApplyObserver {
   // Per path, its state after each change: (zxid, data and stat if it exists).
   struct Version {
     Zxid zxid;
-    std::optional<std::pair<std::string, store::Stat>> node;
+    std::optional<std::pair<std::string, protocol::Stat>> node;
   };
   std::map<std::string, std::vector<Version>> history_;
-  std::vector<store::Event> model_events_;  // every event, in order
+  std::vector<protocol::Event> model_events_;  // every event, in order
   Zxid completed_zxid_max_{};               // over all completed operations
 };
 

@@ -8,7 +8,7 @@
 #   check_determinism.sh --self-test  proves the check catches a planted hit
 set -euo pipefail
 
-folders=(base consensus server/store server/wal server/replica server/codec client/core)
+folders=(base consensus protocol server/store server/wal server/replica server/codec client/core)
 pattern='#[[:space:]]*include[[:space:]]*<(asio|thread|mutex|shared_mutex|condition_variable|future|random|fstream|iostream)([>./])'
 pattern+='|_clock::now[[:space:]]*\(|random_device|[^_a-z]time[[:space:]]*\([[:space:]]*(nullptr|NULL|0)?[[:space:]]*\)|gettimeofday|clock_gettime|std::thread|pthread_create'
 

@@ -60,7 +60,7 @@
 
 namespace synod {
 
-// The store's error codes, with the wire's numbers (server/store/status.h;
+// The store's error codes, with the wire's numbers (protocol/error.h;
 // the library static_asserts they agree).
 enum class ErrorCode : std::int32_t {
   OK = 0,
@@ -88,7 +88,7 @@ enum class ErrorCode : std::int32_t {
 // "NO_NODE" for ErrorCode::NO_NODE; "UNKNOWN_ERROR" outside the enum.
 [[nodiscard]] std::string_view error_name(ErrorCode code);
 
-// ZooKeeper's stat (server/store/types.h explains each field).
+// ZooKeeper's stat (protocol/types.h explains each field).
 struct Stat {
   std::uint64_t czxid = 0;
   std::uint64_t mzxid = 0;
@@ -177,7 +177,7 @@ struct ReadOptions {
   std::optional<std::int64_t> timeout_ms{};
 };
 
-inline constexpr std::uint32_t children_limit_max = 10'000;  // store::children_page_max
+inline constexpr std::uint32_t children_limit_max = 10'000;  // protocol::children_page_max
 
 // after: "" for the first page, then the previous page's next_after.
 // limit: children per page, in [1, children_limit_max].
@@ -249,7 +249,7 @@ struct MultiOp {
   std::variant<CreateOp, DeleteOp, SetOp, CheckOp> op;
   std::optional<Fence> fence{};
 };
-inline constexpr std::size_t multi_ops_max = 1024;  // store::multi_ops_max
+inline constexpr std::size_t multi_ops_max = 1024;  // protocol::multi_ops_max
 
 // ---- watches ----
 enum class EventType : std::uint8_t { created = 1, deleted = 2, data_changed = 3, children_changed = 4 };

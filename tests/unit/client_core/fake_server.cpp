@@ -17,13 +17,13 @@ ClientOptions test_options() {
   return o;
 }
 
-store::Path path(const std::string& text) { return store::Path::parse(text).value(); }
+protocol::Path path(const std::string& text) { return protocol::Path::parse(text).value(); }
 
-codec::ClientBody get(const std::string& p) { return codec::GetRequest{path(p), false, {}}; }
+protocol::ClientBody get(const std::string& p) { return protocol::GetRequest{path(p), false, {}}; }
 
-codec::ClientBody set(const std::string& p, std::string data) {
-  return store::Command{store::WriteCommand{
-      SessionId{0}, std::nullopt, store::SetOp{path(p), std::move(data), std::nullopt}}};
+protocol::ClientBody set(const std::string& p, std::string data) {
+  return protocol::WriteRequest{std::nullopt,
+                                protocol::SetOp{path(p), std::move(data), std::nullopt}};
 }
 
 Harness::Harness(std::uint64_t seed, ClientOptions options)
@@ -59,12 +59,12 @@ std::size_t Harness::expect_connect() {
   return server;
 }
 
-codec::ClientRequest Harness::expect_send() {
+protocol::ClientRequest Harness::expect_send() {
   collect();
   REQUIRE(!actions_.empty());
   const auto* s = std::get_if<Send>(&actions_.front());
   REQUIRE(s != nullptr);
-  auto decoded = codec::decode_client(s->bytes, session);
+  auto decoded = protocol::decode_client(s->bytes);
   REQUIRE_MESSAGE(decoded.ok(), decoded.status().message);
   actions_.pop_front();
   return decoded.value();
@@ -106,45 +106,45 @@ void Harness::tick_to(std::int64_t t) {
 }
 void Harness::frame(const std::string& bytes) { core_.on_frame(now, bytes); }
 
-void Harness::answer(const codec::ClientRequest& request, Zxid zxid, codec::ResultBody body,
-                     store::Status status) {
-  frame(codec::encode_response(
-      codec::Response{request.request_id, zxid, std::move(status), std::move(body)}));
+void Harness::answer(const protocol::ClientRequest& request, Zxid zxid, protocol::ResultBody body,
+                     protocol::Status status) {
+  frame(protocol::encode_response(
+      protocol::Response{request.request_id, zxid, std::move(status), std::move(body)}));
 }
 
 void Harness::watch(Zxid zxid, const std::string& p) {
-  codec::WatchEvent e{store::Event{store::EventType::data_changed, p, zxid}, path(p),
-                      codec::WatchKind::data};
-  frame(codec::encode_watch_event(e));
+  protocol::WatchEvent e{protocol::Event{protocol::EventType::data_changed, p, zxid}, path(p),
+                         protocol::WatchKind::data};
+  frame(protocol::encode_watch_event(e));
 }
 
-void Harness::session_event(codec::SessionState state, const std::string& message) {
-  frame(codec::encode_session_event(codec::SessionEvent{state, session, message}));
+void Harness::session_event(protocol::SessionState state, const std::string& message) {
+  frame(protocol::encode_session_event(protocol::SessionEvent{state, session, message}));
 }
 
-RequestId Harness::submit(codec::ClientBody body) { return core_.submit(now, std::move(body)); }
+RequestId Harness::submit(protocol::ClientBody body) { return core_.submit(now, std::move(body)); }
 
 std::size_t Harness::open(SessionId s, std::int64_t timeout, Zxid zxid) {
   core_.start(now);
   const std::size_t server = expect_connect();
   connected();
-  const codec::ClientRequest open = expect_send();
-  REQUIRE(std::holds_alternative<codec::OpenSessionRequest>(open.body));
+  const protocol::ClientRequest open = expect_send();
+  REQUIRE(std::holds_alternative<protocol::OpenSessionRequest>(open.body));
   session = s;
   timeout_ms = timeout;
-  answer(open, zxid, codec::SessionResult{s, timeout, timeout});
+  answer(open, zxid, protocol::SessionResult{s, timeout, timeout});
   REQUIRE(core_.phase() == Phase::connected);
   (void)events();  // the connected event; tests of it open by hand
   return server;
 }
 
-codec::ClientRequest Harness::reconnect_to_move() {
+protocol::ClientRequest Harness::reconnect_to_move() {
   const std::int64_t until = now + test_options().backoff_max_ms;
   while (now < until && no_actions()) tick_to(now + 10);
   (void)expect_connect();
   connected();
-  codec::ClientRequest open = expect_send();
-  REQUIRE(std::holds_alternative<codec::OpenSessionRequest>(open.body));
+  protocol::ClientRequest open = expect_send();
+  REQUIRE(std::holds_alternative<protocol::OpenSessionRequest>(open.body));
   return open;
 }
 

@@ -10,14 +10,14 @@
 
 #include "base/prng.h"
 #include "client/core/session_core.h"
-#include "server/codec/client.h"
+#include "protocol/codec.h"
 
 namespace synod::client::test {
 
 ClientOptions test_options();
-store::Path path(const std::string& text);
-codec::ClientBody get(const std::string& p);
-codec::ClientBody set(const std::string& p, std::string data);
+protocol::Path path(const std::string& text);
+protocol::ClientBody get(const std::string& p);
+protocol::ClientBody set(const std::string& p, std::string data);
 
 class Harness {
  public:
@@ -30,7 +30,7 @@ class Harness {
   void collect();
   [[nodiscard]] bool no_actions();
   [[nodiscard]] std::size_t expect_connect();
-  [[nodiscard]] codec::ClientRequest expect_send();
+  [[nodiscard]] protocol::ClientRequest expect_send();
   void expect_close();
   // Every event since the last call.
   [[nodiscard]] std::vector<Event> events();
@@ -42,16 +42,16 @@ class Harness {
   void disconnected();
   void tick_to(std::int64_t t);
   void frame(const std::string& bytes);
-  void answer(const codec::ClientRequest& request, Zxid zxid, codec::ResultBody body = {},
-              store::Status status = {});
+  void answer(const protocol::ClientRequest& request, Zxid zxid, protocol::ResultBody body = {},
+              protocol::Status status = {});
   void watch(Zxid zxid, const std::string& p);
-  void session_event(codec::SessionState state, const std::string& message);
-  RequestId submit(codec::ClientBody body);  // the id may be ignored
+  void session_event(protocol::SessionState state, const std::string& message);
+  RequestId submit(protocol::ClientBody body);  // the id may be ignored
 
   // start() then a whole open: returns the server index.
   std::size_t open(SessionId session, std::int64_t timeout_ms, Zxid zxid = Zxid{1});
   // After a drop: ticks through the backoff, connects, expects the move.
-  [[nodiscard]] codec::ClientRequest reconnect_to_move();
+  [[nodiscard]] protocol::ClientRequest reconnect_to_move();
 
   SessionId session{};
   std::int64_t timeout_ms = 0;

@@ -29,11 +29,11 @@ TEST_CASE("session: the first connection opens a session with the requested time
   CHECK(server < 3);
   CHECK(h.no_actions());  // nothing is sent before the connection exists
   h.connected();
-  const codec::ClientRequest open = h.expect_send();
-  const auto& body = std::get<codec::OpenSessionRequest>(open.body);
+  const protocol::ClientRequest open = h.expect_send();
+  const auto& body = std::get<protocol::OpenSessionRequest>(open.body);
   CHECK(body.timeout_ms == 9000);
   CHECK(!body.previous.has_value());
-  h.answer(open, Zxid{3}, codec::SessionResult{sid, 6000, 6000});
+  h.answer(open, Zxid{3}, protocol::SessionResult{sid, 6000, 6000});
   const auto changes = only<SessionChanged>(h.events());
   REQUIRE(changes.size() == 1);
   CHECK(changes[0].status == SessionStatus::connected);
@@ -56,10 +56,10 @@ TEST_CASE("session: pipelined requests are all sent at once and complete in orde
   const auto rc = h.expect_send();
   CHECK(ra.request_id < rb.request_id);
   CHECK(rb.request_id < rc.request_id);
-  CHECK(std::get<store::WriteCommand>(std::get<store::Command>(rb.body)).session == sid);
+  CHECK(std::holds_alternative<protocol::WriteRequest>(rb.body));
   CHECK(h.core().outstanding() == 3);
   h.answer(ra, Zxid{5});
-  h.answer(rb, Zxid{6}, codec::StatResult{});
+  h.answer(rb, Zxid{6}, protocol::StatResult{});
   h.answer(rc, Zxid{6});
   const auto done = h.completions();
   REQUIRE(done.size() == 3);
@@ -101,11 +101,11 @@ TEST_CASE("session: a drop backs off, then moves the session to the next server 
   CHECK(h.expect_connect() == (first + 1) % 3);
   h.connected();
   const auto open = h.expect_send();
-  const auto& body = std::get<codec::OpenSessionRequest>(open.body);
+  const auto& body = std::get<protocol::OpenSessionRequest>(open.body);
   REQUIRE(body.previous.has_value());
   CHECK(*body.previous == sid);
   CHECK(body.last_zxid == Zxid{20});
-  h.answer(open, Zxid{20}, codec::SessionResult{sid, 9000, 9000});
+  h.answer(open, Zxid{20}, protocol::SessionResult{sid, 9000, 9000});
   const auto changes = only<SessionChanged>(h.events());
   REQUIRE(changes.size() == 1);
   CHECK(changes[0].status == SessionStatus::moved);
@@ -125,13 +125,13 @@ TEST_CASE("session: after a drop reads are re-sent with new wire ids; writes end
   REQUIRE(lost.size() == 1);
   CHECK(lost[0].id == write);
   CHECK(lost[0].outcome == Outcome::unknown);
-  CHECK(lost[0].response.status.error == store::Error::CONNECTION_LOSS);
+  CHECK(lost[0].response.status.error == protocol::Error::CONNECTION_LOSS);
   const auto open = h.reconnect_to_move();
   CHECK(open.request_id > sent_read.request_id);
   CHECK(h.no_actions());  // nothing but the move before the session is attached
-  h.answer(open, Zxid{2}, codec::SessionResult{sid, 9000, 9000});
+  h.answer(open, Zxid{2}, protocol::SessionResult{sid, 9000, 9000});
   const auto resent = h.expect_send();
-  CHECK(std::holds_alternative<codec::GetRequest>(resent.body));
+  CHECK(std::holds_alternative<protocol::GetRequest>(resent.body));
   CHECK(resent.request_id > open.request_id);  // wire ids never repeat
   CHECK(h.no_actions());                       // the write is not re-sent
   h.answer(resent, Zxid{3});
@@ -154,7 +154,7 @@ TEST_CASE("session: a read whose deadline passes while disconnected fails with T
   const auto done = h.completions();
   REQUIRE(done.size() == 1);
   CHECK(done[0].id == read);
-  CHECK(done[0].response.status.error == store::Error::TIMEOUT);
+  CHECK(done[0].response.status.error == protocol::Error::TIMEOUT);
   CHECK(done[0].outcome == Outcome::failed);
 }
 
@@ -170,10 +170,10 @@ TEST_CASE("session: a timed-out write is unknown, a timed-out read definite; lat
   REQUIRE(done.size() == 2);
   CHECK(done[0].id == write);
   CHECK(done[0].outcome == Outcome::unknown);
-  CHECK(done[0].response.status.error == store::Error::TIMEOUT);
+  CHECK(done[0].response.status.error == protocol::Error::TIMEOUT);
   CHECK(done[1].id == read);
   CHECK(done[1].outcome == Outcome::failed);
-  h.answer(rw, Zxid{9}, codec::StatResult{});
+  h.answer(rw, Zxid{9}, protocol::StatResult{});
   h.answer(rr, Zxid{9});
   CHECK(h.completions().empty());  // each request completes exactly once
   CHECK(h.core().phase() == Phase::connected);
@@ -189,9 +189,9 @@ TEST_CASE("session: a server's TIMEOUT answer is unknown for a write and definit
   const auto rw = h.expect_send();
   const auto rr = h.expect_send();
   const auto rn = h.expect_send();
-  h.answer(rw, Zxid{2}, {}, store::Status{store::Error::TIMEOUT, "slow"});
-  h.answer(rr, Zxid{2}, {}, store::Status{store::Error::TIMEOUT, "slow"});
-  h.answer(rn, Zxid{2}, {}, store::Status{store::Error::NOT_LEADER, "no leader"});
+  h.answer(rw, Zxid{2}, {}, protocol::Status{protocol::Error::TIMEOUT, "slow"});
+  h.answer(rr, Zxid{2}, {}, protocol::Status{protocol::Error::TIMEOUT, "slow"});
+  h.answer(rn, Zxid{2}, {}, protocol::Status{protocol::Error::NOT_LEADER, "no leader"});
   const auto done = h.completions();
   REQUIRE(done.size() == 3);
   CHECK(done[0].outcome == Outcome::unknown);
@@ -209,15 +209,16 @@ TEST_CASE("session: requests submitted before the session opens wait, bounded by
   auto done = h.completions();
   REQUIRE(done.size() == 1);
   CHECK(done[0].id == refused);
-  CHECK(done[0].response.status.error == store::Error::LIMIT_EXCEEDED);
+  CHECK(done[0].response.status.error == protocol::Error::LIMIT_EXCEEDED);
   CHECK(done[0].outcome == Outcome::failed);
   CHECK(h.core().waiting() == 4);
   h.connected();
   const auto open = h.expect_send();
   CHECK(h.no_actions());
   h.session = sid;
-  h.answer(open, Zxid{1}, codec::SessionResult{sid, 9000, 9000});
-  for (int i = 0; i < 4; ++i) CHECK(std::holds_alternative<codec::GetRequest>(h.expect_send().body));
+  h.answer(open, Zxid{1}, protocol::SessionResult{sid, 9000, 9000});
+  for (int i = 0; i < 4; ++i)
+    CHECK(std::holds_alternative<protocol::GetRequest>(h.expect_send().body));
   CHECK(h.core().waiting() == 0);
 }
 
@@ -225,14 +226,14 @@ TEST_CASE("session: outstanding_max bounds the frames on the wire; answers make 
   Harness h(10);
   h.open(sid, 9000);
   for (int i = 0; i < 8; ++i) h.submit(get("/q"));
-  std::vector<codec::ClientRequest> sent;
+  std::vector<protocol::ClientRequest> sent;
   for (int i = 0; i < 8; ++i) sent.push_back(h.expect_send());
   h.submit(get("/q"));
   CHECK(h.no_actions());
   CHECK(h.core().outstanding() == 8);
   CHECK(h.core().waiting() == 1);
   h.answer(sent[0], Zxid{1});
-  CHECK(std::holds_alternative<codec::GetRequest>(h.expect_send().body));
+  CHECK(std::holds_alternative<protocol::GetRequest>(h.expect_send().body));
   CHECK(h.core().outstanding() == 8);
 }
 
@@ -243,14 +244,14 @@ TEST_CASE("session: keep-alives go out every timeout/3 while idle and never pile
   CHECK(h.no_actions());
   h.tick_to(3000);
   const auto ping = h.expect_send();
-  CHECK(std::holds_alternative<codec::KeepAliveRequest>(ping.body));
+  CHECK(std::holds_alternative<protocol::KeepAliveRequest>(ping.body));
   h.tick_to(4000);
   h.tick_to(5999);
   CHECK(h.no_actions());  // one keep-alive in flight at a time
-  h.answer(ping, Zxid{1}, codec::SessionResult{sid, 9000, 9000});
+  h.answer(ping, Zxid{1}, protocol::SessionResult{sid, 9000, 9000});
   CHECK(h.events().empty());  // keep-alives are the core's own
   h.tick_to(6000);
-  CHECK(std::holds_alternative<codec::KeepAliveRequest>(h.expect_send().body));
+  CHECK(std::holds_alternative<protocol::KeepAliveRequest>(h.expect_send().body));
 }
 
 TEST_CASE("session: keep-alives go out every timeout/3 while requests flow too") {
@@ -263,7 +264,7 @@ TEST_CASE("session: keep-alives go out every timeout/3 while requests flow too")
   h.tick_to(2999);
   CHECK(h.no_actions());
   h.tick_to(3000);  // only a keep-alive's answer vouches for the session
-  CHECK(std::holds_alternative<codec::KeepAliveRequest>(h.expect_send().body));
+  CHECK(std::holds_alternative<protocol::KeepAliveRequest>(h.expect_send().body));
 }
 
 TEST_CASE("session: safe_until is the send time of the latest answered keep-alive plus what it vouches") {
@@ -278,15 +279,15 @@ TEST_CASE("session: safe_until is the send time of the latest answered keep-aliv
   h.tick_to(3000);  // the keep-alive
   const auto ping = h.expect_send();
   h.now = 3500;  // the answer's arrival time does not count, the send time does
-  h.answer(ping, Zxid{1}, codec::SessionResult{sid, 9000, 9000});
+  h.answer(ping, Zxid{1}, protocol::SessionResult{sid, 9000, 9000});
   CHECK(h.core().safe_until_ms() == 12000);
   h.tick_to(6500);  // the next keep-alive, 3000 after the last one was sent
   const auto less = h.expect_send();
-  h.answer(less, Zxid{1}, codec::SessionResult{sid, 9000, 4000});  // the server promises less
+  h.answer(less, Zxid{1}, protocol::SessionResult{sid, 9000, 4000});  // the server promises less
   CHECK(h.core().safe_until_ms() == 12000);  // 6500 + 4000 does not exceed it
   h.tick_to(9500);
   const auto failed = h.expect_send();
-  h.answer(failed, Zxid{1}, {}, store::Status{store::Error::TIMEOUT, "no leader"});
+  h.answer(failed, Zxid{1}, {}, protocol::Status{protocol::Error::TIMEOUT, "no leader"});
   CHECK(h.core().safe_until_ms() == 12000);  // only OK answers vouch for the session
 }
 
@@ -296,14 +297,14 @@ TEST_CASE("session: SESSION_EXPIRED on the move ends the session and fails what 
   h.disconnected();
   const RequestId queued = h.submit(set("/w", "v"));
   const auto open = h.reconnect_to_move();
-  h.answer(open, Zxid{5}, {}, store::Status{store::Error::SESSION_EXPIRED, "gone"});
+  h.answer(open, Zxid{5}, {}, protocol::Status{protocol::Error::SESSION_EXPIRED, "gone"});
   h.expect_close();
   const auto events = h.events();
   const auto done = only<Completed>(events);
   REQUIRE(done.size() == 1);
   CHECK(done[0].id == queued);
   CHECK(done[0].outcome == Outcome::failed);  // never sent
-  CHECK(done[0].response.status.error == store::Error::SESSION_EXPIRED);
+  CHECK(done[0].response.status.error == protocol::Error::SESSION_EXPIRED);
   CHECK(only<SessionChanged>(events).back().status == SessionStatus::expired);
   CHECK(h.core().phase() == Phase::expired);
   h.tick_to(h.now + 100000);
@@ -322,7 +323,7 @@ TEST_CASE("session: an expiry event fails reads definitely and leaves sent write
   const RequestId read = h.submit(get("/r"));
   (void)h.expect_send();
   (void)h.expect_send();
-  h.session_event(codec::SessionState::expired, "expired by the leader");
+  h.session_event(protocol::SessionState::expired, "expired by the leader");
   h.expect_close();
   const auto events = h.events();
   const auto done = only<Completed>(events);
@@ -385,7 +386,7 @@ TEST_CASE("session: a server that does not attach the session in connect_timeout
   CHECK(h.expect_connect() == (first + 1) % 3);
   h.connected();
   const auto open = h.expect_send();  // still a fresh open: no session yet
-  CHECK(!std::get<codec::OpenSessionRequest>(open.body).previous.has_value());
+  CHECK(!std::get<protocol::OpenSessionRequest>(open.body).previous.has_value());
 }
 
 TEST_CASE("session: a refused open (NOT_LEADER) tries the next server after a backoff") {
@@ -394,7 +395,7 @@ TEST_CASE("session: a refused open (NOT_LEADER) tries the next server after a ba
   const std::size_t first = h.expect_connect();
   h.connected();
   const auto open = h.expect_send();
-  h.answer(open, Zxid{0}, {}, store::Status{store::Error::NOT_LEADER, "no leader"});
+  h.answer(open, Zxid{0}, {}, protocol::Status{protocol::Error::NOT_LEADER, "no leader"});
   h.expect_close();
   const auto open_again = h.reconnect_to_move();
   CHECK(open_again.request_id > open.request_id);
@@ -443,7 +444,7 @@ TEST_CASE("session: close sends CloseSession after earlier requests and complete
   const RequestId bye = h.core().close(h.now);
   const auto r = h.expect_send();
   const auto c = h.expect_send();
-  CHECK(std::holds_alternative<store::CloseSessionCommand>(std::get<store::Command>(c.body)));
+  CHECK(std::holds_alternative<protocol::CloseSessionRequest>(c.body));
   const RequestId after = h.submit(get("/b"));
   CHECK(h.completions().at(0).id == after);  // refused: the session is closing
   h.answer(r, Zxid{2});
@@ -462,14 +463,13 @@ TEST_CASE("session: close sends CloseSession after earlier requests and complete
 TEST_CASE("session: submit refuses what the core does itself, with BAD_ARGUMENTS") {
   Harness h(23);
   h.open(sid, 9000);
-  (void)h.submit(codec::OpenSessionRequest{});
-  (void)h.submit(codec::KeepAliveRequest{});
-  (void)h.submit(store::Command{store::CloseSessionCommand{sid}});
-  (void)h.submit(store::Command{store::NoopCommand{}});
+  (void)h.submit(protocol::OpenSessionRequest{});
+  (void)h.submit(protocol::KeepAliveRequest{});
+  (void)h.submit(protocol::CloseSessionRequest{});
   const auto done = h.completions();
-  REQUIRE(done.size() == 4);
+  REQUIRE(done.size() == 3);
   for (const Completed& d : done) {
-    CHECK(d.response.status.error == store::Error::BAD_ARGUMENTS);
+    CHECK(d.response.status.error == protocol::Error::BAD_ARGUMENTS);
     CHECK(d.outcome == Outcome::failed);
   }
   CHECK(h.no_actions());
@@ -493,11 +493,11 @@ TEST_CASE("session: a silent server with requests outstanding is given up at 2/3
 TEST_CASE("session: a write too large for a frame fails definitely with TOO_LARGE") {
   Harness h(25);
   h.open(sid, 9000);
-  const RequestId big = h.submit(set("/big", std::string(codec::frame_bytes_max, 'x')));
+  const RequestId big = h.submit(set("/big", std::string(protocol::frame_bytes_max, 'x')));
   const auto done = h.completions();
   REQUIRE(done.size() == 1);
   CHECK(done[0].id == big);
-  CHECK(done[0].response.status.error == store::Error::TOO_LARGE);
+  CHECK(done[0].response.status.error == protocol::Error::TOO_LARGE);
   CHECK(done[0].outcome == Outcome::failed);
   CHECK(h.no_actions());
 }
@@ -507,7 +507,7 @@ TEST_CASE("session: frames after the core closed the connection are ignored") {
   h.open(sid, 9000);
   h.submit(get("/a"));
   const auto r = h.expect_send();
-  h.session_event(codec::SessionState::moved, "attached elsewhere");
+  h.session_event(protocol::SessionState::moved, "attached elsewhere");
   h.expect_close();
   h.answer(r, Zxid{99});
   CHECK(h.core().last_zxid() == Zxid{1});

@@ -1,5 +1,5 @@
 // build_client_frame (random_values.h): ClientFrames built with the generated
-// API directly — the naive twin of codec::encode_client (client_encode_test).
+// API directly — the naive twin of protocol::encode_client (client_encode_test).
 #include <variant>
 
 #include "proto/client_generated.h"
@@ -20,7 +20,7 @@ fb::Offset<fb::Vector<std::uint8_t>> data_of(Builder& fbb, const std::string& s)
   return fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
 }
 
-fb::Offset<proto::Fence> fence_of(Builder& fbb, const std::optional<store::Fence>& f) {
+fb::Offset<proto::Fence> fence_of(Builder& fbb, const std::optional<protocol::Fence>& f) {
   if (!f) return 0;
   return proto::CreateFence(fbb, fbb.CreateString(f->path.text()), f->token.value());
 }
@@ -30,33 +30,33 @@ fb::Optional<std::int32_t> version_of(const std::optional<std::int32_t>& v) {
   return *v;
 }
 
-fb::Offset<proto::MultiOp> multi_op_of(Builder& fbb, const store::MultiOp& m) {
+fb::Offset<proto::MultiOp> multi_op_of(Builder& fbb, const protocol::MultiOp& m) {
   const auto fence = fence_of(fbb, m.fence);
-  if (const auto* c = std::get_if<store::CreateOp>(&m.op)) {
+  if (const auto* c = std::get_if<protocol::CreateOp>(&m.op)) {
     const auto op = proto::CreateCreateOp(fbb, fbb.CreateString(c->path.text()), data_of(fbb, c->data),
                                           static_cast<proto::NodeKind>(c->kind), c->sequential,
                                           c->ttl_ms, static_cast<proto::MissingParents>(c->parents));
     return proto::CreateMultiOp(fbb, proto::Op::CreateOp, op.Union(), fence);
   }
-  if (const auto* d = std::get_if<store::DeleteOp>(&m.op)) {
+  if (const auto* d = std::get_if<protocol::DeleteOp>(&m.op)) {
     const auto op = proto::CreateDeleteOp(fbb, fbb.CreateString(d->path.text()),
                                           version_of(d->expected_version));
     return proto::CreateMultiOp(fbb, proto::Op::DeleteOp, op.Union(), fence);
   }
-  if (const auto* s = std::get_if<store::SetOp>(&m.op)) {
+  if (const auto* s = std::get_if<protocol::SetOp>(&m.op)) {
     const auto op = proto::CreateSetOp(fbb, fbb.CreateString(s->path.text()), data_of(fbb, s->data),
                                        version_of(s->expected_version));
     return proto::CreateMultiOp(fbb, proto::Op::SetOp, op.Union(), fence);
   }
-  const auto& k = std::get<store::CheckOp>(m.op);
+  const auto& k = std::get<protocol::CheckOp>(m.op);
   const auto op = proto::CreateCheckOp(fbb, fbb.CreateString(k.path.text()),
                                        version_of(k.expected_version));
   return proto::CreateMultiOp(fbb, proto::Op::CheckOp, op.Union(), fence);
 }
 
-Built write_op(Builder& fbb, const store::WriteCommand& w) {
+Built write_op(Builder& fbb, const WriteRequest& w) {
   const auto fence = fence_of(fbb, w.fence);
-  if (const auto* c = std::get_if<store::CreateOp>(&w.op)) {
+  if (const auto* c = std::get_if<protocol::CreateOp>(&w.op)) {
     return {proto::Request::CreateRequest,
             proto::CreateCreateRequest(fbb, fbb.CreateString(c->path.text()), data_of(fbb, c->data),
                                        static_cast<proto::NodeKind>(c->kind), c->sequential,
@@ -64,35 +64,32 @@ Built write_op(Builder& fbb, const store::WriteCommand& w) {
                                        fence)
                 .Union()};
   }
-  if (const auto* d = std::get_if<store::DeleteOp>(&w.op)) {
+  if (const auto* d = std::get_if<protocol::DeleteOp>(&w.op)) {
     return {proto::Request::DeleteRequest,
             proto::CreateDeleteRequest(fbb, fbb.CreateString(d->path.text()),
                                        version_of(d->expected_version), fence)
                 .Union()};
   }
-  const auto& s = std::get<store::SetOp>(w.op);
+  const auto& s = std::get<protocol::SetOp>(w.op);
   return {proto::Request::SetRequest,
           proto::CreateSetRequest(fbb, fbb.CreateString(s.path.text()), data_of(fbb, s.data),
                                   version_of(s.expected_version), fence)
               .Union()};
 }
 
-Built write_command(Builder& fbb, const store::Command& c) {
-  if (std::holds_alternative<store::CloseSessionCommand>(c)) {
-    return {proto::Request::CloseSessionRequest, proto::CreateCloseSessionRequest(fbb).Union()};
-  }
-  if (const auto* w = std::get_if<store::WriteCommand>(&c)) return write_op(fbb, *w);
-  const auto& m = std::get<store::MultiCommand>(c);
-  std::vector<fb::Offset<proto::MultiOp>> ops;
-  for (const auto& op : m.ops) ops.push_back(multi_op_of(fbb, op));
-  const auto vector = fbb.CreateVector(ops);
-  return {proto::Request::MultiRequest,
-          proto::CreateMultiRequest(fbb, vector, fence_of(fbb, m.fence)).Union()};
-}
-
 struct Writer {
   Builder& fbb;
-  Built operator()(const store::Command& c) const { return write_command(fbb, c); }
+  Built operator()(const WriteRequest& w) const { return write_op(fbb, w); }
+  Built operator()(const MultiRequest& m) const {
+    std::vector<fb::Offset<proto::MultiOp>> ops;
+    for (const auto& op : m.ops) ops.push_back(multi_op_of(fbb, op));
+    const auto vector = fbb.CreateVector(ops);
+    return {proto::Request::MultiRequest,
+            proto::CreateMultiRequest(fbb, vector, fence_of(fbb, m.fence)).Union()};
+  }
+  Built operator()(const CloseSessionRequest&) const {
+    return {proto::Request::CloseSessionRequest, proto::CreateCloseSessionRequest(fbb).Union()};
+  }
   Built operator()(const GetRequest& r) const {
     return {proto::Request::GetRequest,
             proto::CreateGetRequest(fbb, fbb.CreateString(r.path.text()), r.watch,

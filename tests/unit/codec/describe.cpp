@@ -79,23 +79,23 @@ struct MessageText {
 };
 
 std::string version(const std::optional<std::int32_t>& v) { return v ? num(*v) : "any"; }
-std::string fence(const std::optional<store::Fence>& f) {
+std::string fence(const std::optional<protocol::Fence>& f) {
   return f ? "fence(" + f->path.text() + "," + num(f->token.value()) + ")" : "nofence";
 }
 
 struct OpText {
-  std::string operator()(const store::CreateOp& o) const {
+  std::string operator()(const protocol::CreateOp& o) const {
     return "create(" + o.path.text() + "," + bytes(o.data) + "," +
            num(std::uint64_t{static_cast<std::uint8_t>(o.kind)}) + "," + num(o.sequential) + "," +
            num(o.ttl_ms) + "," + num(std::uint64_t{static_cast<std::uint8_t>(o.parents)}) + ")";
   }
-  std::string operator()(const store::DeleteOp& o) const {
+  std::string operator()(const protocol::DeleteOp& o) const {
     return "delete(" + o.path.text() + "," + version(o.expected_version) + ")";
   }
-  std::string operator()(const store::SetOp& o) const {
+  std::string operator()(const protocol::SetOp& o) const {
     return "set(" + o.path.text() + "," + bytes(o.data) + "," + version(o.expected_version) + ")";
   }
-  std::string operator()(const store::CheckOp& o) const {
+  std::string operator()(const protocol::CheckOp& o) const {
     return "check(" + o.path.text() + "," + version(o.expected_version) + ")";
   }
 };
@@ -133,7 +133,15 @@ std::string mode(ReadMode m) { return m == ReadMode::linearizable ? "lin" : "seq
 std::string kind(WatchKind k) { return num(std::uint64_t{static_cast<std::uint8_t>(k)}); }
 
 struct BodyText {
-  std::string operator()(const store::Command& c) const { return describe(c); }
+  std::string operator()(const WriteRequest& w) const {
+    return "Write(" + fence(w.fence) + "," + std::visit(OpText{}, w.op) + ")";
+  }
+  std::string operator()(const MultiRequest& m) const {
+    std::string out = "Multi(" + fence(m.fence) + ",[";
+    for (const auto& o : m.ops) out += std::visit(OpText{}, o.op) + "+" + fence(o.fence) + ";";
+    return out + "])";
+  }
+  std::string operator()(const CloseSessionRequest&) const { return "Close"; }
   std::string operator()(const GetRequest& r) const {
     return "Get(" + r.path.text() + "," + num(r.watch) + "," + mode(r.mode) + ")";
   }
@@ -162,7 +170,7 @@ struct BodyText {
   }
 };
 
-std::string stat(const store::Stat& x) {
+std::string stat(const protocol::Stat& x) {
   return "stat(" + num(x.czxid.value()) + "," + num(x.mzxid.value()) + "," + num(x.pzxid.value()) +
          "," + num(x.ctime_ms) + "," + num(x.mtime_ms) + "," + num(x.version) + "," +
          num(x.cversion) + "," + num(x.ephemeral_owner.value()) + "," + num(x.num_children) +

@@ -6,11 +6,14 @@
 #include <string>
 
 #include "consensus/message.h"
-#include "server/codec/client.h"
+#include "protocol/codec.h"
 #include "server/codec/peer.h"
 #include "server/store/command.h"
 
 namespace synod::codec::test {
+
+// The codec tests cover both codecs: the client protocol's and the peer one.
+using namespace synod::protocol;
 
 std::string describe(const consensus::Message& message);
 std::string describe(const consensus::Envelope& envelope);

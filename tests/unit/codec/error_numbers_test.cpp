@@ -1,13 +1,13 @@
-// proto::Error mirrors store::Error number for number, and so do the other
-// enums the wire shares with our types (server/store/status.h, types.h).
+// proto::Error mirrors protocol::Error number for number, and so do the other
+// enums the wire shares with our types (protocol/error.h, types.h).
 #include <doctest/doctest.h>
 
+#include "consensus/types.h"
 #include "proto/client_generated.h"
 #include "proto/peer_generated.h"
-#include "consensus/types.h"
-#include "server/codec/client.h"
-#include "server/store/status.h"
-#include "server/store/types.h"
+#include "protocol/codec.h"
+#include "protocol/error.h"
+#include "protocol/types.h"
 
 using namespace synod;
 
@@ -18,8 +18,8 @@ constexpr bool same(A a, B b) {
 }
 }  // namespace
 
-TEST_CASE("codec: proto::Error has store::Error's numbers, value for value") {
-  using E = store::Error;
+TEST_CASE("codec: proto::Error has protocol::Error's numbers, value for value") {
+  using E = protocol::Error;
   using P = proto::Error;
   static_assert(same(P::OK, E::OK) && same(P::OK, 0));
   static_assert(same(P::NO_NODE, E::NO_NODE) && same(P::NO_NODE, 1));
@@ -43,35 +43,35 @@ TEST_CASE("codec: proto::Error has store::Error's numbers, value for value") {
   static_assert(same(P::CORRUPTED, E::CORRUPTED) && same(P::CORRUPTED, 18));
   static_assert(same(P::LIMIT_EXCEEDED, E::LIMIT_EXCEEDED) && same(P::LIMIT_EXCEEDED, 19));
   // A store error added without its wire twin fails here.
-  static_assert(same(P::MAX, store::error_last));
+  static_assert(same(P::MAX, protocol::error_last));
   // And the names agree, so a renaming on one side is caught too.
-  for (int v = 0; v <= static_cast<int>(store::error_last); ++v) {
+  for (int v = 0; v <= static_cast<int>(protocol::error_last); ++v) {
     CHECK(std::string_view(proto::EnumNameError(static_cast<P>(v))) ==
-          store::error_name(static_cast<E>(v)));
+          protocol::error_name(static_cast<E>(v)));
   }
 }
 
 TEST_CASE("codec: the other shared enums keep their numbers") {
-  static_assert(same(proto::NodeKind::persistent, store::NodeKind::persistent));
-  static_assert(same(proto::NodeKind::ephemeral, store::NodeKind::ephemeral));
-  static_assert(same(proto::NodeKind::container, store::NodeKind::container));
-  static_assert(same(proto::NodeKind::ttl, store::NodeKind::ttl));
-  static_assert(same(proto::NodeKind::MAX, store::node_kind_last));
-  static_assert(same(proto::MissingParents::fail, store::MissingParents::fail));
-  static_assert(same(proto::MissingParents::create_persistent,
-                     store::MissingParents::create_persistent));
-  static_assert(same(proto::MissingParents::create_container,
-                     store::MissingParents::create_container));
+  static_assert(same(proto::NodeKind::persistent, protocol::NodeKind::persistent));
+  static_assert(same(proto::NodeKind::ephemeral, protocol::NodeKind::ephemeral));
+  static_assert(same(proto::NodeKind::container, protocol::NodeKind::container));
+  static_assert(same(proto::NodeKind::ttl, protocol::NodeKind::ttl));
+  static_assert(same(proto::NodeKind::MAX, protocol::node_kind_last));
+  static_assert(same(proto::MissingParents::fail, protocol::MissingParents::fail));
+  static_assert(
+      same(proto::MissingParents::create_persistent, protocol::MissingParents::create_persistent));
+  static_assert(
+      same(proto::MissingParents::create_container, protocol::MissingParents::create_container));
   static_assert(same(proto::EntryKind::noop, consensus::EntryKind::noop));
   static_assert(same(proto::EntryKind::command, consensus::EntryKind::command));
   static_assert(same(proto::EntryKind::config, consensus::EntryKind::config));
-  static_assert(same(proto::EventType::created, store::EventType::created));
-  static_assert(same(proto::EventType::deleted, store::EventType::deleted));
-  static_assert(same(proto::EventType::data_changed, store::EventType::data_changed));
-  static_assert(same(proto::EventType::children_changed, store::EventType::children_changed));
-  static_assert(same(proto::ReadMode::sequential, codec::ReadMode::sequential));
-  static_assert(same(proto::WatchKind::data, codec::WatchKind::data));
-  static_assert(same(proto::WatchKind::persistent_recursive,
-                     codec::WatchKind::persistent_recursive));
-  static_assert(same(proto::SessionState::closed, codec::SessionState::closed));
+  static_assert(same(proto::EventType::created, protocol::EventType::created));
+  static_assert(same(proto::EventType::deleted, protocol::EventType::deleted));
+  static_assert(same(proto::EventType::data_changed, protocol::EventType::data_changed));
+  static_assert(same(proto::EventType::children_changed, protocol::EventType::children_changed));
+  static_assert(same(proto::ReadMode::sequential, protocol::ReadMode::sequential));
+  static_assert(same(proto::WatchKind::data, protocol::WatchKind::data));
+  static_assert(
+      same(proto::WatchKind::persistent_recursive, protocol::WatchKind::persistent_recursive));
+  static_assert(same(proto::SessionState::closed, protocol::SessionState::closed));
 }

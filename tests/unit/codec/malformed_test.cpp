@@ -9,12 +9,13 @@
 #include "describe.h"
 #include "proto/client_generated.h"
 #include "proto/peer_generated.h"
+#include "protocol/codec.h"
 #include "random_values.h"
-#include "server/codec/client.h"
 #include "server/codec/peer.h"
 
 using namespace synod;
 using namespace synod::codec;
+using namespace synod::protocol;
 using namespace synod::codec::test;
 
 namespace {
@@ -36,7 +37,7 @@ void decode_everything(std::string_view bytes) {
   } else {
     REQUIRE(!c.status().message.empty());
   }
-  if (auto r = decode_client(bytes, SessionId{5}); r.ok()) {
+  if (auto r = decode_client(bytes); r.ok()) {
     REQUIRE(request_id_of(bytes) == r.value().request_id);
   } else {
     REQUIRE(!r.status().message.empty());
@@ -80,7 +81,7 @@ TEST_CASE("codec: every truncation and byte flip of a log command is an error or
 TEST_CASE("codec: every truncation and byte flip of a client frame is an error or a valid value") {
   base::Prng prng(0xBAD0004);
   for (int i = 0; i < 60; ++i) {
-    mutate_everywhere(build_client_frame(random_client_request(prng, SessionId{5})));
+    mutate_everywhere(build_client_frame(random_client_request(prng)));
   }
 }
 
@@ -95,9 +96,8 @@ TEST_CASE("codec: every truncation and byte flip of a server frame is an error o
 TEST_CASE("codec: a frame above frame_bytes_max is refused as TOO_LARGE, naming the limit") {
   const std::string huge(frame_bytes_max + 1, '\0');
   for (const auto& status : {decode_peer(huge).status(), decode_command(huge).status(),
-                             decode_client(huge, SessionId{}).status(),
-                             decode_server(huge).status()}) {
-    CHECK(status.error == store::Error::TOO_LARGE);
+                             decode_client(huge).status(), decode_server(huge).status()}) {
+    CHECK(status.error == protocol::Error::TOO_LARGE);
     CHECK(status.message.find("frame_bytes_max") != std::string::npos);
   }
   CHECK(!request_id_of(huge).has_value());
@@ -109,7 +109,7 @@ TEST_CASE("codec: a response too large for a frame becomes a TOO_LARGE answer to
   REQUIRE(decoded.ok());
   const auto& answer = std::get<Response>(decoded.value());
   CHECK(answer.request_id == 42);
-  CHECK(answer.status.error == store::Error::TOO_LARGE);
+  CHECK(answer.status.error == protocol::Error::TOO_LARGE);
   CHECK(std::holds_alternative<std::monostate>(answer.body));
 }
 
@@ -139,9 +139,9 @@ std::string accept_with_entry(proto::EntryKind kind, bool with_data) {
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
-void check_refused(const store::Result<consensus::Message>& result, std::string_view words) {
+void check_refused(const protocol::Result<consensus::Message>& result, std::string_view words) {
   REQUIRE(!result.ok());
-  CHECK(result.error() == store::Error::BAD_ARGUMENTS);
+  CHECK(result.error() == protocol::Error::BAD_ARGUMENTS);
   CHECK_MESSAGE(result.status().message.find(words) != std::string::npos, result.status().message);
 }
 
@@ -205,15 +205,15 @@ TEST_CASE("codec: a log command with a bad path, a bad time or too many ops is r
   auto bad_path = decode_command(
       std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
   REQUIRE(!bad_path.ok());
-  CHECK(bad_path.error() == store::Error::BAD_ARGUMENTS);
+  CHECK(bad_path.error() == protocol::Error::BAD_ARGUMENTS);
   CHECK(bad_path.status().message.find("delete path") != std::string::npos);
 
   LogCommand late{-1, SessionId{}, 0, store::NoopCommand{}};
   CHECK(!decode_command(encode_command(late)).ok());
 
   store::MultiCommand multi;
-  for (std::size_t i = 0; i <= store::multi_ops_max; ++i) {
-    multi.ops.push_back({store::CheckOp{store::Path::root(), std::nullopt}, std::nullopt});
+  for (std::size_t i = 0; i <= protocol::multi_ops_max; ++i) {
+    multi.ops.push_back({protocol::CheckOp{protocol::Path::root(), std::nullopt}, std::nullopt});
   }
   auto too_many = decode_command(encode_command(LogCommand{0, SessionId{}, 0, multi}));
   REQUIRE(!too_many.ok());
@@ -225,9 +225,9 @@ TEST_CASE("codec: an unknown request kind is UNIMPLEMENTED and its request id st
   const auto sync = proto::CreateSyncRequest(fbb);
   fbb.Finish(proto::CreateClientFrame(fbb, 77, static_cast<proto::Request>(99), sync.Union()));
   const std::string bytes(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
-  auto decoded = decode_client(bytes, SessionId{1});
+  auto decoded = decode_client(bytes);
   REQUIRE(!decoded.ok());
-  CHECK(decoded.error() == store::Error::UNIMPLEMENTED);
+  CHECK(decoded.error() == protocol::Error::UNIMPLEMENTED);
   CHECK(request_id_of(bytes) == std::optional<std::uint64_t>{77});
 }
 
@@ -255,7 +255,7 @@ TEST_CASE("codec: a client request with a bad path, watch kind or page limit is 
         return std::pair{proto::Request::ChildrenRequest,
                          proto::CreateChildrenRequestDirect(
                              fbb, "/a", false, proto::ReadMode::linearizable, nullptr,
-                             static_cast<std::uint32_t>(store::children_page_max + 1))
+                             static_cast<std::uint32_t>(protocol::children_page_max + 1))
                              .Union()};
       }),
       build([](auto& fbb) {
@@ -266,9 +266,9 @@ TEST_CASE("codec: a client request with a bad path, watch kind or page limit is 
       }),
   };
   for (const std::string& bytes : cases) {
-    auto decoded = decode_client(bytes, SessionId{1});
+    auto decoded = decode_client(bytes);
     REQUIRE(!decoded.ok());
-    CHECK(decoded.error() == store::Error::BAD_ARGUMENTS);
+    CHECK(decoded.error() == protocol::Error::BAD_ARGUMENTS);
     CHECK(request_id_of(bytes) == std::optional<std::uint64_t>{1});
   }
 }

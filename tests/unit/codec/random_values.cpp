@@ -49,44 +49,44 @@ std::optional<std::int32_t> random_version(base::Prng& prng) {
   return static_cast<std::int32_t>(prng.next_u64());
 }
 
-std::optional<store::Fence> random_fence(base::Prng& prng) {
+std::optional<protocol::Fence> random_fence(base::Prng& prng) {
   if (prng.chance(1, 2)) return std::nullopt;
-  return store::Fence{random_path(prng), Zxid{any_u64(prng)}};
+  return protocol::Fence{random_path(prng), Zxid{any_u64(prng)}};
 }
 
-store::CreateOp random_create(base::Prng& prng) {
-  store::CreateOp op;
+protocol::CreateOp random_create(base::Prng& prng) {
+  protocol::CreateOp op;
   op.path = random_path(prng);
   op.data = random_bytes(prng, 48);
-  op.kind = static_cast<store::NodeKind>(prng.range(0, store::node_kind_last));
+  op.kind = static_cast<protocol::NodeKind>(prng.range(0, protocol::node_kind_last));
   op.sequential = prng.chance(1, 2);
-  op.ttl_ms = op.kind == store::NodeKind::ttl ? static_cast<std::int64_t>(
-                                                    prng.range(1, store::ttl_ms_max))
-                                              : 0;
-  op.parents = static_cast<store::MissingParents>(prng.below(3));
+  op.ttl_ms = op.kind == protocol::NodeKind::ttl
+                  ? static_cast<std::int64_t>(prng.range(1, protocol::ttl_ms_max))
+                  : 0;
+  op.parents = static_cast<protocol::MissingParents>(prng.below(3));
   return op;
 }
 
-store::Op random_op(base::Prng& prng, bool allow_check) {
+protocol::Op random_op(base::Prng& prng, bool allow_check) {
   switch (prng.below(allow_check ? 4 : 3)) {
     case 0: return random_create(prng);
-    case 1: return store::DeleteOp{random_path(prng), random_version(prng)};
-    case 2: return store::SetOp{random_path(prng), random_bytes(prng, 48), random_version(prng)};
-    default: return store::CheckOp{random_path(prng), random_version(prng)};
+    case 1: return protocol::DeleteOp{random_path(prng), random_version(prng)};
+    case 2: return protocol::SetOp{random_path(prng), random_bytes(prng, 48), random_version(prng)};
+    default: return protocol::CheckOp{random_path(prng), random_version(prng)};
   }
 }
 
-store::MultiCommand random_multi(base::Prng& prng, SessionId session) {
-  store::MultiCommand m{session, random_fence(prng), {}};
+MultiRequest random_multi(base::Prng& prng) {
+  MultiRequest m{random_fence(prng), {}};
   const auto count = prng.below(6);
   for (std::uint64_t i = 0; i < count; ++i) {
-    m.ops.push_back(store::MultiOp{random_op(prng, true), random_fence(prng)});
+    m.ops.push_back(protocol::MultiOp{random_op(prng, true), random_fence(prng)});
   }
   return m;
 }
 
-store::Stat random_stat(base::Prng& prng) {
-  store::Stat s;
+protocol::Stat random_stat(base::Prng& prng) {
+  protocol::Stat s;
   s.czxid = Zxid{any_u64(prng)};
   s.mzxid = Zxid{any_u64(prng)};
   s.pzxid = Zxid{any_u64(prng)};
@@ -108,7 +108,7 @@ std::string random_bytes(base::Prng& prng, std::size_t max_bytes) {
   return out;
 }
 
-store::Path random_path(base::Prng& prng) {
+protocol::Path random_path(base::Prng& prng) {
   static constexpr std::string_view names[] = {"a", "lock", "n-0000000001", "é", "x y", "..."};
   std::string text;
   const auto depth = prng.below(4);
@@ -116,7 +116,7 @@ store::Path random_path(base::Prng& prng) {
     text += "/";
     text += names[prng.below(std::size(names))];
   }
-  auto parsed = store::Path::parse(text.empty() ? "/" : text);
+  auto parsed = protocol::Path::parse(text.empty() ? "/" : text);
   SYNOD_ASSERT(parsed.ok());
   return std::move(parsed).value();
 }
@@ -186,7 +186,7 @@ store::Command random_command(base::Prng& prng) {
     case 0: return store::NoopCommand{};
     case 1:
       return store::OpenSessionCommand{
-          static_cast<std::int64_t>(prng.range(1, store::session_timeout_ms_max))};
+          static_cast<std::int64_t>(prng.range(1, store::session_timeout_ms_limit))};
     case 2: return store::CloseSessionCommand{SessionId{any_u64(prng)}};
     case 3: {
       store::ExpireSessionsCommand c;
@@ -203,7 +203,10 @@ store::Command random_command(base::Prng& prng) {
     case 5:
       return store::WriteCommand{SessionId{any_u64(prng)}, random_fence(prng),
                                  random_op(prng, true)};
-    default: return random_multi(prng, SessionId{any_u64(prng)});
+    default: {
+      MultiRequest m = random_multi(prng);
+      return store::MultiCommand{SessionId{any_u64(prng)}, std::move(m.fence), std::move(m.ops)};
+    }
   }
 }
 
@@ -212,7 +215,7 @@ LogCommand random_log_command(base::Prng& prng) {
                     SessionId{any_u64(prng)}, any_u64(prng), random_command(prng)};
 }
 
-ClientRequest random_client_request(base::Prng& prng, SessionId session) {
+ClientRequest random_client_request(base::Prng& prng) {
   ClientRequest r{any_u64(prng), KeepAliveRequest{}};
   const auto mode = static_cast<ReadMode>(prng.below(2));
   const auto kind = static_cast<WatchKind>(prng.range(1, 5));
@@ -225,19 +228,20 @@ ClientRequest random_client_request(base::Prng& prng, SessionId session) {
       break;
     }
     case 1: r.body = KeepAliveRequest{}; break;
-    case 2: r.body = store::Command{store::CloseSessionCommand{session}}; break;
-    case 3:
-      r.body = store::Command{store::WriteCommand{session, random_fence(prng), random_op(prng, false)}};
-      break;
+    case 2: r.body = CloseSessionRequest{}; break;
+    case 3: r.body = WriteRequest{random_fence(prng), random_op(prng, false)}; break;
     case 4: r.body = GetRequest{random_path(prng), prng.chance(1, 2), mode}; break;
     case 5: r.body = ExistsRequest{random_path(prng), prng.chance(1, 2), mode}; break;
     case 6:
-      r.body = ChildrenRequest{random_path(prng), prng.chance(1, 2), mode, random_bytes(prng, 8),
-                               static_cast<std::uint32_t>(prng.range(1, store::children_page_max))};
+      r.body =
+          ChildrenRequest{random_path(prng), prng.chance(1, 2), mode, random_bytes(prng, 8),
+                          static_cast<std::uint32_t>(prng.range(1, protocol::children_page_max))};
       break;
-    case 7: r.body = store::Command{random_multi(prng, session)}; break;
+    case 7: r.body = random_multi(prng); break;
     case 8: r.body = SyncRequest{}; break;
-    case 9: r.body = CheckFenceRequest{store::Fence{random_path(prng), Zxid{any_u64(prng)}}}; break;
+    case 9:
+      r.body = CheckFenceRequest{protocol::Fence{random_path(prng), Zxid{any_u64(prng)}}};
+      break;
     case 10: {
       SetWatchRequest w{random_path(prng), kind, std::nullopt};
       if (prng.chance(1, 2)) w.from_zxid = Zxid{any_u64(prng)};
@@ -252,8 +256,8 @@ ClientRequest random_client_request(base::Prng& prng, SessionId session) {
 ServerMessage random_server_message(base::Prng& prng) {
   switch (prng.below(3)) {
     case 0: {
-      store::Event e{static_cast<store::EventType>(prng.range(1, 4)), random_path(prng).text(),
-                     Zxid{any_u64(prng)}};
+      protocol::Event e{static_cast<protocol::EventType>(prng.range(1, 4)),
+                        random_path(prng).text(), Zxid{any_u64(prng)}};
       return WatchEvent{e, random_path(prng), static_cast<WatchKind>(prng.range(1, 5))};
     }
     case 1:
@@ -262,21 +266,22 @@ ServerMessage random_server_message(base::Prng& prng) {
     default: break;
   }
   Response r{any_u64(prng), Zxid{any_u64(prng)}, {}, std::monostate{}};
-  r.status.error = static_cast<store::Error>(prng.range(0, static_cast<std::uint64_t>(store::error_last)));
+  r.status.error =
+      static_cast<protocol::Error>(prng.range(0, static_cast<std::uint64_t>(protocol::error_last)));
   if (!r.status.ok()) r.status.message = "because " + random_path(prng).text();
   switch (prng.below(8)) {
     case 0: break;
     case 1: r.body = StatResult{random_stat(prng)}; break;
     case 2:
       r.body = DataResult{random_bytes(prng, 64), random_stat(prng),
-                          static_cast<store::NodeKind>(prng.below(4)),
+                          static_cast<protocol::NodeKind>(prng.below(4)),
                           static_cast<std::int64_t>(prng.next_u64())};
       break;
     case 3: {
       ChildrenResult c;
       const auto count = prng.below(5);
       for (std::uint64_t i = 0; i < count; ++i) {
-        c.entries.push_back(store::ChildEntry{random_bytes(prng, 12), random_stat(prng)});
+        c.entries.push_back(protocol::ChildEntry{random_bytes(prng, 12), random_stat(prng)});
       }
       if (prng.chance(1, 2)) c.next_after = random_bytes(prng, 12);
       r.body = c;
@@ -287,8 +292,8 @@ ServerMessage random_server_message(base::Prng& prng) {
       MultiResult m;
       const auto count = prng.below(5);
       for (std::uint64_t i = 0; i < count; ++i) {
-        store::OpResult op{static_cast<store::Error>(prng.below(20)), random_path(prng).text(),
-                           std::nullopt};
+        protocol::OpResult op{static_cast<protocol::Error>(prng.below(20)),
+                              random_path(prng).text(), std::nullopt};
         if (prng.chance(1, 2)) op.stat = random_stat(prng);
         m.results.push_back(op);
       }

@@ -6,23 +6,25 @@
 #include <string>
 
 #include "base/prng.h"
-#include "server/codec/client.h"
+#include "protocol/codec.h"
 #include "server/codec/peer.h"
 
 namespace synod::codec::test {
 
+// The codec tests cover both codecs: the client protocol's and the peer one.
+using namespace synod::protocol;
+
 std::string random_bytes(base::Prng& prng, std::size_t max_bytes);
-store::Path random_path(base::Prng& prng);
+protocol::Path random_path(base::Prng& prng);
 consensus::Message random_message(base::Prng& prng);
 store::Command random_command(base::Prng& prng);
 LogCommand random_log_command(base::Prng& prng);
-// Requests as decode_client(bytes, session) yields them.
-ClientRequest random_client_request(base::Prng& prng, SessionId session);
+// Requests as decode_client(bytes) yields them.
+ClientRequest random_client_request(base::Prng& prng);
 ServerMessage random_server_message(base::Prng& prng);
 
 // The tiny client-side builder: a ClientFrame for `request`, written with
-// the generated API the way client/core will. Commands must be writes,
-// multis or closes as decode_client yields them.
+// the generated API, independently of protocol/'s encoder.
 std::string build_client_frame(const ClientRequest& request);
 
 }  // namespace synod::codec::test

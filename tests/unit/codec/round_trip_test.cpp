@@ -4,12 +4,13 @@
 
 #include "base/prng.h"
 #include "describe.h"
+#include "protocol/codec.h"
 #include "random_values.h"
-#include "server/codec/client.h"
 #include "server/codec/peer.h"
 
 using namespace synod;
 using namespace synod::codec;
+using namespace synod::protocol;
 using namespace synod::codec::test;
 
 namespace {
@@ -84,10 +85,9 @@ TEST_CASE("codec: a command entry carries a log command through encode_peer") {
 TEST_CASE("codec: every client request built with the generated API decodes to its value") {
   base::Prng prng(0xC0DEC005);
   for (int i = 0; i < rounds; ++i) {
-    const SessionId session{prng.below(100)};
-    const ClientRequest request = random_client_request(prng, session);
+    const ClientRequest request = random_client_request(prng);
     const std::string bytes = build_client_frame(request);
-    auto decoded = decode_client(bytes, session);
+    auto decoded = decode_client(bytes);
     REQUIRE_MESSAGE(decoded.ok(), decoded.status().message);
     REQUIRE(describe(decoded.value()) == describe(request));
     REQUIRE(request_id_of(bytes) == request.request_id);
@@ -109,8 +109,9 @@ TEST_CASE("codec: every server frame survives encode then decode_server") {
 }
 
 TEST_CASE("codec: a children request with limit 0 asks for the default page") {
-  ClientRequest request{7, ChildrenRequest{store::Path::root(), false, ReadMode::sequential, "", 0}};
-  auto decoded = decode_client(build_client_frame(request), SessionId{1});
+  ClientRequest request{
+      7, ChildrenRequest{protocol::Path::root(), false, ReadMode::sequential, "", 0}};
+  auto decoded = decode_client(build_client_frame(request));
   REQUIRE(decoded.ok());
   CHECK(std::get<ChildrenRequest>(decoded.value().body).limit == children_page_default);
 }

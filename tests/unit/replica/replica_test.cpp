@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "base/prng.h"
@@ -63,35 +64,36 @@ struct Single {
     }
   }
 
-  codec::Response request(ClientId client, std::uint64_t id, codec::ClientBody body) {
+  protocol::Response request(ClientId client, std::uint64_t id, protocol::ClientBody body) {
     received.clear();
-    replica->on_request(client, codec::ClientRequest{id, std::move(body)});
+    replica->on_request(client, protocol::ClientRequest{id, std::move(body)});
     settle();
     tick(1);
     for (auto& m : received) {
       if (m.client != client) continue;
-      if (auto* r = std::get_if<codec::Response>(&m.message); r && r->request_id == id) return *r;
+      if (auto* r = std::get_if<protocol::Response>(&m.message); r && r->request_id == id)
+        return *r;
     }
     FAIL("no response to request " << id);
     return {};
   }
 
   SessionId open_session(ClientId client, std::uint64_t id) {
-    auto r = request(client, id, codec::OpenSessionRequest{2000, std::nullopt, Zxid{}});
+    auto r = request(client, id, protocol::OpenSessionRequest{2000, std::nullopt, Zxid{}});
     REQUIRE(r.status.ok());
-    return std::get<codec::SessionResult>(r.body).session;
+    return std::get<protocol::SessionResult>(r.body).session;
   }
 };
 
-store::Path path(const char* text) { return store::Path::parse(text).value(); }
+protocol::Path path(const char* text) { return protocol::Path::parse(text).value(); }
 
-store::Command create(const char* p, std::string data,
-                      store::NodeKind kind = store::NodeKind::persistent) {
-  store::CreateOp op;
+protocol::WriteRequest create(const char* p, std::string data,
+                              protocol::NodeKind kind = protocol::NodeKind::persistent) {
+  protocol::CreateOp op;
   op.path = path(p);
   op.data = std::move(data);
   op.kind = kind;
-  return store::WriteCommand{SessionId{0}, std::nullopt, op};
+  return protocol::WriteRequest{std::nullopt, op};
 }
 
 }  // namespace
@@ -105,28 +107,41 @@ TEST_CASE("replica: a one-voter ensemble elects itself, opens a session, writes 
   CHECK(session != SessionId{0});
   auto created = s.request(client, 2, create("/hello", "world"));
   REQUIRE(created.status.ok());
-  CHECK(std::get<codec::CreateResult>(created.body).path == "/hello");
-  auto got = s.request(client, 3, codec::GetRequest{path("/hello"), false, codec::ReadMode::linearizable});
+  CHECK(std::get<protocol::CreateResult>(created.body).path == "/hello");
+  auto got = s.request(
+      client, 3, protocol::GetRequest{path("/hello"), false, protocol::ReadMode::linearizable});
   REQUIRE(got.status.ok());
-  CHECK(std::get<codec::DataResult>(got.body).data == "world");
+  CHECK(std::get<protocol::DataResult>(got.body).data == "world");
   CHECK(got.zxid >= created.zxid);
 }
 
 TEST_CASE("replica: a client may not send the leader's own commands") {
+  // The protocol cannot express them: a request body is a client request,
+  // never a store command (expiry, TTL removal, no-op, a session open made
+  // by the leader), and a write carries no session of its own.
+  static_assert(!std::is_constructible_v<protocol::ClientBody, store::ExpireSessionsCommand>);
+  static_assert(!std::is_constructible_v<protocol::ClientBody, store::RemoveExpiredTtlCommand>);
+  static_assert(!std::is_constructible_v<protocol::ClientBody, store::OpenSessionCommand>);
+  static_assert(!std::is_constructible_v<protocol::ClientBody, store::Command>);
+  // And a write acts as the connection's session, whatever else is open.
   Single s;
   s.tick(40);
-  const ClientId client{1};
-  const SessionId session = s.open_session(client, 1);
-  auto r = s.request(client, 2, store::Command{store::ExpireSessionsCommand{{session}}});
-  CHECK(r.status.error == store::Error::BAD_ARGUMENTS);
-  CHECK(s.replica->store().session_exists(session));
+  const ClientId first{1}, second{2};
+  const SessionId a = s.open_session(first, 1);
+  const SessionId b = s.open_session(second, 1);
+  REQUIRE(s.request(second, 2, create("/mine", "", protocol::NodeKind::ephemeral)).status.ok());
+  auto got = s.request(
+      first, 2, protocol::GetRequest{path("/mine"), false, protocol::ReadMode::linearizable});
+  REQUIRE(got.status.ok());
+  CHECK(std::get<protocol::DataResult>(got.body).stat.ephemeral_owner == b);
+  CHECK(a != b);
 }
 
 TEST_CASE("replica: a write before a session is refused as SESSION_EXPIRED, definitely") {
   Single s;
   s.tick(40);
   auto r = s.request(ClientId{1}, 1, create("/x", "y"));
-  CHECK(r.status.error == store::Error::SESSION_EXPIRED);
+  CHECK(r.status.error == protocol::Error::SESSION_EXPIRED);
   CHECK_FALSE(s.replica->store().exists(path("/x")).ok());
 }
 
@@ -137,27 +152,30 @@ TEST_CASE("replica: a data watch fires once, before the response of the write th
   s.open_session(watcher, 1);
   s.open_session(writer, 1);
   REQUIRE(s.request(writer, 2, create("/w", "a")).status.ok());
-  REQUIRE(s.request(watcher, 2, codec::GetRequest{path("/w"), true, codec::ReadMode::linearizable})
+  REQUIRE(s.request(watcher, 2,
+                    protocol::GetRequest{path("/w"), true, protocol::ReadMode::linearizable})
               .status.ok());
-  store::SetOp set{path("/w"), "b", std::nullopt};
+  protocol::SetOp set{path("/w"), "b", std::nullopt};
   s.received.clear();
-  s.replica->on_request(writer, codec::ClientRequest{3, store::WriteCommand{SessionId{0}, std::nullopt, set}});
+  s.replica->on_request(writer,
+                        protocol::ClientRequest{3, protocol::WriteRequest{std::nullopt, set}});
   s.settle();
   s.tick(1);
   int events = 0;
   for (auto& m : s.received) {
-    if (auto* e = std::get_if<codec::WatchEvent>(&m.message)) {
+    if (auto* e = std::get_if<protocol::WatchEvent>(&m.message)) {
       CHECK(m.client == watcher);
-      CHECK(e->event.type == store::EventType::data_changed);
+      CHECK(e->event.type == protocol::EventType::data_changed);
       ++events;
     }
   }
   CHECK(events == 1);
   // One-shot: a second set fires nothing.
-  auto again = s.request(writer, 4, store::WriteCommand{SessionId{0}, std::nullopt,
-                                                        store::SetOp{path("/w"), "c", std::nullopt}});
+  auto again = s.request(
+      writer, 4,
+      protocol::WriteRequest{std::nullopt, protocol::SetOp{path("/w"), "c", std::nullopt}});
   REQUIRE(again.status.ok());
-  for (auto& m : s.received) CHECK_FALSE(std::holds_alternative<codec::WatchEvent>(m.message));
+  for (auto& m : s.received) CHECK_FALSE(std::holds_alternative<protocol::WatchEvent>(m.message));
 }
 
 TEST_CASE("replica: a silent session expires and its ephemerals go with it in the same entry") {
@@ -165,15 +183,15 @@ TEST_CASE("replica: a silent session expires and its ephemerals go with it in th
   s.tick(40);
   const ClientId client{1};
   const SessionId session = s.open_session(client, 1);
-  REQUIRE(s.request(client, 2, create("/eph", "", store::NodeKind::ephemeral)).status.ok());
+  REQUIRE(s.request(client, 2, create("/eph", "", protocol::NodeKind::ephemeral)).status.ok());
   CHECK(s.replica->store().exists(path("/eph")).ok());
   s.tick(300);  // 3 s of silence, past the negotiated 2 s
   CHECK_FALSE(s.replica->store().session_exists(session));
   CHECK_FALSE(s.replica->store().exists(path("/eph")).ok());
   bool told = false;
   for (auto& m : s.received) {
-    if (auto* e = std::get_if<codec::SessionEvent>(&m.message)) {
-      told = told || e->state == codec::SessionState::expired;
+    if (auto* e = std::get_if<protocol::SessionEvent>(&m.message)) {
+      told = told || e->state == protocol::SessionState::expired;
     }
   }
   CHECK(told);
@@ -186,7 +204,7 @@ TEST_CASE("replica: keep-alives keep a session alive past its timeout") {
   const SessionId session = s.open_session(client, 1);
   for (std::uint64_t i = 0; i < 10; ++i) {
     s.tick(50);
-    auto r = s.request(client, 10 + i, codec::KeepAliveRequest{});
+    auto r = s.request(client, 10 + i, protocol::KeepAliveRequest{});
     REQUIRE(r.status.ok());
   }
   CHECK(s.replica->store().session_exists(session));
@@ -216,7 +234,7 @@ std::vector<std::uint64_t> answered(const replica::ReplicaOutput& out, ClientId 
   std::vector<std::uint64_t> ids;
   for (const auto& m : out.to_clients) {
     if (m.client != client) continue;
-    if (auto* r = std::get_if<codec::Response>(&m.message)) ids.push_back(r->request_id);
+    if (auto* r = std::get_if<protocol::Response>(&m.message)) ids.push_back(r->request_id);
   }
   return ids;
 }
@@ -230,7 +248,7 @@ TEST_CASE("replica: a write costs one sync; a chosen mark alone asks for none") 
   const ClientId client{1};
   (void)s.open_session(client, 1);
   const auto syncs_before = s.disk.sync_count();
-  s.replica->on_request(client, codec::ClientRequest{2, create("/a", "1")});
+  s.replica->on_request(client, protocol::ClientRequest{2, create("/a", "1")});
   replica::ReplicaOutput out = s.replica->take_output();
   REQUIRE(out.sync_needed);
   REQUIRE_FALSE(s.replica->sync().has_value());
@@ -247,12 +265,12 @@ TEST_CASE("replica: a write made while a sync runs is answered only after the ne
   REQUIRE(s.replica->core().is_leader());
   const ClientId client{1};
   (void)s.open_session(client, 1);
-  s.replica->on_request(client, codec::ClientRequest{2, create("/a", "1")});
+  s.replica->on_request(client, protocol::ClientRequest{2, create("/a", "1")});
   REQUIRE(s.replica->take_output().sync_needed);
   auto ticket = s.replica->begin_sync();  // the fsync thread starts
   REQUIRE(ticket.has_value());
   REQUIRE(ticket->pending.job != nullptr);
-  s.replica->on_request(client, codec::ClientRequest{3, create("/b", "2")});
+  s.replica->on_request(client, protocol::ClientRequest{3, create("/b", "2")});
   CHECK(answered(s.replica->take_output(), client).empty());
   const wal::Status ran = ticket->pending.job->run();
   REQUIRE_FALSE(s.replica->finish_sync(*ticket, ran).has_value());
@@ -268,7 +286,7 @@ TEST_CASE("replica: a failed sync job is fatal and answers nothing") {
   s.tick(40);
   const ClientId client{1};
   (void)s.open_session(client, 1);
-  s.replica->on_request(client, codec::ClientRequest{2, create("/a", "1")});
+  s.replica->on_request(client, protocol::ClientRequest{2, create("/a", "1")});
   (void)s.replica->take_output();
   auto ticket = s.replica->begin_sync();
   REQUIRE(ticket.has_value());
@@ -289,7 +307,7 @@ struct Follower {
   base::Prng prng{9};
   std::unique_ptr<Replica> replica;
   std::vector<consensus::Entry> forwarded;  // what replica 1 sent node 2 to propose
-  std::vector<codec::Response> answers;     // to the one client, in order
+  std::vector<protocol::Response> answers;  // to the one client, in order
   const Ballot ballot{1, NodeId{2}};
 
   Follower() {
@@ -316,7 +334,7 @@ struct Follower {
         }
       }
       for (auto& m : out.to_clients) {
-        if (auto* r = std::get_if<codec::Response>(&m.message)) answers.push_back(*r);
+        if (auto* r = std::get_if<protocol::Response>(&m.message)) answers.push_back(*r);
       }
       if (!out.sync_needed) return;
       REQUIRE_FALSE(replica->sync().has_value());
@@ -328,8 +346,8 @@ struct Follower {
     settle();
   }
 
-  void request(std::uint64_t id, codec::ClientBody body) {
-    replica->on_request(ClientId{1}, codec::ClientRequest{id, std::move(body)});
+  void request(std::uint64_t id, protocol::ClientBody body) {
+    replica->on_request(ClientId{1}, protocol::ClientRequest{id, std::move(body)});
     settle();
   }
 };
@@ -338,12 +356,12 @@ struct Follower {
 
 TEST_CASE("replica: a session's write chosen after its later write is answered NOT_EXECUTED, in order") {
   Follower f;
-  f.request(1, codec::OpenSessionRequest{20000, std::nullopt, Zxid{}});
+  f.request(1, protocol::OpenSessionRequest{20000, std::nullopt, Zxid{}});
   REQUIRE(f.forwarded.size() == 1);
   f.accept(Slot{1}, {f.forwarded[0]}, Slot{1});  // the open is chosen at slot 1
   REQUIRE(f.answers.size() == 1);
   REQUIRE(f.answers[0].status.ok());
-  const SessionId session = std::get<codec::SessionResult>(f.answers[0].body).session;
+  const SessionId session = std::get<protocol::SessionResult>(f.answers[0].body).session;
   CHECK(session == SessionId{1});
   f.forwarded.clear();
   f.answers.clear();
@@ -355,7 +373,7 @@ TEST_CASE("replica: a session's write chosen after its later write is answered N
   f.accept(Slot{2}, {f.forwarded[1], f.forwarded[0]}, Slot{3});
   REQUIRE(f.answers.size() == 2);
   CHECK(f.answers[0].request_id == 2);
-  CHECK(f.answers[0].status.error == store::Error::NOT_EXECUTED);
+  CHECK(f.answers[0].status.error == protocol::Error::NOT_EXECUTED);
   CHECK(f.answers[0].zxid == Zxid{1});  // the connection's last zxid, none of its own
   CHECK(f.answers[1].request_id == 3);
   CHECK(f.answers[1].status.ok());

@@ -12,18 +12,18 @@
 #include "base/prng.h"
 
 using namespace synod;
+using protocol::Event;
+using protocol::EventType;
 using replica::ClientId;
 using replica::Notification;
 using replica::WatchKind;
 using replica::WatchLimits;
 using replica::WatchRegistry;
-using store::Event;
-using store::EventType;
 
 namespace {
 
-store::Path path(const char* text) {
-  auto parsed = store::Path::parse(text);
+protocol::Path path(const char* text) {
+  auto parsed = protocol::Path::parse(text);
   REQUIRE_MESSAGE(parsed.ok(), parsed.status().message);
   return parsed.value();
 }
@@ -48,7 +48,7 @@ struct Harness {
     return apply({{type, std::move(text)}});
   }
   void add(std::uint64_t id, const char* text, WatchKind kind) {
-    const store::Status status = registry.add(client(id), path(text), kind);
+    const protocol::Status status = registry.add(client(id), path(text), kind);
     REQUIRE_MESSAGE(status.ok(), status.message);
   }
 
@@ -259,15 +259,15 @@ TEST_CASE("watches: a client at watches_per_client_max gets LIMIT_EXCEEDED, othe
   h.add(1, "/a", WatchKind::data);
   h.add(1, "/b", WatchKind::data);
   h.add(1, "/c", WatchKind::persistent);
-  const store::Status refused = h.registry.add(client(1), path("/d"), WatchKind::exists);
-  CHECK(refused.error == store::Error::LIMIT_EXCEEDED);
+  const protocol::Status refused = h.registry.add(client(1), path("/d"), WatchKind::exists);
+  CHECK(refused.error == protocol::Error::LIMIT_EXCEEDED);
   CHECK(refused.message.find("already holds 3 watches") != std::string::npos);
   CHECK(refused.message.find("/d") != std::string::npos);
   CHECK_FALSE(h.registry.contains(client(1), path("/d"), WatchKind::exists));
   CHECK(h.registry.add(client(1), path("/a"), WatchKind::data).ok());  // already held
   CHECK(h.registry.add(client(2), path("/d"), WatchKind::exists).ok());
   auto from = h.registry.add_from(client(1), path("/d"), WatchKind::persistent, Zxid{0}, h.zxid);
-  CHECK(from.error() == store::Error::LIMIT_EXCEEDED);
+  CHECK(from.error() == protocol::Error::LIMIT_EXCEEDED);
   // A fired one-shot frees its place.
   CHECK(h.apply(EventType::data_changed, "/a").size() == 1);
   CHECK(h.registry.add(client(1), path("/d"), WatchKind::exists).ok());
@@ -309,9 +309,9 @@ TEST_CASE("watches: watch-from-zxid refuses a one-shot kind and a zxid past the 
   Harness h;
   h.apply(EventType::created, "/a");
   auto one_shot = h.registry.add_from(client(1), path("/a"), WatchKind::data, Zxid{0}, h.zxid);
-  CHECK(one_shot.error() == store::Error::BAD_ARGUMENTS);
+  CHECK(one_shot.error() == protocol::Error::BAD_ARGUMENTS);
   auto future = h.registry.add_from(client(1), path("/a"), WatchKind::persistent, Zxid{5}, Zxid{4});
-  CHECK(future.error() == store::Error::BAD_ARGUMENTS);
+  CHECK(future.error() == protocol::Error::BAD_ARGUMENTS);
   CHECK(future.status().message.find("past this server's applied zxid 4") != std::string::npos);
   CHECK(h.registry.count() == 0);
 }
@@ -328,7 +328,7 @@ TEST_CASE("watches: history dropped by event count makes older watch-from-zxid C
 
   auto gone =
       h.registry.add_from(client(1), path("/"), WatchKind::persistent_recursive, Zxid{0}, h.zxid);
-  CHECK(gone.error() == store::Error::COMPACTED);
+  CHECK(gone.error() == protocol::Error::COMPACTED);
   CHECK(gone.status().message.find("oldest event still retained is at zxid 2") !=
         std::string::npos);
   CHECK(gone.status().message.find("watch from zxid 1 or later") != std::string::npos);
@@ -349,7 +349,7 @@ TEST_CASE("watches: history dropped by event count makes older watch-from-zxid C
   CHECK(h.registry.history_events() == 2);
   auto before_empty =
       h.registry.add_from(client(2), path("/a"), WatchKind::persistent, Zxid{1}, h.zxid);
-  CHECK(before_empty.error() == store::Error::COMPACTED);
+  CHECK(before_empty.error() == protocol::Error::COMPACTED);
   // zxid 3 had no events, so from 2 or 3 nothing is missing.
   for (std::uint64_t from : {2u, 3u}) {
     auto served =
@@ -371,7 +371,7 @@ TEST_CASE("watches: history dropped by bytes makes older watch-from-zxid COMPACT
   CHECK(h.registry.history_bytes() == 2 * per_event);
   CHECK(h.registry.history_oldest_zxid() == Zxid{2});
   auto gone = h.registry.add_from(client(1), path("/a"), WatchKind::persistent, Zxid{0}, h.zxid);
-  CHECK(gone.error() == store::Error::COMPACTED);
+  CHECK(gone.error() == protocol::Error::COMPACTED);
   CHECK(gone.status().message.find("up to zxid 1") != std::string::npos);
   CHECK(gone.status().message.find("oldest event still retained is at zxid 2") !=
         std::string::npos);
@@ -390,7 +390,7 @@ TEST_CASE("watches: an entry larger than the history bound is dropped whole, nev
   CHECK_FALSE(h.registry.history_oldest_zxid().has_value());
   CHECK(h.registry.history_dropped_through() == Zxid{2});
   auto gone = h.registry.add_from(client(1), path("/a"), WatchKind::persistent, Zxid{1}, h.zxid);
-  CHECK(gone.error() == store::Error::COMPACTED);
+  CHECK(gone.error() == protocol::Error::COMPACTED);
   CHECK(gone.status().message.find("no event is retained") != std::string::npos);
   auto now = h.registry.add_from(client(1), path("/a"), WatchKind::persistent, Zxid{2}, h.zxid);
   REQUIRE(now.ok());
@@ -402,7 +402,7 @@ TEST_CASE(
   WatchRegistry registry(Zxid{100});
   auto before =
       registry.add_from(client(1), path("/"), WatchKind::persistent_recursive, Zxid{99}, Zxid{100});
-  CHECK(before.error() == store::Error::COMPACTED);
+  CHECK(before.error() == protocol::Error::COMPACTED);
   std::vector<Notification> out;
   const std::vector<Event> events{{EventType::created, "/a", Zxid{101}}};
   registry.on_applied(Zxid{101}, events, out);
@@ -416,7 +416,7 @@ TEST_CASE(
   CHECK(registry.history_events() == 0);
   CHECK(registry.count() == 1);  // registrations stay
   auto old = registry.add_from(client(2), path("/"), WatchKind::persistent, Zxid{150}, Zxid{200});
-  CHECK(old.error() == store::Error::COMPACTED);
+  CHECK(old.error() == protocol::Error::COMPACTED);
   auto fresh = registry.add_from(client(2), path("/"), WatchKind::persistent, Zxid{200}, Zxid{200});
   CHECK(fresh.ok());
 }
@@ -468,11 +468,11 @@ struct NaiveModel {
   bool has(const NaiveRegistration& r) const {
     return std::find(registrations.begin(), registrations.end(), r) != registrations.end();
   }
-  store::Error add(const NaiveRegistration& r) {
-    if (has(r)) return store::Error::OK;
-    if (count(r.client) >= limits.watches_per_client_max) return store::Error::LIMIT_EXCEEDED;
+  protocol::Error add(const NaiveRegistration& r) {
+    if (has(r)) return protocol::Error::OK;
+    if (count(r.client) >= limits.watches_per_client_max) return protocol::Error::LIMIT_EXCEEDED;
     registrations.push_back(r);
-    return store::Error::OK;
+    return protocol::Error::OK;
   }
   void remove(const NaiveRegistration& r) { std::erase(registrations, r); }
   void remove_client(ClientId c) {
@@ -510,11 +510,11 @@ struct NaiveModel {
     (void)zxid;
   }
   // Error, and the replay when OK.
-  std::pair<store::Error, std::vector<Notification>> add_from(const NaiveRegistration& r,
-                                                              Zxid from) {
-    if (from < dropped) return {store::Error::COMPACTED, {}};
+  std::pair<protocol::Error, std::vector<Notification>> add_from(const NaiveRegistration& r,
+                                                                 Zxid from) {
+    if (from < dropped) return {protocol::Error::COMPACTED, {}};
     if (!has(r) && count(r.client) >= limits.watches_per_client_max) {
-      return {store::Error::LIMIT_EXCEEDED, {}};
+      return {protocol::Error::LIMIT_EXCEEDED, {}};
     }
     std::vector<Notification> replay;
     for (const auto& entry : history) {
@@ -523,7 +523,7 @@ struct NaiveModel {
       }
     }
     if (!has(r)) registrations.push_back(r);
-    return {store::Error::OK, replay};
+    return {protocol::Error::OK, replay};
   }
 };
 
@@ -554,9 +554,9 @@ TEST_CASE("watches: the registry agrees with a naive linear model over random op
       const NaiveRegistration r{c, p, kind};
       const std::uint64_t op = prng.below(100);
       if (op < 35) {
-        const store::Error want = model.add(r);
+        const protocol::Error want = model.add(r);
         CHECK(registry.add(c, path(p), kind).error == want);
-        limited += want == store::Error::LIMIT_EXCEEDED ? 1 : 0;
+        limited += want == protocol::Error::LIMIT_EXCEEDED ? 1 : 0;
       } else if (op < 45) {
         registry.remove(c, path(p), kind);
         model.remove(r);
@@ -570,7 +570,7 @@ TEST_CASE("watches: the registry agrees with a naive linear model over random op
         auto got = registry.add_from(c, path(p), persistent, from, zxid);
         auto want = model.add_from({c, p, persistent}, from);
         REQUIRE(got.error() == want.first);
-        compacted += want.first == store::Error::COMPACTED ? 1 : 0;
+        compacted += want.first == protocol::Error::COMPACTED ? 1 : 0;
         if (got.ok()) {
           CHECK(got.value() == want.second);
           replayed += want.second.size();

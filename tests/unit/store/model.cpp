@@ -191,7 +191,7 @@ ApplyResult Model::apply(Zxid zxid, std::int64_t log_time_ms, const Command& com
   Ctx ctx{zxid.value(), log_time_ms, 0, &out.events, {}};
   Response& r = out.response;
   if (const auto* open = std::get_if<OpenSessionCommand>(&command)) {
-    if (open->timeout_ms < 1 || open->timeout_ms > session_timeout_ms_max) {
+    if (open->timeout_ms < 1 || open->timeout_ms > session_timeout_ms_limit) {
       r.status.error = Error::BAD_ARGUMENTS;
     } else if (sessions_.size() >= config_.sessions_max) {
       r.status.error = Error::LIMIT_EXCEEDED;

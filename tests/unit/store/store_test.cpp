@@ -203,7 +203,7 @@ TEST_CASE(
   CHECK(f.exists("/b"));
   CHECK_FALSE(f.exists("/a"));
   CHECK(f.run(OpenSessionCommand{0}).response.status.error == Error::BAD_ARGUMENTS);
-  CHECK(f.run(OpenSessionCommand{session_timeout_ms_max + 1}).response.status.error ==
+  CHECK(f.run(OpenSessionCommand{session_timeout_ms_limit + 1}).response.status.error ==
         Error::BAD_ARGUMENTS);
 }
 

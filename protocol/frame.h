@@ -1,4 +1,5 @@
-// Internal to server/codec: the two halves every codec file shares.
+// Shared by the codecs (protocol/ for client frames, server/codec/ for peer
+// frames and log entries): the two halves every codec file uses.
 //
 //   Reader  turns verified FlatBuffers tables into our types. It keeps the
 //           first failure as a Status and returns a harmless default after
@@ -7,7 +8,8 @@
 //           network (DESIGN.md, "Wire protocol").
 //   write_* build tables for our values inside a FlatBufferBuilder.
 //
-// Not part of the codec's API; include peer.h or client.h instead.
+// Not an API for anyone but a codec: include protocol/codec.h (or
+// server/codec/peer.h) instead.
 #pragma once
 
 #include <cstdint>
@@ -18,15 +20,12 @@
 #include <vector>
 
 #include "proto/store_generated.h"
-#include "server/codec/limits.h"
-#include "server/store/command.h"
-#include "server/store/status.h"
-#include "server/store/types.h"
+#include "protocol/error.h"
+#include "protocol/limits.h"
+#include "protocol/ops.h"
+#include "protocol/types.h"
 
-namespace synod::codec::detail {
-
-using store::Result;
-using store::Status;
+namespace synod::protocol::detail {
 
 // Holds a frame's bytes at an 8-byte aligned address, copying them only when
 // `bytes` is not aligned already (FlatBuffers reads scalars in place).
@@ -78,28 +77,28 @@ class Reader {
   [[nodiscard]] const Status& status() const { return status_; }
   // Records "malformed <frame>: <what>" (BAD_ARGUMENTS) unless a failure is
   // already recorded; the first one wins.
-  void fail(std::string_view what) { fail_with(store::Error::BAD_ARGUMENTS, what); }
-  void fail_with(store::Error error, std::string_view what);
+  void fail(std::string_view what) { fail_with(Error::BAD_ARGUMENTS, what); }
+  void fail_with(Error error, std::string_view what);
 
   // Fails with "<field> is missing" when p is null; returns p != nullptr.
   bool present(const void* p, std::string_view field);
 
-  [[nodiscard]] store::Path path(const flatbuffers::String* text, std::string_view field);
+  [[nodiscard]] Path path(const flatbuffers::String* text, std::string_view field);
   // Absent bytes or text read as empty.
   [[nodiscard]] static std::string bytes(const flatbuffers::Vector<std::uint8_t>* v);
   [[nodiscard]] static std::string text(const flatbuffers::String* s);
-  [[nodiscard]] std::optional<store::Fence> fence(const proto::Fence* f);
-  [[nodiscard]] store::Op op(proto::Op type, const void* value);
-  [[nodiscard]] std::vector<store::MultiOp> multi_ops(
+  [[nodiscard]] std::optional<Fence> fence(const proto::Fence* f);
+  [[nodiscard]] Op op(proto::Op type, const void* value);
+  [[nodiscard]] std::vector<MultiOp> multi_ops(
       const flatbuffers::Vector<flatbuffers::Offset<proto::MultiOp>>* ops);
-  [[nodiscard]] store::NodeKind node_kind(proto::NodeKind kind);
-  [[nodiscard]] store::MissingParents parents(proto::MissingParents parents);
+  [[nodiscard]] NodeKind node_kind(proto::NodeKind kind);
+  [[nodiscard]] MissingParents parents(proto::MissingParents parents);
   [[nodiscard]] std::optional<std::int32_t> version(flatbuffers::Optional<std::int32_t> v);
 
   // The fields of a create, from a CreateOp or a CreateRequest (same names).
   template <class Table>
-  [[nodiscard]] store::CreateOp create(const Table& t) {
-    store::CreateOp op;
+  [[nodiscard]] CreateOp create(const Table& t) {
+    CreateOp op;
     op.path = path(t.path(), "create path");
     op.data = bytes(t.data());
     op.kind = node_kind(t.kind());
@@ -118,18 +117,18 @@ using Builder = flatbuffers::FlatBufferBuilder;
 
 [[nodiscard]] flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> write_bytes(
     Builder& fbb, std::string_view bytes);
-[[nodiscard]] flatbuffers::Offset<proto::Fence> write_fence(
-    Builder& fbb, const std::optional<store::Fence>& fence);
+[[nodiscard]] flatbuffers::Offset<proto::Fence> write_fence(Builder& fbb,
+                                                            const std::optional<Fence>& fence);
 struct WrittenOp {
   proto::Op type = proto::Op::NONE;
   flatbuffers::Offset<void> value;
 };
-[[nodiscard]] WrittenOp write_op(Builder& fbb, const store::Op& op);
+[[nodiscard]] WrittenOp write_op(Builder& fbb, const Op& op);
 [[nodiscard]] flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<proto::MultiOp>>>
-write_multi_ops(Builder& fbb, const std::vector<store::MultiOp>& ops);
-[[nodiscard]] proto::Stat write_stat(const store::Stat& stat);
-[[nodiscard]] store::Stat read_stat(const proto::Stat& stat);
+write_multi_ops(Builder& fbb, const std::vector<MultiOp>& ops);
+[[nodiscard]] proto::Stat write_stat(const Stat& stat);
+[[nodiscard]] Stat read_stat(const proto::Stat& stat);
 // The finished buffer, copied out.
 [[nodiscard]] std::string finish_bytes(const Builder& fbb);
 
-}  // namespace synod::codec::detail
+}  // namespace synod::protocol::detail

@@ -1,10 +1,12 @@
-// Error codes and result types shared by the store and, later, the wire.
+// Error codes and result types of the client protocol, shared by both ends:
+// the store answers with them, the codec carries them (proto/store.fbs
+// Error), the client library reports them.
 //
-// Error's numeric values are part of the protocol: proto/client.fbs mirrors
+// Error's numeric values are part of the protocol: proto/store.fbs mirrors
 // them, so a value is never renumbered or reused; new errors are appended.
 // Expected outcomes are values (STYLE.md habit 4): every function that can
 // fail returns a [[nodiscard]] Status or Result<T>; no exception crosses the
-// store's API.
+// protocol's or the store's API.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +17,7 @@
 
 #include "base/assert.h"
 
-namespace synod::store {
+namespace synod::protocol {
 
 enum class Error : std::int32_t {
   OK = 0,
@@ -93,4 +95,4 @@ class [[nodiscard]] Result {
   std::optional<T> value_;
 };
 
-}  // namespace synod::store
+}  // namespace synod::protocol

@@ -1,11 +1,11 @@
-#include "server/store/status.h"
+#include "protocol/error.h"
 
 #include <doctest/doctest.h>
 
 #include <set>
 #include <string>
 
-using namespace synod::store;
+using namespace synod::protocol;
 
 TEST_CASE("status: error values are stable numbers, shared with the wire") {
   // Renumbering any of these breaks every client; append, never reuse.

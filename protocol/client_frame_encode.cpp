@@ -1,14 +1,14 @@
-// encode_client (client.h): ClientRequest -> ClientFrame, the inverse of
+// encode_client (codec.h): ClientRequest -> ClientFrame, the inverse of
 // decode_client. client/core writes every request it sends with it.
 #include <string>
 #include <variant>
 
 #include "base/assert.h"
 #include "proto/client_generated.h"
-#include "server/codec/client.h"
-#include "server/codec/frame.h"
+#include "protocol/codec.h"
+#include "protocol/frame.h"
 
-namespace synod::codec {
+namespace synod::protocol {
 namespace {
 
 using detail::Builder;
@@ -24,9 +24,9 @@ fb::Optional<std::int32_t> version_of(const std::optional<std::int32_t>& v) {
   return *v;
 }
 
-Written write_single(Builder& fbb, const store::WriteCommand& w) {
+Written write_single(Builder& fbb, const WriteRequest& w) {
   const auto fence = detail::write_fence(fbb, w.fence);
-  if (const auto* c = std::get_if<store::CreateOp>(&w.op)) {
+  if (const auto* c = std::get_if<CreateOp>(&w.op)) {
     const auto path = fbb.CreateString(c->path.text());
     const auto data = detail::write_bytes(fbb, c->data);
     return {proto::Request::CreateRequest,
@@ -35,42 +35,37 @@ Written write_single(Builder& fbb, const store::WriteCommand& w) {
                                        static_cast<proto::MissingParents>(c->parents), fence)
                 .Union()};
   }
-  if (const auto* d = std::get_if<store::DeleteOp>(&w.op)) {
+  if (const auto* d = std::get_if<DeleteOp>(&w.op)) {
     const auto path = fbb.CreateString(d->path.text());
     return {proto::Request::DeleteRequest,
             proto::CreateDeleteRequest(fbb, path, version_of(d->expected_version), fence).Union()};
   }
   // A check alone is not a request on the wire; it exists only inside a multi.
-  const auto* s = std::get_if<store::SetOp>(&w.op);
+  const auto* s = std::get_if<SetOp>(&w.op);
   SYNOD_ASSERT_MSG(s != nullptr, "a single write is a create, a delete or a set");
   const auto path = fbb.CreateString(s->path.text());
   const auto data = detail::write_bytes(fbb, s->data);
   return {proto::Request::SetRequest,
-          proto::CreateSetRequest(fbb, path, data, version_of(s->expected_version), fence)
-              .Union()};
-}
-
-Written write_command(Builder& fbb, const store::Command& command) {
-  if (std::holds_alternative<store::CloseSessionCommand>(command)) {
-    return {proto::Request::CloseSessionRequest, proto::CreateCloseSessionRequest(fbb).Union()};
-  }
-  if (const auto* w = std::get_if<store::WriteCommand>(&command)) return write_single(fbb, *w);
-  const auto* m = std::get_if<store::MultiCommand>(&command);
-  SYNOD_ASSERT_MSG(m != nullptr, "only writes, multis and closes travel in a client frame");
-  const auto ops = detail::write_multi_ops(fbb, m->ops);
-  const auto fence = detail::write_fence(fbb, m->fence);
-  return {proto::Request::MultiRequest, proto::CreateMultiRequest(fbb, ops, fence).Union()};
+          proto::CreateSetRequest(fbb, path, data, version_of(s->expected_version), fence).Union()};
 }
 
 struct Writer {
   Builder& fbb;
 
-  Written operator()(const store::Command& c) const { return write_command(fbb, c); }
+  Written operator()(const WriteRequest& w) const { return write_single(fbb, w); }
+  Written operator()(const MultiRequest& m) const {
+    const auto ops = detail::write_multi_ops(fbb, m.ops);
+    const auto fence = detail::write_fence(fbb, m.fence);
+    return {proto::Request::MultiRequest, proto::CreateMultiRequest(fbb, ops, fence).Union()};
+  }
+  Written operator()(const CloseSessionRequest&) const {
+    return {proto::Request::CloseSessionRequest, proto::CreateCloseSessionRequest(fbb).Union()};
+  }
   Written operator()(const GetRequest& r) const {
     const auto path = fbb.CreateString(r.path.text());
-    return {proto::Request::GetRequest,
-            proto::CreateGetRequest(fbb, path, r.watch, static_cast<proto::ReadMode>(r.mode))
-                .Union()};
+    return {
+        proto::Request::GetRequest,
+        proto::CreateGetRequest(fbb, path, r.watch, static_cast<proto::ReadMode>(r.mode)).Union()};
   }
   Written operator()(const ExistsRequest& r) const {
     const auto path = fbb.CreateString(r.path.text());
@@ -94,9 +89,9 @@ struct Writer {
   Written operator()(const OpenSessionRequest& r) const {
     fb::Optional<std::uint64_t> previous = fb::nullopt;
     if (r.previous) previous = r.previous->value();
-    return {proto::Request::OpenSessionRequest,
-            proto::CreateOpenSessionRequest(fbb, r.timeout_ms, previous, r.last_zxid.value())
-                .Union()};
+    return {
+        proto::Request::OpenSessionRequest,
+        proto::CreateOpenSessionRequest(fbb, r.timeout_ms, previous, r.last_zxid.value()).Union()};
   }
   Written operator()(const KeepAliveRequest&) const {
     return {proto::Request::KeepAliveRequest, proto::CreateKeepAliveRequest(fbb).Union()};
@@ -114,9 +109,9 @@ struct Writer {
   }
   Written operator()(const RemoveWatchRequest& r) const {
     const auto path = fbb.CreateString(r.path.text());
-    return {proto::Request::RemoveWatchRequest,
-            proto::CreateRemoveWatchRequest(fbb, path, static_cast<proto::WatchKind>(r.kind))
-                .Union()};
+    return {
+        proto::Request::RemoveWatchRequest,
+        proto::CreateRemoveWatchRequest(fbb, path, static_cast<proto::WatchKind>(r.kind)).Union()};
   }
 };
 
@@ -129,4 +124,4 @@ std::string encode_client(const ClientRequest& request) {
   return detail::finish_bytes(fbb);
 }
 
-}  // namespace synod::codec
+}  // namespace synod::protocol

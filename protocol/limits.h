@@ -6,10 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "server/store/path.h"
-#include "server/store/types.h"
+#include "protocol/path.h"
+#include "protocol/types.h"
 
-namespace synod::codec {
+namespace synod::protocol {
 
 // Bytes of one frame, peer or client, excluding the u32 length prefix. The
 // payload budget covers one node's data at the store's default limit many
@@ -31,14 +31,13 @@ inline constexpr std::uint32_t children_page_default = 1000;
 // A set (or create) of one node at the store's default data limit, with a
 // maximal path and a fence, fits in one client frame and in one peer frame
 // (the Accept that carries it, inside a LogCommand).
-static_assert(store::data_bytes_max_default + 2 * store::path_bytes_max + 4096 <=
-                  frame_payload_bytes_max,
+static_assert(data_bytes_max_default + 2 * path_bytes_max + 4096 <= frame_payload_bytes_max,
               "one maximal write must fit in a frame");
 static_assert(frame_bytes_max < (std::size_t{1} << 31),
               "FlatBuffers buffers must stay below 2 GiB");
 static_assert(frame_bytes_max <= UINT32_MAX, "the length prefix is a u32");
-static_assert(store::children_page_max * (store::path_bytes_max + 64 + 16) <= frame_bytes_max * 4,
+static_assert(children_page_max * (path_bytes_max + 64 + 16) <= frame_bytes_max * 4,
               "a full children page is in the order of a frame");
-static_assert(children_page_default <= store::children_page_max);
+static_assert(children_page_default <= children_page_max);
 
-}  // namespace synod::codec
+}  // namespace synod::protocol

@@ -1,4 +1,4 @@
-#include "server/store/path.h"
+#include "protocol/path.h"
 
 #include <doctest/doctest.h>
 
@@ -8,7 +8,7 @@
 #include "base/prng.h"
 
 using namespace synod;
-using namespace synod::store;
+using namespace synod::protocol;
 
 namespace {
 

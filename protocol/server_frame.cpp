@@ -1,13 +1,13 @@
 // encode_response, encode_watch_event, encode_session_event and
-// decode_server (client.h): ServerFrames.
+// decode_server (codec.h): ServerFrames.
 #include <utility>
 #include <vector>
 
 #include "proto/client_generated.h"
-#include "server/codec/client.h"
-#include "server/codec/frame.h"
+#include "protocol/codec.h"
+#include "protocol/frame.h"
 
-namespace synod::codec {
+namespace synod::protocol {
 namespace {
 
 using detail::Builder;
@@ -39,7 +39,7 @@ WrittenResult write(Builder& fbb, const ChildrenResult& r) {
   std::vector<proto::Stat> stats;
   names.reserve(r.entries.size());
   stats.reserve(r.entries.size());
-  for (const store::ChildEntry& e : r.entries) {
+  for (const ChildEntry& e : r.entries) {
     names.push_back(fbb.CreateString(e.name));
     stats.push_back(detail::write_stat(e.stat));
   }
@@ -59,7 +59,7 @@ WrittenResult write(Builder& fbb, const CreateResult& r) {
 WrittenResult write(Builder& fbb, const MultiResult& r) {
   std::vector<fb::Offset<proto::OpResult>> results;
   results.reserve(r.results.size());
-  for (const store::OpResult& op : r.results) {
+  for (const OpResult& op : r.results) {
     const auto path = fbb.CreateString(op.path);
     const proto::Stat stat = op.stat ? detail::write_stat(*op.stat) : proto::Stat();
     results.push_back(proto::CreateOpResult(fbb, static_cast<proto::Error>(op.error), path,
@@ -84,25 +84,25 @@ std::string write_response(const Response& response) {
   const WrittenResult result =
       std::visit([&](const auto& body) { return write(fbb, body); }, response.body);
   const auto message = fbb.CreateString(response.status.message);
-  const auto table = proto::CreateResponse(
-      fbb, response.request_id, response.zxid.value(),
-      static_cast<proto::Error>(response.status.error), message, result.type, result.value);
+  const auto table = proto::CreateResponse(fbb, response.request_id, response.zxid.value(),
+                                           static_cast<proto::Error>(response.status.error),
+                                           message, result.type, result.value);
   fbb.Finish(proto::CreateServerFrame(fbb, proto::ServerMessage::Response, table.Union()));
   return detail::finish_bytes(fbb);
 }
 
 // ---- decode_server ----
 
-store::Error read_error(Reader& r, proto::Error error) {
+Error read_error(Reader& r, proto::Error error) {
   const auto value = static_cast<std::int32_t>(error);
-  if (value < 0 || value > static_cast<std::int32_t>(store::error_last)) {
+  if (value < 0 || value > static_cast<std::int32_t>(error_last)) {
     r.fail("error code " + std::to_string(value) + " is unknown (a newer server?)");
-    return store::Error::OK;
+    return Error::OK;
   }
-  return static_cast<store::Error>(value);
+  return static_cast<Error>(value);
 }
 
-store::Stat read_stat(Reader& r, const proto::Stat* stat) {
+Stat read_stat(Reader& r, const proto::Stat* stat) {
   if (!r.present(stat, "stat")) return {};
   return detail::read_stat(*stat);
 }
@@ -118,8 +118,9 @@ ResultBody read_children(Reader& r, const proto::ChildrenResult& c) {
   }
   out.entries.reserve(count);
   for (fb::uoffset_t i = 0; i < count; ++i) {
-    out.entries.push_back(store::ChildEntry{Reader::text(names->Get(i)),
-                                            detail::read_stat(detail::load_element<proto::Stat>(*stats, i))});
+    out.entries.push_back(
+        ChildEntry{Reader::text(names->Get(i)),
+                   detail::read_stat(detail::load_element<proto::Stat>(*stats, i))});
   }
   if (c.next_after() != nullptr) out.next_after = c.next_after()->str();
   return out;
@@ -128,13 +129,13 @@ ResultBody read_children(Reader& r, const proto::ChildrenResult& c) {
 ResultBody read_multi(Reader& r, const proto::MultiResult& m) {
   MultiResult out;
   if (m.results() == nullptr) return out;
-  if (m.results()->size() > store::multi_ops_max) {
+  if (m.results()->size() > multi_ops_max) {
     r.fail("a multi result of more than multi_ops_max ops");
     return out;
   }
   for (const proto::OpResult* op : *m.results()) {
     if (!r.present(op, "op result")) break;
-    store::OpResult decoded{read_error(r, op->error()), Reader::text(op->path()), std::nullopt};
+    OpResult decoded{read_error(r, op->error()), Reader::text(op->path()), std::nullopt};
     if (op->stat() != nullptr) decoded.stat = detail::read_stat(*op->stat());
     out.results.push_back(std::move(decoded));
   }
@@ -185,8 +186,7 @@ ServerMessage read_watch_event(Reader& r, const proto::WatchEvent& m) {
   WatchEvent out;
   const auto type = static_cast<std::uint8_t>(m.type());
   if (type < 1 || type > 4) r.fail("event type " + std::to_string(type) + " is unknown");
-  out.event = store::Event{static_cast<store::EventType>(type), Reader::text(m.path()),
-                           Zxid{m.zxid()}};
+  out.event = Event{static_cast<EventType>(type), Reader::text(m.path()), Zxid{m.zxid()}};
   out.watch_path = r.path(m.watch_path(), "watch path");
   const auto kind = static_cast<std::uint8_t>(m.watch_kind());
   if (kind < 1 || kind > 5) r.fail("watch kind " + std::to_string(kind) + " is not a watch");
@@ -210,8 +210,7 @@ ServerMessage read_server(Reader& r, const proto::ServerFrame& f) {
   switch (f.message_type()) {
     case K::Response: return read_response(r, *static_cast<const proto::Response*>(v));
     case K::WatchEvent: return read_watch_event(r, *static_cast<const proto::WatchEvent*>(v));
-    case K::SessionEvent:
-      return read_session_event(r, *static_cast<const proto::SessionEvent*>(v));
+    case K::SessionEvent: return read_session_event(r, *static_cast<const proto::SessionEvent*>(v));
     case K::NONE: r.fail("the frame holds no message"); return Response{};
   }
   r.fail("message kind " + std::to_string(static_cast<unsigned>(f.message_type())) +
@@ -224,11 +223,11 @@ ServerMessage read_server(Reader& r, const proto::ServerFrame& f) {
 std::string encode_response(const Response& response) {
   std::string bytes = write_response(response);
   if (bytes.size() <= frame_bytes_max) return bytes;
-  Response refusal{response.request_id, response.zxid,
-                   store::error_status(store::Error::TOO_LARGE,
-                                       "the answer (" + std::to_string(bytes.size()) +
-                                           " bytes) exceeds frame_bytes_max; ask for less"),
-                   std::monostate{}};
+  Response refusal{
+      response.request_id, response.zxid,
+      error_status(Error::TOO_LARGE, "the answer (" + std::to_string(bytes.size()) +
+                                         " bytes) exceeds frame_bytes_max; ask for less"),
+      std::monostate{}};
   return write_response(refusal);
 }
 
@@ -236,9 +235,9 @@ std::string encode_watch_event(const WatchEvent& e) {
   Builder fbb(128);
   const auto path = fbb.CreateString(e.event.path);
   const auto watch_path = fbb.CreateString(e.watch_path.text());
-  const auto table = proto::CreateWatchEvent(fbb, e.event.zxid.value(),
-                                             static_cast<proto::EventType>(e.event.type), path,
-                                             watch_path, static_cast<proto::WatchKind>(e.watch_kind));
+  const auto table = proto::CreateWatchEvent(
+      fbb, e.event.zxid.value(), static_cast<proto::EventType>(e.event.type), path, watch_path,
+      static_cast<proto::WatchKind>(e.watch_kind));
   fbb.Finish(proto::CreateServerFrame(fbb, proto::ServerMessage::WatchEvent, table.Union()));
   return detail::finish_bytes(fbb);
 }
@@ -265,4 +264,4 @@ Result<ServerMessage> decode_server(std::string_view bytes) {
   return out;
 }
 
-}  // namespace synod::codec
+}  // namespace synod::protocol

@@ -1,6 +1,6 @@
-#include "server/store/path.h"
+#include "protocol/path.h"
 
-namespace synod::store {
+namespace synod::protocol {
 
 std::string_view component_problem(std::string_view name) {
   if (name.empty()) return "an empty component (\"//\" or a trailing '/')";
@@ -88,4 +88,4 @@ bool Path::contains(const Path& other) const {
   return other.text_.size() == text_.size() || other.text_[text_.size()] == '/';
 }
 
-}  // namespace synod::store
+}  // namespace synod::protocol

@@ -1,8 +1,8 @@
-#include "server/codec/frame.h"
+#include "protocol/frame.h"
 
 #include <cstring>
 
-namespace synod::codec::detail {
+namespace synod::protocol::detail {
 
 AlignedBytes::AlignedBytes(std::string_view bytes) : size_(bytes.size()) {
   const auto* raw = reinterpret_cast<const std::uint8_t*>(bytes.data());
@@ -17,23 +17,22 @@ AlignedBytes::AlignedBytes(std::string_view bytes) : size_(bytes.size()) {
 
 Status check_frame_size(std::string_view bytes, std::string_view frame) {
   if (bytes.size() > frame_bytes_max) {
-    return store::error_status(store::Error::TOO_LARGE,
-                               std::string(frame) + " of " + std::to_string(bytes.size()) +
-                                   " bytes exceeds frame_bytes_max (" +
-                                   std::to_string(frame_bytes_max) + " bytes)");
+    return error_status(Error::TOO_LARGE, std::string(frame) + " of " +
+                                              std::to_string(bytes.size()) +
+                                              " bytes exceeds frame_bytes_max (" +
+                                              std::to_string(frame_bytes_max) + " bytes)");
   }
   // A root offset plus the smallest table: anything shorter cannot verify.
   if (bytes.size() < 2 * sizeof(flatbuffers::uoffset_t)) {
-    return store::error_status(store::Error::BAD_ARGUMENTS,
-                               "malformed " + std::string(frame) + ": only " +
-                                   std::to_string(bytes.size()) + " bytes");
+    return error_status(Error::BAD_ARGUMENTS, "malformed " + std::string(frame) + ": only " +
+                                                  std::to_string(bytes.size()) + " bytes");
   }
-  return store::ok_status();
+  return ok_status();
 }
 
-void Reader::fail_with(store::Error error, std::string_view what) {
+void Reader::fail_with(Error error, std::string_view what) {
   if (!status_.ok()) return;
-  status_ = store::error_status(error, "malformed " + std::string(frame_) + ": " + std::string(what));
+  status_ = error_status(error, "malformed " + std::string(frame_) + ": " + std::string(what));
 }
 
 bool Reader::present(const void* p, std::string_view field) {
@@ -41,12 +40,12 @@ bool Reader::present(const void* p, std::string_view field) {
   return p != nullptr;
 }
 
-store::Path Reader::path(const flatbuffers::String* text, std::string_view field) {
-  if (!present(text, field)) return store::Path::root();
-  auto parsed = store::Path::parse(text->string_view());
+Path Reader::path(const flatbuffers::String* text, std::string_view field) {
+  if (!present(text, field)) return Path::root();
+  auto parsed = Path::parse(text->string_view());
   if (!parsed.ok()) {
     fail_with(parsed.error(), std::string(field) + ": " + parsed.status().message);
-    return store::Path::root();
+    return Path::root();
   }
   return std::move(parsed).value();
 }
@@ -61,27 +60,27 @@ std::string Reader::text(const flatbuffers::String* s) {
   return s->str();
 }
 
-std::optional<store::Fence> Reader::fence(const proto::Fence* f) {
+std::optional<Fence> Reader::fence(const proto::Fence* f) {
   if (f == nullptr) return std::nullopt;
-  return store::Fence{path(f->path(), "fence path"), Zxid{f->token()}};
+  return Fence{path(f->path(), "fence path"), Zxid{f->token()}};
 }
 
-store::NodeKind Reader::node_kind(proto::NodeKind kind) {
+NodeKind Reader::node_kind(proto::NodeKind kind) {
   const auto value = static_cast<std::uint8_t>(kind);
-  if (value > store::node_kind_last) {
+  if (value > node_kind_last) {
     fail("node kind " + std::to_string(value) + " is unknown");
-    return store::NodeKind::persistent;
+    return NodeKind::persistent;
   }
-  return static_cast<store::NodeKind>(value);
+  return static_cast<NodeKind>(value);
 }
 
-store::MissingParents Reader::parents(proto::MissingParents parents) {
+MissingParents Reader::parents(proto::MissingParents parents) {
   const auto value = static_cast<std::uint8_t>(parents);
-  if (value > static_cast<std::uint8_t>(store::MissingParents::create_container)) {
+  if (value > static_cast<std::uint8_t>(MissingParents::create_container)) {
     fail("missing-parents mode " + std::to_string(value) + " is unknown");
-    return store::MissingParents::fail;
+    return MissingParents::fail;
   }
-  return static_cast<store::MissingParents>(value);
+  return static_cast<MissingParents>(value);
 }
 
 std::optional<std::int32_t> Reader::version(flatbuffers::Optional<std::int32_t> v) {
@@ -89,45 +88,41 @@ std::optional<std::int32_t> Reader::version(flatbuffers::Optional<std::int32_t> 
   return *v;
 }
 
-store::Op Reader::op(proto::Op type, const void* value) {
-  if (type != proto::Op::NONE && !present(value, "op")) return store::CheckOp{};
+Op Reader::op(proto::Op type, const void* value) {
+  if (type != proto::Op::NONE && !present(value, "op")) return CheckOp{};
   switch (type) {
-    case proto::Op::CreateOp:
-      return create(*static_cast<const proto::CreateOp*>(value));
+    case proto::Op::CreateOp: return create(*static_cast<const proto::CreateOp*>(value));
     case proto::Op::DeleteOp: {
       const auto& t = *static_cast<const proto::DeleteOp*>(value);
-      return store::DeleteOp{path(t.path(), "delete path"), version(t.expected_version())};
+      return DeleteOp{path(t.path(), "delete path"), version(t.expected_version())};
     }
     case proto::Op::SetOp: {
       const auto& t = *static_cast<const proto::SetOp*>(value);
-      return store::SetOp{path(t.path(), "set path"), bytes(t.data()),
-                          version(t.expected_version())};
+      return SetOp{path(t.path(), "set path"), bytes(t.data()), version(t.expected_version())};
     }
     case proto::Op::CheckOp: {
       const auto& t = *static_cast<const proto::CheckOp*>(value);
-      return store::CheckOp{path(t.path(), "check path"), version(t.expected_version())};
+      return CheckOp{path(t.path(), "check path"), version(t.expected_version())};
     }
-    case proto::Op::NONE:
-      fail("op is missing");
-      return store::CheckOp{};
+    case proto::Op::NONE: fail("op is missing"); return CheckOp{};
   }
   fail("op kind " + std::to_string(static_cast<unsigned>(type)) + " is unknown");
-  return store::CheckOp{};
+  return CheckOp{};
 }
 
-std::vector<store::MultiOp> Reader::multi_ops(
+std::vector<MultiOp> Reader::multi_ops(
     const flatbuffers::Vector<flatbuffers::Offset<proto::MultiOp>>* ops) {
-  std::vector<store::MultiOp> out;
+  std::vector<MultiOp> out;
   if (ops == nullptr) return out;
-  if (ops->size() > store::multi_ops_max) {
+  if (ops->size() > multi_ops_max) {
     fail("a multi of " + std::to_string(ops->size()) + " ops exceeds multi_ops_max (" +
-         std::to_string(store::multi_ops_max) + ")");
+         std::to_string(multi_ops_max) + ")");
     return out;
   }
   out.reserve(ops->size());
   for (const proto::MultiOp* m : *ops) {
     if (!present(m, "multi op")) return out;
-    store::MultiOp decoded{op(m->op_type(), m->op()), fence(m->fence())};
+    MultiOp decoded{op(m->op_type(), m->op()), fence(m->fence())};
     out.push_back(std::move(decoded));
   }
   return out;
@@ -138,8 +133,7 @@ flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> write_bytes(Builder& fbb,
   return fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
 }
 
-flatbuffers::Offset<proto::Fence> write_fence(Builder& fbb,
-                                              const std::optional<store::Fence>& fence) {
+flatbuffers::Offset<proto::Fence> write_fence(Builder& fbb, const std::optional<Fence>& fence) {
   if (!fence) return 0;
   const auto path = fbb.CreateString(fence->path.text());
   return proto::CreateFence(fbb, path, fence->token.value());
@@ -154,37 +148,37 @@ flatbuffers::Optional<std::int32_t> write_version(const std::optional<std::int32
 
 }  // namespace
 
-WrittenOp write_op(Builder& fbb, const store::Op& op) {
-  if (const auto* c = std::get_if<store::CreateOp>(&op)) {
+WrittenOp write_op(Builder& fbb, const Op& op) {
+  if (const auto* c = std::get_if<CreateOp>(&op)) {
     const auto path = fbb.CreateString(c->path.text());
     const auto data = write_bytes(fbb, c->data);
-    const auto t = proto::CreateCreateOp(fbb, path, data, static_cast<proto::NodeKind>(c->kind),
-                                         c->sequential, c->ttl_ms,
-                                         static_cast<proto::MissingParents>(c->parents));
+    const auto t =
+        proto::CreateCreateOp(fbb, path, data, static_cast<proto::NodeKind>(c->kind), c->sequential,
+                              c->ttl_ms, static_cast<proto::MissingParents>(c->parents));
     return {proto::Op::CreateOp, t.Union()};
   }
-  if (const auto* d = std::get_if<store::DeleteOp>(&op)) {
+  if (const auto* d = std::get_if<DeleteOp>(&op)) {
     const auto path = fbb.CreateString(d->path.text());
     return {proto::Op::DeleteOp,
             proto::CreateDeleteOp(fbb, path, write_version(d->expected_version)).Union()};
   }
-  if (const auto* s = std::get_if<store::SetOp>(&op)) {
+  if (const auto* s = std::get_if<SetOp>(&op)) {
     const auto path = fbb.CreateString(s->path.text());
     const auto data = write_bytes(fbb, s->data);
     return {proto::Op::SetOp,
             proto::CreateSetOp(fbb, path, data, write_version(s->expected_version)).Union()};
   }
-  const auto& k = std::get<store::CheckOp>(op);
+  const auto& k = std::get<CheckOp>(op);
   const auto path = fbb.CreateString(k.path.text());
   return {proto::Op::CheckOp,
           proto::CreateCheckOp(fbb, path, write_version(k.expected_version)).Union()};
 }
 
 flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<proto::MultiOp>>> write_multi_ops(
-    Builder& fbb, const std::vector<store::MultiOp>& ops) {
+    Builder& fbb, const std::vector<MultiOp>& ops) {
   std::vector<flatbuffers::Offset<proto::MultiOp>> offsets;
   offsets.reserve(ops.size());
-  for (const store::MultiOp& m : ops) {
+  for (const MultiOp& m : ops) {
     const WrittenOp op = write_op(fbb, m.op);
     const auto fence = write_fence(fbb, m.fence);
     offsets.push_back(proto::CreateMultiOp(fbb, op.type, op.value, fence));
@@ -192,14 +186,14 @@ flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<proto::MultiOp>>> wr
   return fbb.CreateVector(offsets);
 }
 
-proto::Stat write_stat(const store::Stat& s) {
+proto::Stat write_stat(const Stat& s) {
   return proto::Stat(s.czxid.value(), s.mzxid.value(), s.pzxid.value(), s.ctime_ms, s.mtime_ms,
                      s.version, s.cversion, s.ephemeral_owner.value(), s.num_children,
                      s.data_length);
 }
 
-store::Stat read_stat(const proto::Stat& s) {
-  store::Stat out;
+Stat read_stat(const proto::Stat& s) {
+  Stat out;
   out.czxid = Zxid{s.czxid()};
   out.mzxid = Zxid{s.mzxid()};
   out.pzxid = Zxid{s.pzxid()};
@@ -217,4 +211,4 @@ std::string finish_bytes(const Builder& fbb) {
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
-}  // namespace synod::codec::detail
+}  // namespace synod::protocol::detail

@@ -16,9 +16,9 @@
 #include <string_view>
 #include <vector>
 
-#include "server/store/status.h"
+#include "protocol/error.h"
 
-namespace synod::store {
+namespace synod::protocol {
 
 inline constexpr std::size_t path_bytes_max = 4096;
 // A sequential create appends this many decimal digits (ZooKeeper's %010d).
@@ -57,4 +57,4 @@ class Path {
   std::string text_;
 };
 
-}  // namespace synod::store
+}  // namespace synod::protocol
