@@ -36,6 +36,7 @@
 #include "server/codec/limits.h"
 #include "server/codec/peer.h"
 #include "server/runtime/admin.h"
+#include "server/runtime/metrics.h"
 
 namespace synod::runtime {
 namespace {
