@@ -36,6 +36,7 @@
 #include "server/codec/limits.h"
 #include "server/codec/peer.h"
 #include "server/runtime/admin.h"
+#include "server/runtime/frame_queue.h"
 #include "server/runtime/metrics.h"
 
 namespace synod::runtime {
@@ -47,13 +48,6 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t length_prefix_bytes = 4;
-// One gathered write sends at most this much (a single larger frame alone).
-constexpr std::size_t write_batch_bytes_max = 256 * 1024;
-static_assert(peer_queue_bytes_max >= codec::frame_bytes_max + length_prefix_bytes,
-              "a peer link must be able to queue one maximal frame");
-static_assert(client_queue_bytes_max >= codec::frame_bytes_max + length_prefix_bytes,
-              "a client queue must be able to hold one maximal frame");
 static_assert(client_queue_frames_max >= 2 * replica::ReplicaOptions{}.pending_per_client_max,
               "a client with every pending request answered, and as many watch events, fits");
 static_assert(peer_backoff_ms_min > 0 && peer_backoff_ms_min <= peer_backoff_ms_max);
@@ -70,14 +64,6 @@ std::int64_t wall_ms() {
 }
 
 replica::Time now_time() { return replica::Time{monotonic_ms(), wall_ms()}; }
-
-std::uint32_t read_length(const std::array<unsigned char, length_prefix_bytes>& header) {
-  std::uint32_t n = 0;
-  for (std::size_t i = 0; i < length_prefix_bytes; ++i) {
-    n |= static_cast<std::uint32_t>(header[i]) << (8 * i);
-  }
-  return n;
-}
 
 std::string endpoint_name(const tcp::socket& socket) {
   asio::error_code ec;
@@ -104,63 +90,6 @@ std::uint64_t dir_bytes(wal::Disk& disk, std::string_view dir) {
 }
 
 class Server;
-
-// One frame on the wire: "u32 length (little-endian) + payload". The
-// length is kept beside the payload, not copied in front of it: the
-// gathered write sends both.
-struct Frame {
-  std::array<unsigned char, length_prefix_bytes> length{};
-  std::string payload;
-
-  explicit Frame(std::string bytes) : payload(std::move(bytes)) {
-    const auto n = static_cast<std::uint32_t>(payload.size());
-    for (std::size_t i = 0; i < length_prefix_bytes; ++i) {
-      length[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xffu);
-    }
-  }
-  [[nodiscard]] std::size_t size() const { return length_prefix_bytes + payload.size(); }
-};
-
-// Frames waiting to be written on one connection, bounded in count and in
-// bytes (STYLE.md habit 6). Shared by peer links and client connections.
-class FrameQueue {
- public:
-  FrameQueue(std::size_t frames_max, std::size_t bytes_max)
-      : frames_max_(frames_max), bytes_max_(bytes_max) {}
-
-  // False, leaving the queue unchanged, when `payload` would exceed a bound.
-  [[nodiscard]] bool push(std::string payload) {
-    const std::size_t size = length_prefix_bytes + payload.size();
-    if (frames_.size() >= frames_max_ || bytes_ + size > bytes_max_) return false;
-    bytes_ += size;
-    frames_.emplace_back(std::move(payload));
-    return true;
-  }
-  // Moves out the oldest frames, at least one if any, up to `bytes_max`
-  // bytes in all: what one gathered write sends.
-  void pop_batch(std::vector<Frame>& out, std::size_t bytes_max) {
-    out.clear();
-    std::size_t taken = 0;
-    while (!frames_.empty() && (out.empty() || taken + frames_.front().size() <= bytes_max)) {
-      taken += frames_.front().size();
-      out.push_back(std::move(frames_.front()));
-      frames_.pop_front();
-    }
-    bytes_ -= taken;
-  }
-  void clear() {
-    frames_.clear();
-    bytes_ = 0;
-  }
-  [[nodiscard]] std::size_t frames() const { return frames_.size(); }
-  [[nodiscard]] std::size_t bytes() const { return bytes_; }
-
- private:
-  std::size_t frames_max_;
-  std::size_t bytes_max_;
-  std::deque<Frame> frames_;
-  std::size_t bytes_ = 0;
-};
 
 // Writes every frame in `frames` with one gathered write (writev).
 awaitable<asio::error_code> write_frames(tcp::socket& socket, const std::vector<Frame>& frames) {
