@@ -38,14 +38,12 @@
 #include "server/runtime/admin.h"
 #include "server/runtime/frame_queue.h"
 #include "server/runtime/metrics.h"
+#include "server/runtime/socket_io.h"
 
 namespace synod::runtime {
 namespace {
 
-using asio::awaitable;
-using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
 static_assert(client_queue_frames_max >= 2 * replica::ReplicaOptions{}.pending_per_client_max,
@@ -65,18 +63,6 @@ std::int64_t wall_ms() {
 
 replica::Time now_time() { return replica::Time{monotonic_ms(), wall_ms()}; }
 
-std::string endpoint_name(const tcp::socket& socket) {
-  asio::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
-  if (ec) return "an unknown address";
-  return remote.address().to_string() + ":" + std::to_string(remote.port());
-}
-
-std::string too_large(std::uint32_t bytes) {
-  return "frame of " + std::to_string(bytes) + " bytes exceeds the limit of " +
-         std::to_string(codec::frame_bytes_max) + " bytes (codec::frame_bytes_max)";
-}
-
 // The bytes of the files in one directory of the data dir (0 if unreadable).
 std::uint64_t dir_bytes(wal::Disk& disk, std::string_view dir) {
   auto files = disk.list(dir);
@@ -90,79 +76,6 @@ std::uint64_t dir_bytes(wal::Disk& disk, std::string_view dir) {
 }
 
 class Server;
-
-// Writes every frame in `frames` with one gathered write (writev).
-awaitable<asio::error_code> write_frames(tcp::socket& socket, const std::vector<Frame>& frames) {
-  std::vector<asio::const_buffer> buffers;
-  buffers.reserve(2 * frames.size());
-  for (const Frame& frame : frames) {
-    buffers.push_back(asio::buffer(frame.length));
-    buffers.push_back(asio::buffer(frame.payload));
-  }
-  auto [ec, n] = co_await asio::async_write(socket, buffers, use_tuple);
-  co_return ec;
-}
-
-// Splits a connection's byte stream into frames. It reads whatever the
-// socket has (up to read_chunk_bytes per call), so a burst of small frames
-// costs one recv, not two per frame.
-class FrameReader {
- public:
-  struct Next {
-    std::optional<std::string> frame;  // the payload, without its length
-    asio::error_code error;            // set when the socket failed or closed
-    std::string refused;               // set when a frame exceeds the limit
-  };
-
-  awaitable<Next> next(tcp::socket& socket) {
-    for (;;) {
-      const std::size_t held = end_ - begin_;
-      std::size_t wanted = length_prefix_bytes;
-      if (held >= length_prefix_bytes) {
-        std::array<unsigned char, length_prefix_bytes> header{};
-        std::memcpy(header.data(), data_.get() + begin_, length_prefix_bytes);
-        const std::uint32_t length = read_length(header);
-        if (length > codec::frame_bytes_max) co_return Next{std::nullopt, {}, too_large(length)};
-        wanted = length_prefix_bytes + length;
-        if (held >= wanted) {
-          std::string frame(data_.get() + begin_ + length_prefix_bytes, length);
-          begin_ += wanted;
-          co_return Next{std::move(frame), {}, {}};
-        }
-      }
-      make_room(wanted);
-      auto [ec, n] = co_await socket.async_read_some(
-          asio::buffer(data_.get() + end_, capacity_ - end_), use_tuple);
-      end_ += n;
-      if (ec) co_return Next{std::nullopt, ec, {}};
-    }
-  }
-
- private:
-  static constexpr std::size_t read_chunk_bytes = 64 * 1024;
-
-  // Moves the unread bytes to the front, and grows (without zeroing) so
-  // the whole of a `wanted`-byte frame and a chunk more fit.
-  void make_room(std::size_t wanted) {
-    const std::size_t held = end_ - begin_;
-    const std::size_t needed = std::max(wanted, held) + read_chunk_bytes;
-    if (needed > capacity_) {
-      auto bigger = std::make_unique_for_overwrite<char[]>(needed);
-      if (held > 0) std::memcpy(bigger.get(), data_.get() + begin_, held);
-      data_ = std::move(bigger);
-      capacity_ = needed;
-    } else if (begin_ > 0) {
-      std::memmove(data_.get(), data_.get() + begin_, held);
-    }
-    begin_ = 0;
-    end_ = held;
-  }
-
-  std::unique_ptr<char[]> data_;
-  std::size_t capacity_ = 0;
-  std::size_t begin_ = 0;  // the first unread byte
-  std::size_t end_ = 0;    // one past the last byte read
-};
 
 // One outbound link to a peer: connects (binding to our own peer host, so
 // the peer sees where we come from), retries with exponential backoff, and
@@ -573,7 +486,7 @@ awaitable<void> Server::read_peer(std::shared_ptr<tcp::socket> socket) {
   try {
     FrameReader frames;
     for (;;) {
-      FrameReader::Next next = co_await frames.next(*socket);
+      FrameRead next = co_await read_frame(*socket, frames);
       if (!next.refused.empty()) {
         reason = std::move(next.refused);
         break;
@@ -867,7 +780,7 @@ awaitable<void> ClientConnection::reader() {
   try {
     FrameReader frames;
     while (!closed_) {
-      FrameReader::Next next = co_await frames.next(socket_);
+      FrameRead next = co_await read_frame(socket_, frames);
       if (!next.refused.empty()) {
         ++server_.metrics().client_frames_rejected;
         close(next.refused);
