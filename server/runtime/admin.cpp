@@ -1,9 +1,25 @@
-// The HTTP scraps of the admin endpoint (admin.h).
+// The admin endpoint's answers (admin.h).
 #include "server/runtime/admin.h"
 
+#include <cstdint>
 #include <string>
 
 namespace synod::runtime {
+namespace {
+
+// The bytes of the files in one directory of the data dir (0 if unreadable).
+std::uint64_t dir_bytes(wal::Disk& disk, std::string_view dir) {
+  auto files = disk.list(dir);
+  if (!files.ok()) return 0;
+  std::uint64_t total = 0;
+  for (const std::string& file : files.value()) {
+    auto size = disk.size(std::string(dir) + "/" + file);
+    if (size.ok()) total += size.value();
+  }
+  return total;
+}
+
+}  // namespace
 
 RequestLine parse_request_line(std::string_view head) {
   RequestLine line;
@@ -31,6 +47,29 @@ std::string http_response(int code, std::string_view reason, std::string_view co
   out += "Connection: close\r\n\r\n";
   out += body;
   return out;
+}
+
+std::string admin_answer(std::string_view head, const RuntimeOptions& options,
+                         const Metrics& metrics, const replica::Replica& replica,
+                         wal::Disk& disk) {
+  const RequestLine line = parse_request_line(head);
+  if (!line.ok) return http_response(400, "Bad Request", "text/plain", "bad request line\n");
+  if (line.method != "GET") {
+    return http_response(405, "Method Not Allowed", "text/plain", "only GET is served\n");
+  }
+  if (line.path == "/health") return http_response(200, "OK", "text/plain", "ok\n");
+  if (line.path == "/status") {
+    return http_response(200, "OK", "application/json", status_json(options, replica.status()));
+  }
+  if (line.path == "/metrics") {
+    Metrics scraped = metrics;
+    scraped.wal_bytes = dir_bytes(disk, "wal");
+    scraped.snapshot_bytes = dir_bytes(disk, "snap");
+    return http_response(200, "OK", "text/plain; version=0.0.4",
+                         metrics_text(scraped, replica.status(), options.id));
+  }
+  return http_response(404, "Not Found", "text/plain",
+                       "unknown path; try /status, /metrics or /health\n");
 }
 
 }  // namespace synod::runtime

@@ -36,6 +36,7 @@
 #include "server/codec/limits.h"
 #include "server/codec/peer.h"
 #include "server/runtime/admin.h"
+#include "server/runtime/clock.h"
 #include "server/runtime/frame_queue.h"
 #include "server/runtime/metrics.h"
 #include "server/runtime/socket_io.h"
@@ -44,36 +45,10 @@ namespace synod::runtime {
 namespace {
 
 using namespace asio::experimental::awaitable_operators;
-using Clock = std::chrono::steady_clock;
 
 static_assert(client_queue_frames_max >= 2 * replica::ReplicaOptions{}.pending_per_client_max,
               "a client with every pending request answered, and as many watch events, fits");
 static_assert(peer_backoff_ms_min > 0 && peer_backoff_ms_min <= peer_backoff_ms_max);
-
-std::int64_t monotonic_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-replica::Time now_time() { return replica::Time{monotonic_ms(), wall_ms()}; }
-
-// The bytes of the files in one directory of the data dir (0 if unreadable).
-std::uint64_t dir_bytes(wal::Disk& disk, std::string_view dir) {
-  auto files = disk.list(dir);
-  if (!files.ok()) return 0;
-  std::uint64_t total = 0;
-  for (const std::string& file : files.value()) {
-    auto size = disk.size(std::string(dir) + "/" + file);
-    if (size.ok()) total += size.value();
-  }
-  return total;
-}
 
 class Server;
 
@@ -586,24 +561,7 @@ awaitable<void> Server::serve_admin(tcp::socket socket) {
 }
 
 std::string Server::admin_answer(std::string_view head) const {
-  const RequestLine line = parse_request_line(head);
-  if (!line.ok) return http_response(400, "Bad Request", "text/plain", "bad request line\n");
-  if (line.method != "GET") {
-    return http_response(405, "Method Not Allowed", "text/plain", "only GET is served\n");
-  }
-  if (line.path == "/health") return http_response(200, "OK", "text/plain", "ok\n");
-  if (line.path == "/status") {
-    return http_response(200, "OK", "application/json", status_json(options_, replica_->status()));
-  }
-  if (line.path == "/metrics") {
-    Metrics scraped = metrics_;
-    scraped.wal_bytes = dir_bytes(disk_, "wal");
-    scraped.snapshot_bytes = dir_bytes(disk_, "snap");
-    return http_response(200, "OK", "text/plain; version=0.0.4",
-                         metrics_text(scraped, replica_->status(), options_.id));
-  }
-  return http_response(404, "Not Found", "text/plain",
-                       "unknown path; try /status, /metrics or /health\n");
+  return runtime::admin_answer(head, options_, metrics_, *replica_, disk_);
 }
 
 // ---- PeerLink ----
