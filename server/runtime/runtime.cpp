@@ -36,168 +36,45 @@
 #include "server/codec/limits.h"
 #include "server/codec/peer.h"
 #include "server/runtime/admin.h"
+#include "server/runtime/client_connection.h"
 #include "server/runtime/clock.h"
 #include "server/runtime/frame_queue.h"
 #include "server/runtime/metrics.h"
+#include "server/runtime/peer_link.h"
+#include "server/runtime/server.h"
 #include "server/runtime/socket_io.h"
 
 namespace synod::runtime {
-namespace {
 
 using namespace asio::experimental::awaitable_operators;
 
-static_assert(client_queue_frames_max >= 2 * replica::ReplicaOptions{}.pending_per_client_max,
-              "a client with every pending request answered, and as many watch events, fits");
-static_assert(peer_backoff_ms_min > 0 && peer_backoff_ms_min <= peer_backoff_ms_max);
+Server::Server(const RuntimeOptions& options, wal::Disk& disk)
+    : options_(options),
+      disk_(disk),
+      prng_(static_cast<std::uint64_t>(wall_ms()) ^
+            (std::uint64_t{options.id.value()} * 0x9e3779b97f4a7c15ull)),
+      tick_timer_(io_),
+      signals_(io_, SIGINT, SIGTERM) {}
 
-class Server;
+void Server::on_peer_message(NodeId from, const consensus::Message& message) {
+  if (stopping_) return;
+  ++metrics_.peer_messages_received;
+  replica_->on_message(from, message);
+  after_input();
+}
 
-// One outbound link to a peer: connects (binding to our own peer host, so
-// the peer sees where we come from), retries with exponential backoff, and
-// writes the frames deliver() queued. Messages delivered while the link is
-// down are dropped: consensus retransmits (consensus/README.md §3.2).
-class PeerLink : public std::enable_shared_from_this<PeerLink> {
- public:
-  PeerLink(Server& server, NodeId peer, tcp::endpoint remote, tcp::endpoint local);
-  void start();
-  void deliver(std::string frame);
-  void stop();
+void Server::on_client_request(replica::ClientId client, codec::ClientRequest request) {
+  if (stopping_) return;
+  replica_->on_request(client, std::move(request));
+  after_input();
+}
 
- private:
-  awaitable<void> run();
-  awaitable<void> reader(std::shared_ptr<tcp::socket> socket);
-  awaitable<std::string> writer(std::shared_ptr<tcp::socket> socket);
-
-  Server& server_;
-  NodeId peer_;
-  tcp::endpoint remote_;
-  tcp::endpoint local_;
-  asio::steady_timer wake_;
-  std::shared_ptr<tcp::socket> socket_;  // the current connection, if any
-  FrameQueue queue_{peer_queue_frames_max, peer_queue_bytes_max};
-  bool connected_ = false;
-  bool stopped_ = false;
-};
-
-// One client connection: a reader that decodes frames into requests and a
-// writer that sends what the replica answered, from a bounded queue.
-class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
- public:
-  ClientConnection(Server& server, replica::ClientId id, tcp::socket socket);
-  void start();
-  void deliver(const codec::ServerMessage& message);
-  // Closes the socket; unless `quiet`, tells the replica (later, not from
-  // inside a drain). `reason` empty: an orderly close, not logged.
-  void close(const std::string& reason, bool quiet = false);
-  [[nodiscard]] const std::string& name() const { return name_; }
-
- private:
-  awaitable<void> reader();
-  awaitable<void> writer();
-  void handle_frame(std::string bytes);
-
-  Server& server_;
-  replica::ClientId id_;
-  tcp::socket socket_;
-  std::string name_;
-  asio::steady_timer wake_;
-  FrameQueue queue_{client_queue_frames_max, client_queue_bytes_max};
-  bool closed_ = false;
-  // Requests waiting for their answer, oldest first: for the answers and
-  // commit latency metrics.
-  struct Started {
-    std::uint64_t request_id = 0;
-    std::size_t type = 0;  // index into request_type_names
-    std::int64_t ms = 0;   // arrival, on the monotonic clock
-  };
-  std::deque<Started> started_;
-};
-
-class Server {
- public:
-  Server(const RuntimeOptions& options, wal::Disk& disk)
-      : options_(options),
-        disk_(disk),
-        prng_(static_cast<std::uint64_t>(wall_ms()) ^
-              (std::uint64_t{options.id.value()} * 0x9e3779b97f4a7c15ull)),
-        tick_timer_(io_),
-        signals_(io_, SIGINT, SIGTERM) {}
-
-  int run();
-
-  // Inputs, each followed by a drain.
-  void on_peer_message(NodeId from, const consensus::Message& message) {
-    if (stopping_) return;
-    ++metrics_.peer_messages_received;
-    replica_->on_message(from, message);
-    after_input();
-  }
-  void on_client_request(replica::ClientId client, codec::ClientRequest request) {
-    if (stopping_) return;
-    replica_->on_request(client, std::move(request));
-    after_input();
-  }
-  void on_client_gone(replica::ClientId client) {
-    clients_.erase(client);
-    if (stopping_) return;
-    replica_->on_client_gone(client);
-    after_input();
-  }
-
-  void log(std::string_view text) const;
-  [[nodiscard]] Metrics& metrics() { return metrics_; }
-  [[nodiscard]] NodeId self() const { return options_.id; }
-  [[nodiscard]] asio::io_context& io() { return io_; }
-  [[nodiscard]] bool stopping() const { return stopping_; }
-
- private:
-  [[nodiscard]] bool resolve(const Address& address, tcp::endpoint& out, std::string_view what);
-  [[nodiscard]] bool listen(tcp::acceptor& acceptor, const tcp::endpoint& at,
-                            std::string_view what);
-  void after_input();
-  void drain();
-  void maybe_schedule_sync();
-  void start_sync();
-  void finish_sync(const replica::Replica::SyncTicket& ticket, const wal::Status& ran,
-                   double seconds, std::uint64_t inputs);
-  void stop(int exit_code);
-
-  awaitable<void> ticker();
-  awaitable<void> accept_peers();
-  awaitable<void> read_peer(std::shared_ptr<tcp::socket> socket);
-  awaitable<void> accept_clients();
-  awaitable<void> accept_admin();
-  awaitable<void> serve_admin(tcp::socket socket);
-  [[nodiscard]] std::string admin_answer(std::string_view head) const;
-
-  const RuntimeOptions& options_;
-  wal::Disk& disk_;
-  base::Prng prng_;
-  // Declared before everything that holds sockets or timers, so it is
-  // destroyed after them.
-  asio::io_context io_{1};
-  // The fsync thread: runs one SyncJob at a time and posts its result back
-  // to io_. Declared after io_, so it is joined before io_ goes away.
-  asio::thread_pool fsync_thread_{1};
-  std::unique_ptr<replica::Replica> replica_;
-  asio::steady_timer tick_timer_;
-  asio::signal_set signals_;
-  std::unique_ptr<tcp::acceptor> peer_acceptor_;
-  std::unique_ptr<tcp::acceptor> client_acceptor_;
-  std::unique_ptr<tcp::acceptor> admin_acceptor_;
-  std::map<NodeId, std::shared_ptr<PeerLink>> links_;
-  std::set<std::shared_ptr<tcp::socket>> inbound_peers_;
-  std::map<replica::ClientId, std::shared_ptr<ClientConnection>> clients_;
-  std::uint64_t next_client_id_ = 1;
-  std::size_t admin_connections_ = 0;
-  Metrics metrics_;
-  std::uint64_t inputs_since_sync_ = 0;
-  bool sync_scheduled_ = false;
-  bool sync_running_ = false;
-  bool drain_scheduled_ = false;
-  bool stopping_ = false;
-  int exit_code_ = 0;
-};
+void Server::on_client_gone(replica::ClientId client) {
+  clients_.erase(client);
+  if (stopping_) return;
+  replica_->on_client_gone(client);
+  after_input();
+}
 
 // ---- Server ----
 
@@ -802,8 +679,6 @@ awaitable<void> ClientConnection::writer() {
     close(std::string("an error: ") + e.what());
   }
 }
-
-}  // namespace
 
 int run(const RuntimeOptions& options, wal::Disk& disk) {
   Server server(options, disk);
