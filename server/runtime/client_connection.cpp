@@ -1,0 +1,149 @@
+// One client connection (client_connection.h).
+#include "server/runtime/client_connection.h"
+
+#include <algorithm>
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/runtime/clock.h"
+#include "server/runtime/metrics.h"
+#include "server/runtime/server.h"
+
+namespace synod::runtime {
+
+ClientConnection::ClientConnection(Server& server, replica::ClientId id, tcp::socket socket)
+    : server_(server),
+      id_(id),
+      socket_(std::move(socket)),
+      name_(endpoint_name(socket_)),
+      wake_(server.io()) {}
+
+void ClientConnection::start() {
+  asio::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  auto self = shared_from_this();
+  asio::co_spawn(server_.io(), [self] { return self->reader(); }, asio::detached);
+  asio::co_spawn(server_.io(), [self] { return self->writer(); }, asio::detached);
+}
+
+void ClientConnection::deliver(const codec::ServerMessage& message) {
+  if (closed_) return;
+  std::string payload;
+  if (const auto* response = std::get_if<codec::Response>(&message)) {
+    // Answers come in request order, so a request is almost always the
+    // oldest one held.
+    const auto started =
+        std::find_if(started_.begin(), started_.end(),
+                     [&](const Started& r) { return r.request_id == response->request_id; });
+    if (started != started_.end()) {
+      Metrics& metrics = server_.metrics();
+      const auto result = static_cast<std::size_t>(response->status.error);
+      if (result < result_kinds) ++metrics.answered[started->type][result];
+      if (started->type == request_type_write) {
+        metrics.commit_latency.observe(static_cast<double>(monotonic_ms() - started->ms) /
+                                       1000.0);
+      }
+      started_.erase(started);
+    }
+    payload = codec::encode_response(*response);
+  } else if (const auto* watch = std::get_if<codec::WatchEvent>(&message)) {
+    payload = codec::encode_watch_event(*watch);
+  } else {
+    payload = codec::encode_session_event(std::get<codec::SessionEvent>(message));
+  }
+  if (!queue_.push(std::move(payload))) {
+    ++server_.metrics().client_connections_slow;
+    close("its send queue is full (" + std::to_string(queue_.frames()) + " frames, " +
+          std::to_string(queue_.bytes()) + " bytes): the client reads too slowly");
+    return;
+  }
+  wake_.cancel_one();
+}
+
+void ClientConnection::close(const std::string& reason, bool quiet) {
+  if (closed_) return;
+  closed_ = true;
+  if (!reason.empty()) server_.log("closing client connection from " + name_ + ": " + reason);
+  asio::error_code ignored;
+  socket_.close(ignored);
+  wake_.cancel();
+  queue_.clear();
+  if (quiet) return;
+  // Not from inside a drain: the replica hears of it as a fresh input.
+  asio::post(server_.io(),
+             [self = shared_from_this()] { self->server_.on_client_gone(self->id_); });
+}
+
+awaitable<void> ClientConnection::reader() {
+  try {
+    FrameReader frames;
+    while (!closed_) {
+      FrameRead next = co_await read_frame(socket_, frames);
+      if (!next.refused.empty()) {
+        ++server_.metrics().client_frames_rejected;
+        close(next.refused);
+        co_return;
+      }
+      if (!next.frame) {
+        const auto ec = next.error;
+        close(ec == asio::error::eof || ec == asio::error::operation_aborted ? "" : ec.message());
+        co_return;
+      }
+      if (closed_ || server_.stopping()) co_return;
+      handle_frame(std::move(*next.frame));
+    }
+  } catch (const std::exception& e) {
+    close(std::string("an error: ") + e.what());
+  }
+}
+
+void ClientConnection::handle_frame(std::string bytes) {
+  auto decoded = codec::decode_client(bytes, SessionId{0});
+  Metrics& metrics = server_.metrics();
+  if (decoded.ok()) {
+    codec::ClientRequest& request = decoded.value();
+    ++metrics.requests[request.body.index()];
+    if (started_.size() < client_queue_frames_max) {
+      started_.push_back(Started{request.request_id, request.body.index(), monotonic_ms()});
+    }
+    server_.on_client_request(id_, std::move(request));
+    return;
+  }
+  // A frame that verified but is invalid is answered with its error at once.
+  // The replica never saw it, so the answer may overtake responses to
+  // earlier requests still pending on this connection; clients match by id.
+  if (const auto request_id = codec::request_id_of(bytes)) {
+    ++metrics.requests[request_type_invalid];
+    ++metrics.answered[request_type_invalid][static_cast<std::size_t>(decoded.status().error)];
+    deliver(codec::Response{*request_id, Zxid{}, decoded.status(), {}});
+    return;
+  }
+  ++metrics.client_frames_rejected;
+  close("frame of " + std::to_string(bytes.size()) +
+        " bytes is unreadable: " + decoded.status().message);
+}
+
+awaitable<void> ClientConnection::writer() {
+  try {
+    std::vector<Frame> batch;
+    while (!closed_) {
+      queue_.pop_batch(batch, write_batch_bytes_max);
+      if (batch.empty()) {
+        wake_.expires_at(asio::steady_timer::time_point::max());
+        co_await wake_.async_wait(use_tuple);
+        continue;
+      }
+      if (auto ec = co_await write_frames(socket_, batch)) {
+        close(ec == asio::error::operation_aborted ? "" : ec.message());
+        co_return;
+      }
+    }
+  } catch (const std::exception& e) {
+    close(std::string("an error: ") + e.what());
+  }
+}
+
+}  // namespace synod::runtime
