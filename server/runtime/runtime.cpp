@@ -12,7 +12,6 @@
 
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 
 #include <algorithm>
 #include <array>
@@ -46,15 +45,14 @@
 
 namespace synod::runtime {
 
-using namespace asio::experimental::awaitable_operators;
-
 Server::Server(const RuntimeOptions& options, wal::Disk& disk)
     : options_(options),
       disk_(disk),
       prng_(static_cast<std::uint64_t>(wall_ms()) ^
             (std::uint64_t{options.id.value()} * 0x9e3779b97f4a7c15ull)),
       tick_timer_(io_),
-      signals_(io_, SIGINT, SIGTERM) {}
+      signals_(io_, SIGINT, SIGTERM),
+      listeners_(*this) {}
 
 void Server::on_peer_message(NodeId from, const consensus::Message& message) {
   if (stopping_) return;
@@ -67,6 +65,13 @@ void Server::on_client_request(replica::ClientId client, codec::ClientRequest re
   if (stopping_) return;
   replica_->on_request(client, std::move(request));
   after_input();
+}
+
+void Server::attach_client(tcp::socket socket) {
+  const replica::ClientId id{next_client_id_++};
+  auto connection = std::make_shared<ClientConnection>(*this, id, std::move(socket));
+  clients_.emplace(id, connection);
+  connection->start();
 }
 
 void Server::on_client_gone(replica::ClientId client) {
@@ -107,23 +112,6 @@ bool Server::resolve(const Address& address, tcp::endpoint& out, std::string_vie
   return true;
 }
 
-bool Server::listen(tcp::acceptor& acceptor, const tcp::endpoint& at, std::string_view what) {
-  asio::error_code ec;
-  acceptor.open(at.protocol(), ec);
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(at, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    log("cannot listen for " + std::string(what) + " on " + at.address().to_string() + ":" +
-        std::to_string(at.port()) + ": " + ec.message() +
-        "; is another server using that address?");
-    return false;
-  }
-  log("listening for " + std::string(what) + " on " + at.address().to_string() + ":" +
-      std::to_string(at.port()));
-  return true;
-}
-
 int Server::run() {
   tcp::endpoint peer_at, client_at, admin_at;
   if (!resolve(options_.peers.at(options_.id), peer_at, "the peer address") ||
@@ -149,14 +137,7 @@ int Server::run() {
       std::to_string(replica_->applied().value()) +
       "; initial configuration: " + consensus::to_string(initial));
 
-  peer_acceptor_ = std::make_unique<tcp::acceptor>(io_);
-  client_acceptor_ = std::make_unique<tcp::acceptor>(io_);
-  admin_acceptor_ = std::make_unique<tcp::acceptor>(io_);
-  if (!listen(*peer_acceptor_, peer_at, "peers") ||
-      !listen(*client_acceptor_, client_at, "clients") ||
-      !listen(*admin_acceptor_, admin_at, "admin HTTP")) {
-    return 2;
-  }
+  if (!listeners_.listen(peer_at, client_at, admin_at)) return 2;
 
   for (const auto& [id, remote] : remotes) {
     auto link = std::make_shared<PeerLink>(*this, id, remote, tcp::endpoint(peer_at.address(), 0));
@@ -181,9 +162,9 @@ int Server::run() {
     };
   };
   asio::co_spawn(io_, ticker(), report("the ticker"));
-  asio::co_spawn(io_, accept_peers(), report("the peer listener"));
-  asio::co_spawn(io_, accept_clients(), report("the client listener"));
-  asio::co_spawn(io_, accept_admin(), report("the admin listener"));
+  asio::co_spawn(io_, listeners_.accept_peers(), report("the peer listener"));
+  asio::co_spawn(io_, listeners_.accept_clients(), report("the client listener"));
+  asio::co_spawn(io_, listeners_.accept_admin(), report("the admin listener"));
   drain();  // whatever recovery produced
   io_.run();
   fsync_thread_.join();  // a sync still running finishes; its result is dropped
@@ -280,12 +261,9 @@ void Server::stop(int exit_code) {
   if (stopping_) return;
   stopping_ = true;
   exit_code_ = exit_code;
-  asio::error_code ignored;
-  for (auto* acceptor : {peer_acceptor_.get(), client_acceptor_.get(), admin_acceptor_.get()}) {
-    if (acceptor) acceptor->close(ignored);
-  }
+  listeners_.stop_accepting();
   for (auto& [id, link] : links_) link->stop();
-  for (const auto& socket : inbound_peers_) socket->close(ignored);
+  listeners_.close_inbound_peers();
   auto clients = clients_;  // close() may erase
   for (auto& [id, client] : clients) client->close("", /*quiet=*/true);
   tick_timer_.cancel();
@@ -314,127 +292,6 @@ awaitable<void> Server::ticker() {
     replica_->on_tick(now_time());
     after_input();
   }
-}
-
-awaitable<void> Server::accept_peers() {
-  while (!stopping_) {
-    auto [ec, socket] = co_await peer_acceptor_->async_accept(use_tuple);
-    if (ec) {
-      if (stopping_) co_return;
-      log("accepting a peer connection failed: " + ec.message());
-      continue;
-    }
-    auto shared = std::make_shared<tcp::socket>(std::move(socket));
-    inbound_peers_.insert(shared);
-    asio::co_spawn(io_, read_peer(shared), asio::detached);
-  }
-}
-
-// An inbound peer connection carries messages to us only; it needs no writer.
-awaitable<void> Server::read_peer(std::shared_ptr<tcp::socket> socket) {
-  const std::string name = endpoint_name(*socket);
-  std::string reason;
-  NodeId sender = no_node;
-  try {
-    FrameReader frames;
-    for (;;) {
-      FrameRead next = co_await read_frame(*socket, frames);
-      if (!next.refused.empty()) {
-        reason = std::move(next.refused);
-        break;
-      }
-      if (!next.frame) break;  // closed: the peer restarts or reconnects
-      const std::string& bytes = *next.frame;
-      auto envelope = codec::decode_envelope(bytes);
-      if (!envelope.ok()) {
-        reason = "frame of " + std::to_string(bytes.size()) +
-                 " bytes does not decode: " + envelope.status().message;
-        break;
-      }
-      if (envelope.value().to != self() || envelope.value().from == self()) {
-        reason = "a message from node " + std::to_string(envelope.value().from.value()) +
-                 " addressed to node " + std::to_string(envelope.value().to.value()) +
-                 " arrived at node " + std::to_string(self().value());
-        break;
-      }
-      if (sender != envelope.value().from) {
-        sender = envelope.value().from;
-        log("node " + std::to_string(sender.value()) + " connected from " + name);
-      }
-      on_peer_message(sender, envelope.value().message);
-    }
-  } catch (const std::exception& e) {
-    reason = std::string("an error: ") + e.what();
-  }
-  if (!reason.empty() && !stopping_) {
-    ++metrics_.peer_frames_rejected;
-    log("closing peer connection from " + name + ": " + reason);
-  }
-  asio::error_code ignored;
-  socket->close(ignored);
-  inbound_peers_.erase(socket);
-}
-
-awaitable<void> Server::accept_clients() {
-  while (!stopping_) {
-    auto [ec, socket] = co_await client_acceptor_->async_accept(use_tuple);
-    if (ec) {
-      if (stopping_) co_return;
-      log("accepting a client connection failed: " + ec.message());
-      continue;
-    }
-    if (clients_.size() >= client_connections_max) {
-      log("refusing a client connection from " + endpoint_name(socket) + ": already " +
-          std::to_string(clients_.size()) + " clients (client_connections_max)");
-      continue;  // the socket closes as it goes out of scope
-    }
-    ++metrics_.client_connections_accepted;
-    const replica::ClientId id{next_client_id_++};
-    auto connection = std::make_shared<ClientConnection>(*this, id, std::move(socket));
-    clients_.emplace(id, connection);
-    connection->start();
-  }
-}
-
-awaitable<void> Server::accept_admin() {
-  while (!stopping_) {
-    auto [ec, socket] = co_await admin_acceptor_->async_accept(use_tuple);
-    if (ec) {
-      if (stopping_) co_return;
-      continue;
-    }
-    if (admin_connections_ >= admin_connections_max) continue;  // closed by scope
-    ++admin_connections_;
-    asio::co_spawn(io_, serve_admin(std::move(socket)), [this](const std::exception_ptr&) {
-      --admin_connections_;
-    });
-  }
-}
-
-// One request, one response, then close (HTTP/1.1 with Connection: close).
-awaitable<void> Server::serve_admin(tcp::socket socket) {
-  std::string head;
-  asio::steady_timer deadline(io_);
-  deadline.expires_after(std::chrono::milliseconds(admin_request_timeout_ms));
-  auto result = co_await (
-      asio::async_read_until(socket, asio::dynamic_buffer(head, admin_request_bytes_max),
-                             "\r\n\r\n", use_tuple) ||
-      deadline.async_wait(use_tuple));
-  if (result.index() != 0) co_return;  // too slow
-  const auto [ec, n] = std::get<0>(result);
-  std::string response;
-  if (ec == asio::error::not_found) {
-    response = http_response(431, "Request Header Fields Too Large", "text/plain",
-                             "request head exceeds admin_request_bytes_max\n");
-  } else if (ec) {
-    co_return;
-  } else {
-    response = admin_answer(std::string_view(head).substr(0, n));
-  }
-  co_await asio::async_write(socket, asio::buffer(response), use_tuple);
-  asio::error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
-  socket.close(ignored);
 }
 
 std::string Server::admin_answer(std::string_view head) const {

@@ -4,9 +4,10 @@
 // replica's, sync is group-committed on its own thread).
 //
 // What Server keeps to itself: the Replica, the tick timer, the signal set,
-// the fsync thread, and the maps of peer links and client connections the
-// drain routes output to. PeerLink, ClientConnection and the accept loops
-// call back into it through the inputs below, all on the io_context thread.
+// the fsync thread, the Listeners, and the maps of peer links and client
+// connections the drain routes output to. PeerLink, ClientConnection and
+// Listeners call back into it through the inputs below, all on the
+// io_context thread.
 #pragma once
 
 #include <asio.hpp>
@@ -15,7 +16,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 
@@ -23,6 +23,7 @@
 #include "base/prng.h"
 #include "server/codec/client.h"
 #include "server/replica/replica.h"
+#include "server/runtime/listeners.h"
 #include "server/runtime/metrics.h"
 #include "server/runtime/runtime.h"
 #include "server/runtime/socket_io.h"
@@ -46,6 +47,12 @@ class Server {
   void on_client_request(replica::ClientId client, codec::ClientRequest request);
   void on_client_gone(replica::ClientId client);
 
+  // An accepted client socket becomes a ClientConnection under a fresh id.
+  void attach_client(tcp::socket socket);
+  [[nodiscard]] std::size_t client_count() const { return clients_.size(); }
+  // The admin page for one request head (admin_answer in admin.h).
+  [[nodiscard]] std::string admin_answer(std::string_view head) const;
+
   // One line on stderr: a UTC stamp, this node, `text`.
   void log(std::string_view text) const;
   [[nodiscard]] Metrics& metrics() { return metrics_; }
@@ -55,8 +62,6 @@ class Server {
 
  private:
   [[nodiscard]] bool resolve(const Address& address, tcp::endpoint& out, std::string_view what);
-  [[nodiscard]] bool listen(tcp::acceptor& acceptor, const tcp::endpoint& at,
-                            std::string_view what);
   void after_input();
   void drain();
   void maybe_schedule_sync();
@@ -66,12 +71,6 @@ class Server {
   void stop(int exit_code);
 
   awaitable<void> ticker();
-  awaitable<void> accept_peers();
-  awaitable<void> read_peer(std::shared_ptr<tcp::socket> socket);
-  awaitable<void> accept_clients();
-  awaitable<void> accept_admin();
-  awaitable<void> serve_admin(tcp::socket socket);
-  [[nodiscard]] std::string admin_answer(std::string_view head) const;
 
   const RuntimeOptions& options_;
   wal::Disk& disk_;
@@ -85,14 +84,10 @@ class Server {
   std::unique_ptr<replica::Replica> replica_;
   asio::steady_timer tick_timer_;
   asio::signal_set signals_;
-  std::unique_ptr<tcp::acceptor> peer_acceptor_;
-  std::unique_ptr<tcp::acceptor> client_acceptor_;
-  std::unique_ptr<tcp::acceptor> admin_acceptor_;
+  Listeners listeners_;
   std::map<NodeId, std::shared_ptr<PeerLink>> links_;
-  std::set<std::shared_ptr<tcp::socket>> inbound_peers_;
   std::map<replica::ClientId, std::shared_ptr<ClientConnection>> clients_;
   std::uint64_t next_client_id_ = 1;
-  std::size_t admin_connections_ = 0;
   Metrics metrics_;
   std::uint64_t inputs_since_sync_ = 0;
   bool sync_scheduled_ = false;
