@@ -1,47 +1,37 @@
-// synodd's event loop (runtime.h). The only translation unit that includes
-// Asio: one costs ~11 s to compile, so peer links, client connections and the
-// admin endpoint all live here; what needs no Asio is in admin.cpp and
-// options.cpp.
+// synodd's event loop (server.h), and runtime::run (runtime.h).
 //
-// Shape (Asio's cpp20/coroutines/chat_server.cpp, STYLE.md habit 5): every
-// connection has a reader() and a writer() coroutine; deliver() only pushes
-// onto a bounded queue and wakes the writer with timer.cancel_one(). Socket
-// errors come back as values (as_tuple); any exception stops at the
-// coroutine's top and closes that one connection.
-#include "server/runtime/runtime.h"
+// Shape (Asio's cpp20/coroutines/chat_server.cpp, STYLE.md habit 5): the
+// Server owns the Replica and turns every input into one drain per turn of
+// the loop; the connections (peer_link.h, client_connection.h, listeners.h)
+// each have a reader and a writer coroutine and only push onto bounded
+// queues. Socket errors come back as values (as_tuple); any exception stops
+// at the coroutine's top and closes that one connection.
+//
+// Asio translation units cost ~11 s each to compile, so there are four:
+// this one, peer_link.cpp, client_connection.cpp and listeners.cpp. What
+// needs no Asio (framing, metrics, admin pages, options) is in its own
+// Asio-free files.
+#include "server/runtime/server.h"
 
 #include <asio.hpp>
-#include <asio/experimental/as_tuple.hpp>
 
-#include <algorithm>
-#include <array>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
-#include <deque>
-#include <optional>
 #include <exception>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <utility>
-#include <vector>
 
-#include "base/prng.h"
-#include "server/codec/client.h"
-#include "server/codec/limits.h"
 #include "server/codec/peer.h"
 #include "server/runtime/admin.h"
 #include "server/runtime/client_connection.h"
 #include "server/runtime/clock.h"
-#include "server/runtime/frame_queue.h"
-#include "server/runtime/metrics.h"
 #include "server/runtime/peer_link.h"
-#include "server/runtime/server.h"
-#include "server/runtime/socket_io.h"
+#include "server/runtime/runtime.h"
 
 namespace synod::runtime {
 
@@ -80,8 +70,6 @@ void Server::on_client_gone(replica::ClientId client) {
   replica_->on_client_gone(client);
   after_input();
 }
-
-// ---- Server ----
 
 void Server::log(std::string_view text) const {
   const std::int64_t ms = wall_ms();
