@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/assert.h"
+#include "server/codec/limits.h"
 #include "server/runtime/clock.h"
 #include "server/runtime/metrics.h"
 #include "server/runtime/server.h"
@@ -22,6 +24,8 @@ ClientConnection::ClientConnection(Server& server, replica::ClientId id, tcp::so
       wake_(server.io()) {}
 
 void ClientConnection::start() {
+  SYNOD_ASSERT_MSG(!spawned_, "a connection's reader and writer start once");
+  spawned_ = true;
   asio::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   auto self = shared_from_this();
@@ -39,6 +43,7 @@ void ClientConnection::deliver(const codec::ServerMessage& message) {
         std::find_if(started_.begin(), started_.end(),
                      [&](const Started& r) { return r.request_id == response->request_id; });
     if (started != started_.end()) {
+      SYNOD_ASSERT(started->type < request_type_names.size());
       Metrics& metrics = server_.metrics();
       const auto result = static_cast<std::size_t>(response->status.error);
       if (result < result_kinds) ++metrics.answered[started->type][result];
@@ -54,6 +59,8 @@ void ClientConnection::deliver(const codec::ServerMessage& message) {
   } else {
     payload = codec::encode_session_event(std::get<codec::SessionEvent>(message));
   }
+  SYNOD_ASSERT_MSG(payload.size() <= codec::frame_bytes_max,
+                   "encode_response answers TOO_LARGE instead; an event holds bounded paths");
   if (!queue_.push(std::move(payload))) {
     ++server_.metrics().client_connections_slow;
     close("its send queue is full (" + std::to_string(queue_.frames()) + " frames, " +
@@ -109,6 +116,7 @@ void ClientConnection::handle_frame(std::string bytes) {
     if (started_.size() < client_queue_frames_max) {
       started_.push_back(Started{request.request_id, request.body.index(), monotonic_ms()});
     }
+    SYNOD_ASSERT(started_.size() <= client_queue_frames_max);
     server_.on_client_request(id_, std::move(request));
     return;
   }
@@ -116,8 +124,10 @@ void ClientConnection::handle_frame(std::string bytes) {
   // The replica never saw it, so the answer may overtake responses to
   // earlier requests still pending on this connection; clients match by id.
   if (const auto request_id = codec::request_id_of(bytes)) {
+    const auto result = static_cast<std::size_t>(decoded.status().error);
+    SYNOD_ASSERT_MSG(result < result_kinds, "the decoder's errors are store::Error values");
     ++metrics.requests[request_type_invalid];
-    ++metrics.answered[request_type_invalid][static_cast<std::size_t>(decoded.status().error)];
+    ++metrics.answered[request_type_invalid][result];
     deliver(codec::Response{*request_id, Zxid{}, decoded.status(), {}});
     return;
   }

@@ -62,9 +62,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::string name_;
   asio::steady_timer wake_;
   FrameQueue queue_{client_queue_frames_max, client_queue_bytes_max};
+  bool spawned_ = false;  // start() ran
   bool closed_ = false;
   // Requests waiting for their answer, oldest first: for the answers and
-  // commit latency metrics.
+  // commit latency metrics. At most client_queue_frames_max (asserted);
+  // requests beyond it are answered but not timed.
   struct Started {
     std::uint64_t request_id = 0;
     std::size_t type = 0;  // index into request_type_names

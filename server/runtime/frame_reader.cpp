@@ -30,6 +30,7 @@ FrameReader::Taken FrameReader::take() {
   wanted_ = length_prefix_bytes + length;
   if (held < wanted_) return Taken{};
   std::string frame(data_.get() + begin_ + length_prefix_bytes, length);
+  SYNOD_ASSERT(frame.size() <= codec::frame_bytes_max);
   begin_ += wanted_;
   return Taken{std::move(frame), {}};
 }

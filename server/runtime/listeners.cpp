@@ -10,6 +10,7 @@
 #include <utility>
 #include <variant>
 
+#include "base/assert.h"
 #include "server/codec/peer.h"
 #include "server/runtime/admin.h"
 #include "server/runtime/server.h"
@@ -26,6 +27,7 @@ Listeners::Listeners(Server& server)
 
 bool Listeners::listen(const tcp::endpoint& peers, const tcp::endpoint& clients,
                        const tcp::endpoint& admin) {
+  SYNOD_ASSERT_MSG(!peer_acceptor_.is_open(), "the listeners listen once");
   return listen_one(peer_acceptor_, peers, "peers") &&
          listen_one(client_acceptor_, clients, "clients") &&
          listen_one(admin_acceptor_, admin, "admin HTTP");
@@ -62,6 +64,7 @@ bool Listeners::listen_one(tcp::acceptor& acceptor, const tcp::endpoint& at,
 }
 
 awaitable<void> Listeners::accept_peers() {
+  SYNOD_ASSERT_MSG(peer_acceptor_.is_open(), "spawned only after listen() succeeded");
   while (!server_.stopping()) {
     auto [ec, socket] = co_await peer_acceptor_.async_accept(use_tuple);
     if (ec) {
@@ -77,6 +80,7 @@ awaitable<void> Listeners::accept_peers() {
 
 // An inbound peer connection carries messages to us only; it needs no writer.
 awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
+  SYNOD_ASSERT(inbound_peers_.contains(socket));
   const NodeId self = server_.self();
   const std::string name = endpoint_name(*socket);
   std::string reason;
@@ -122,6 +126,7 @@ awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
 }
 
 awaitable<void> Listeners::accept_clients() {
+  SYNOD_ASSERT_MSG(client_acceptor_.is_open(), "spawned only after listen() succeeded");
   while (!server_.stopping()) {
     auto [ec, socket] = co_await client_acceptor_.async_accept(use_tuple);
     if (ec) {
@@ -141,6 +146,7 @@ awaitable<void> Listeners::accept_clients() {
 }
 
 awaitable<void> Listeners::accept_admin() {
+  SYNOD_ASSERT_MSG(admin_acceptor_.is_open(), "spawned only after listen() succeeded");
   while (!server_.stopping()) {
     auto [ec, socket] = co_await admin_acceptor_.async_accept(use_tuple);
     if (ec) {
@@ -156,6 +162,7 @@ awaitable<void> Listeners::accept_admin() {
 
 // One request, one response, then close (HTTP/1.1 with Connection: close).
 awaitable<void> Listeners::serve_admin(tcp::socket socket) {
+  SYNOD_ASSERT(admin_connections_ > 0 && admin_connections_ <= admin_connections_max);
   std::string head;
   asio::steady_timer deadline(server_.io());
   deadline.expires_after(std::chrono::milliseconds(admin_request_timeout_ms));

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "base/assert.h"
+
 namespace synod::runtime {
 namespace {
 
@@ -60,6 +62,7 @@ std::string number(double value) {
 }  // namespace
 
 void Histogram::observe(double seconds) {
+  SYNOD_ASSERT_MSG(seconds >= 0, "durations come from the steady clock");
   for (std::size_t i = 0; i < bounds_seconds.size(); ++i) {
     if (seconds <= bounds_seconds[i]) {
       ++buckets_[i];

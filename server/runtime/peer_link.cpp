@@ -11,18 +11,29 @@
 #include <utility>
 #include <vector>
 
+#include "base/assert.h"
 #include "server/runtime/server.h"
 
 namespace synod::runtime {
 
 PeerLink::PeerLink(Server& server, NodeId peer, tcp::endpoint remote, tcp::endpoint local)
-    : server_(server), peer_(peer), remote_(remote), local_(local), wake_(server.io()) {}
+    : server_(server), peer_(peer), remote_(remote), local_(local), wake_(server.io()) {
+  SYNOD_ASSERT_MSG(peer != no_node && peer.value() <= node_id_max, "a link's peer is a node id");
+  SYNOD_ASSERT_MSG(peer != server.self(), "a server has no link to itself");
+}
 
 void PeerLink::start() {
+  SYNOD_ASSERT_MSG(!started_, "a link is started once");
+  started_ = true;
   asio::co_spawn(server_.io(), [self = shared_from_this()] { return self->run(); },
                  asio::detached);
 }
 
+// Not asserted against codec::frame_bytes_max, unlike a client frame: the
+// consensus core does not bound every message by bytes (a Promise carries
+// every slot from the Prepare's start; an Accept is accept_bytes_max plus one
+// entry), so an oversized frame is reachable. The peer refuses it and counts
+// it (peer_frames_rejected); bounding it is the consensus core's to do.
 void PeerLink::deliver(std::string frame) {
   if (!connected_ || !queue_.push(std::move(frame))) {
     ++server_.metrics().peer_messages_dropped;
@@ -105,6 +116,7 @@ awaitable<void> PeerLink::reader(std::shared_ptr<tcp::socket> socket) {
 
 // Writes queued frames until the socket fails or closes; returns why.
 awaitable<std::string> PeerLink::writer(std::shared_ptr<tcp::socket> socket) {
+  SYNOD_ASSERT_MSG(connected_ && socket == socket_, "one writer, for the current connection");
   std::vector<Frame> batch;
   while (!stopped_ && socket->is_open()) {
     queue_.pop_batch(batch, write_batch_bytes_max);

@@ -54,6 +54,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   asio::steady_timer wake_;
   std::shared_ptr<tcp::socket> socket_;  // the current connection, if any
   FrameQueue queue_{peer_queue_frames_max, peer_queue_bytes_max};
+  bool started_ = false;
   bool connected_ = false;
   bool stopped_ = false;
 };

@@ -26,6 +26,7 @@
 #include <string>
 #include <utility>
 
+#include "base/assert.h"
 #include "server/codec/peer.h"
 #include "server/runtime/admin.h"
 #include "server/runtime/client_connection.h"
@@ -45,6 +46,7 @@ Server::Server(const RuntimeOptions& options, wal::Disk& disk)
       listeners_(*this) {}
 
 void Server::on_peer_message(NodeId from, const consensus::Message& message) {
+  SYNOD_ASSERT_MSG(from != self(), "the peer reader refuses a message from ourselves");
   if (stopping_) return;
   ++metrics_.peer_messages_received;
   replica_->on_message(from, message);
@@ -60,12 +62,14 @@ void Server::on_client_request(replica::ClientId client, codec::ClientRequest re
 void Server::attach_client(tcp::socket socket) {
   const replica::ClientId id{next_client_id_++};
   auto connection = std::make_shared<ClientConnection>(*this, id, std::move(socket));
-  clients_.emplace(id, connection);
+  const bool inserted = clients_.emplace(id, connection).second;
+  SYNOD_ASSERT_MSG(inserted, "client ids are never reused");
   connection->start();
 }
 
 void Server::on_client_gone(replica::ClientId client) {
-  clients_.erase(client);
+  const std::size_t erased = clients_.erase(client);
+  SYNOD_ASSERT_MSG(erased == 1, "a connection closes (and is forgotten) once");
   if (stopping_) return;
   replica_->on_client_gone(client);
   after_input();
@@ -101,6 +105,7 @@ bool Server::resolve(const Address& address, tcp::endpoint& out, std::string_vie
 }
 
 int Server::run() {
+  SYNOD_ASSERT_MSG(replica_ == nullptr, "a Server runs once");
   tcp::endpoint peer_at, client_at, admin_at;
   if (!resolve(options_.peers.at(options_.id), peer_at, "the peer address") ||
       !resolve(options_.client_addr, client_at, "--client-addr") ||
@@ -176,6 +181,7 @@ void Server::after_input() {
 // already held back until the writes they depend on are durable); here we
 // only route what it produced.
 void Server::drain() {
+  SYNOD_ASSERT(replica_ != nullptr);
   replica::ReplicaOutput out = replica_->take_output();
   for (const auto& envelope : out.send) {
     const auto link = links_.find(envelope.to);
@@ -233,6 +239,7 @@ void Server::start_sync() {
 
 void Server::finish_sync(const replica::Replica::SyncTicket& ticket, const wal::Status& ran,
                          double seconds, std::uint64_t inputs) {
+  SYNOD_ASSERT_MSG(sync_running_, "one sync at a time, finished after it started");
   sync_running_ = false;
   if (stopping_) return;
   metrics_.fsync.observe(seconds);
@@ -246,6 +253,7 @@ void Server::finish_sync(const replica::Replica::SyncTicket& ticket, const wal::
 }
 
 void Server::stop(int exit_code) {
+  SYNOD_ASSERT(exit_code == 0 || exit_code == 1);
   if (stopping_) return;
   stopping_ = true;
   exit_code_ = exit_code;
@@ -267,6 +275,7 @@ void Server::stop(int exit_code) {
 }
 
 awaitable<void> Server::ticker() {
+  SYNOD_ASSERT_MSG(options_.replica.tick_ms > 0, "ReplicaOptions::validate checks tick_ms");
   const auto tick = std::chrono::milliseconds(options_.replica.tick_ms);
   auto next = Clock::now();
   while (!stopping_) {
