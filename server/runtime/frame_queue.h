@@ -51,7 +51,8 @@ struct Frame {
 };
 
 // The length a u32 little-endian prefix holds.
-[[nodiscard]] std::uint32_t read_length(const std::array<unsigned char, length_prefix_bytes>& header);
+[[nodiscard]] std::uint32_t read_length(
+    const std::array<unsigned char, length_prefix_bytes>& header);
 
 // Frames waiting to be written on one connection, bounded in count and in
 // bytes.
