@@ -6,7 +6,7 @@
 //   - The bytes come from the network and are trusted for nothing. A length
 //     prefix above codec::frame_bytes_max is refused with a sentence (a
 //     value: the caller counts it and closes the connection), never
-//     asserted, and nothing of that frame is buffered.
+//     asserted, and no room is ever made for such a frame.
 //   - take() yields whole payloads in arrival order, without their prefix.
 //   - Between two take()s that yield nothing, the caller reads into room()
 //     and reports how much with commit(). room() is at least
