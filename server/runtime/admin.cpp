@@ -1,197 +1,25 @@
-// /status, /metrics and the HTTP scraps of the admin endpoint (admin.h).
+// The admin endpoint's answers (admin.h).
 #include "server/runtime/admin.h"
 
-#include <cstdio>
+#include <cstdint>
 #include <string>
 
 namespace synod::runtime {
 namespace {
 
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
+// The bytes of the files in one directory of the data dir (0 if unreadable).
+std::uint64_t dir_bytes(wal::Disk& disk, std::string_view dir) {
+  auto files = disk.list(dir);
+  if (!files.ok()) return 0;
+  std::uint64_t total = 0;
+  for (const std::string& file : files.value()) {
+    auto size = disk.size(std::string(dir) + "/" + file);
+    if (size.ok()) total += size.value();
   }
-  out += '"';
-}
-
-void append_member(std::string& out, const RuntimeOptions& options, NodeId id,
-                   std::string_view role) {
-  out += "{\"id\":" + std::to_string(id.value()) + ",\"address\":";
-  const auto it = options.peers.find(id);
-  append_json_string(out, it == options.peers.end() ? std::string{} : to_string(it->second));
-  out += ",\"role\":";
-  append_json_string(out, role);
-  out += '}';
-}
-
-void append_gauge(std::string& out, std::string_view name, std::string_view help,
-                  std::uint64_t value) {
-  out += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
-  out += "# TYPE " + std::string(name) + " gauge\n";
-  out += std::string(name) + " " + std::to_string(value) + "\n";
-}
-
-void append_counter(std::string& out, std::string_view name, std::string_view help,
-                    std::uint64_t value) {
-  out += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
-  out += "# TYPE " + std::string(name) + " counter\n";
-  out += std::string(name) + " " + std::to_string(value) + "\n";
-}
-
-std::string number(double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", value);
-  return buf;
+  return total;
 }
 
 }  // namespace
-
-void Histogram::observe(double seconds) {
-  for (std::size_t i = 0; i < bounds_seconds.size(); ++i) {
-    if (seconds <= bounds_seconds[i]) {
-      ++buckets_[i];
-      break;
-    }
-  }
-  ++count_;
-  sum_seconds_ += seconds;
-}
-
-void Histogram::write(std::string& out, std::string_view name, std::string_view help) const {
-  const std::string n(name);
-  out += "# HELP " + n + " " + std::string(help) + "\n";
-  out += "# TYPE " + n + " histogram\n";
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < bounds_seconds.size(); ++i) {
-    cumulative += buckets_[i];
-    out += n + "_bucket{le=\"" + number(bounds_seconds[i]) + "\"} " +
-           std::to_string(cumulative) + "\n";
-  }
-  out += n + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
-  out += n + "_sum " + number(sum_seconds_) + "\n";
-  out += n + "_count " + std::to_string(count_) + "\n";
-}
-
-std::size_t request_type_of(const protocol::ClientBody& body) {
-  // ClientBody: WriteRequest, MultiRequest, CloseSessionRequest, then one
-  // alternative per remaining name, in request_type_names' order.
-  static_assert(
-      std::is_same_v<std::variant_alternative_t<3, protocol::ClientBody>, protocol::GetRequest>);
-  static_assert(std::is_same_v<std::variant_alternative_t<11, protocol::ClientBody>,
-                               protocol::RemoveWatchRequest>);
-  return body.index() < 3 ? request_type_write : body.index() - 2;
-}
-
-std::string status_json(const RuntimeOptions& options, const replica::ReplicaStatus& status) {
-  const auto& c = status.consensus;
-  std::string out = "{\"id\":" + std::to_string(options.id.value()) + ",\"role\":";
-  append_json_string(out, c.role);
-  out += ",\"leader\":" + std::to_string(c.leader.value());
-  out += ",\"ballot\":{\"round\":" + std::to_string(c.promised.round) +
-         ",\"node\":" + std::to_string(c.promised.node.value()) + "}";
-  out += ",\"chosen\":" + std::to_string(c.chosen.value());
-  out += ",\"applied\":" + std::to_string(status.applied.value());
-  out += ",\"log_start\":" + std::to_string(c.log_start.value());
-  out += ",\"log_end\":" + std::to_string(c.log_end.value());
-  out += ",\"members\":[";
-  bool first = true;
-  for (NodeId id : c.config.voters) {
-    if (!first) out += ',';
-    first = false;
-    append_member(out, options, id, "voter");
-  }
-  for (NodeId id : c.config.learners) {
-    if (!first) out += ',';
-    first = false;
-    append_member(out, options, id, "learner");
-  }
-  out += "],\"sessions\":" + std::to_string(status.sessions);
-  out += ",\"watches\":" + std::to_string(status.watches);
-  out += ",\"clients\":" + std::to_string(status.clients);
-  out += ",\"nodes\":" + std::to_string(status.nodes);
-  out += ",\"digest\":" + std::to_string(status.digest);
-  out += ",\"data_dir\":";
-  append_json_string(out, options.data_dir);
-  out += "}\n";
-  return out;
-}
-
-std::string metrics_text(const Metrics& m, const replica::ReplicaStatus& status, NodeId self) {
-  std::string out;
-  out += "# HELP synod_requests_total Client requests received, by type.\n";
-  out += "# TYPE synod_requests_total counter\n";
-  for (std::size_t i = 0; i < request_type_names.size(); ++i) {
-    out += "synod_requests_total{type=\"" + std::string(request_type_names[i]) + "\"} " +
-           std::to_string(m.requests[i]) + "\n";
-  }
-  out += "# HELP synod_answers_total Client requests answered, by type and result.\n";
-  out += "# TYPE synod_answers_total counter\n";
-  for (std::size_t i = 0; i < request_type_names.size(); ++i) {
-    for (std::size_t r = 0; r < result_kinds; ++r) {
-      if (m.answered[i][r] == 0) continue;
-      out += "synod_answers_total{type=\"" + std::string(request_type_names[i]) + "\",result=\"" +
-             std::string(protocol::error_name(static_cast<protocol::Error>(r))) + "\"} " +
-             std::to_string(m.answered[i][r]) + "\n";
-    }
-  }
-  append_gauge(out, "synod_wal_bytes", "Bytes in the write-ahead log's segments.", m.wal_bytes);
-  append_gauge(out, "synod_snapshot_bytes", "Bytes in snapshot files.", m.snapshot_bytes);
-  out += "# HELP synod_frames_rejected_total Frames that closed their connection: oversized or "
-         "unreadable.\n";
-  out += "# TYPE synod_frames_rejected_total counter\n";
-  out += "synod_frames_rejected_total{source=\"client\"} " +
-         std::to_string(m.client_frames_rejected) + "\n";
-  out += "synod_frames_rejected_total{source=\"peer\"} " + std::to_string(m.peer_frames_rejected) +
-         "\n";
-  append_counter(out, "synod_client_connections_total", "Client connections accepted.",
-                 m.client_connections_accepted);
-  append_counter(out, "synod_client_connections_slow_total",
-                 "Client connections closed because their send queue overflowed.",
-                 m.client_connections_slow);
-  append_counter(out, "synod_peer_messages_received_total", "Peer messages received.",
-                 m.peer_messages_received);
-  append_counter(out, "synod_peer_messages_sent_total", "Peer messages queued to a link.",
-                 m.peer_messages_sent);
-  append_counter(out, "synod_peer_messages_dropped_total",
-                 "Peer messages dropped: link down or queue full.", m.peer_messages_dropped);
-  m.commit_latency.write(out, "synod_commit_latency_seconds",
-                         "From a write request's arrival to its response.");
-  m.fsync.write(out, "synod_fsync_seconds", "Duration of one sync of the write-ahead log.");
-  append_counter(out, "synod_fsync_batch_inputs_total",
-                 "Inputs (messages, requests, ticks) covered by syncs; divide by "
-                 "synod_fsync_seconds_count for the mean batch.",
-                 m.fsync_batch_inputs);
-  append_counter(out, "synod_ticks_total", "Ticks delivered to the replica.", m.ticks);
-  append_gauge(out, "synod_node_id", "This server's id.", self.value());
-  append_gauge(out, "synod_is_leader", "1 when this server leads.",
-               std::string_view(status.consensus.role) == "leader" ? 1 : 0);
-  append_gauge(out, "synod_leader", "The leader this server believes in (0: none).",
-               status.consensus.leader.value());
-  append_gauge(out, "synod_ballot_round", "The round of the highest ballot promised.",
-               status.consensus.promised.round);
-  append_gauge(out, "synod_sessions", "Open sessions in the store.", status.sessions);
-  append_gauge(out, "synod_watches", "Watches registered on this server.", status.watches);
-  append_gauge(out, "synod_clients", "Clients attached to this server.", status.clients);
-  append_gauge(out, "synod_nodes", "Nodes in the store.", status.nodes);
-  append_gauge(out, "synod_applied_slot", "The highest slot applied to the store.",
-               status.applied.value());
-  append_gauge(out, "synod_chosen_slot", "The highest slot known chosen.",
-               status.consensus.chosen.value());
-  return out;
-}
 
 RequestLine parse_request_line(std::string_view head) {
   RequestLine line;
@@ -219,6 +47,29 @@ std::string http_response(int code, std::string_view reason, std::string_view co
   out += "Connection: close\r\n\r\n";
   out += body;
   return out;
+}
+
+std::string admin_answer(std::string_view head, const RuntimeOptions& options,
+                         const Metrics& metrics, const replica::Replica& replica,
+                         wal::Disk& disk) {
+  const RequestLine line = parse_request_line(head);
+  if (!line.ok) return http_response(400, "Bad Request", "text/plain", "bad request line\n");
+  if (line.method != "GET") {
+    return http_response(405, "Method Not Allowed", "text/plain", "only GET is served\n");
+  }
+  if (line.path == "/health") return http_response(200, "OK", "text/plain", "ok\n");
+  if (line.path == "/status") {
+    return http_response(200, "OK", "application/json", status_json(options, replica.status()));
+  }
+  if (line.path == "/metrics") {
+    Metrics scraped = metrics;
+    scraped.wal_bytes = dir_bytes(disk, "wal");
+    scraped.snapshot_bytes = dir_bytes(disk, "snap");
+    return http_response(200, "OK", "text/plain; version=0.0.4",
+                         metrics_text(scraped, replica.status(), options.id));
+  }
+  return http_response(404, "Not Found", "text/plain",
+                       "unknown path; try /status, /metrics or /health\n");
 }
 
 }  // namespace synod::runtime

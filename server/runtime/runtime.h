@@ -21,6 +21,12 @@
 // Every connection has a reader() and a writer() coroutine; deliver() only
 // pushes onto a bounded queue and wakes the writer. An exception stops at the
 // coroutine's top and closes that one connection.
+//
+// Where each part lives (all internal to server/runtime but this header and
+// posix_disk.h): server.h the event loop; peer_link.h, client_connection.h
+// and listeners.h the connections; frame_queue.h, frame_reader.h and
+// socket_io.h the framing; metrics.h and admin.h the admin endpoint's
+// content; clock.h the clocks.
 #pragma once
 
 #include <cstdint>

@@ -107,6 +107,24 @@ TEST_CASE("bounded queue: refuses a push when full and keeps FIFO order around t
   CHECK(queue.empty());
 }
 
+TEST_CASE("bounded queue: holds a type without a default constructor, and clear keeps the "
+          "capacity") {
+  struct Only {
+    explicit Only(int v) : value(v) {}
+    int value;
+  };
+  base::BoundedQueue<Only> queue(2);
+  CHECK(queue.push(Only{1}));
+  CHECK(queue.push(Only{2}));
+  CHECK_FALSE(queue.push(Only{3}));
+  CHECK(queue.front().value == 1);
+  queue.clear();
+  CHECK(queue.empty());
+  CHECK(queue.capacity() == 2);
+  CHECK(queue.push(Only{4}));
+  CHECK(queue.pop()->value == 4);
+}
+
 TEST_CASE("ids: ballots order by round, then by node") {
   const Ballot a{1, NodeId{3}};
   const Ballot b{2, NodeId{1}};

@@ -1,0 +1,160 @@
+// One client connection (client_connection.h).
+#include "server/runtime/client_connection.h"
+
+#include <algorithm>
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/assert.h"
+#include "protocol/limits.h"
+#include "server/runtime/clock.h"
+#include "server/runtime/metrics.h"
+#include "server/runtime/server.h"
+
+namespace synod::runtime {
+
+ClientConnection::ClientConnection(Server& server, replica::ClientId id, tcp::socket socket)
+    : server_(server),
+      id_(id),
+      socket_(std::move(socket)),
+      name_(endpoint_name(socket_)),
+      wake_(server.io()) {}
+
+void ClientConnection::start() {
+  SYNOD_ASSERT_MSG(!spawned_, "a connection's reader and writer start once");
+  spawned_ = true;
+  asio::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  auto self = shared_from_this();
+  asio::co_spawn(server_.io(), [self] { return self->reader(); }, asio::detached);
+  asio::co_spawn(server_.io(), [self] { return self->writer(); }, asio::detached);
+}
+
+void ClientConnection::deliver(const protocol::ServerMessage& message) {
+  if (closed_) return;
+  std::string payload;
+  if (const auto* response = std::get_if<protocol::Response>(&message)) {
+    // Answers come in request order, so a request is almost always the
+    // oldest one held.
+    const auto started =
+        std::find_if(started_.begin(), started_.end(),
+                     [&](const Started& r) { return r.request_id == response->request_id; });
+    if (started != started_.end()) {
+      SYNOD_ASSERT(started->type < request_type_names.size());
+      Metrics& metrics = server_.metrics();
+      const auto result = static_cast<std::size_t>(response->status.error);
+      if (result < result_kinds) ++metrics.answered[started->type][result];
+      if (started->type == request_type_write) {
+        metrics.commit_latency.observe(static_cast<double>(monotonic_ms() - started->ms) /
+                                       1000.0);
+      }
+      started_.erase(started);
+    }
+    payload = protocol::encode_response(*response);
+  } else if (const auto* watch = std::get_if<protocol::WatchEvent>(&message)) {
+    payload = protocol::encode_watch_event(*watch);
+  } else {
+    payload = protocol::encode_session_event(std::get<protocol::SessionEvent>(message));
+  }
+  SYNOD_ASSERT_MSG(payload.size() <= protocol::frame_bytes_max,
+                   "encode_response answers TOO_LARGE instead; an event holds bounded paths");
+  if (!queue_.push(std::move(payload))) {
+    ++server_.metrics().client_connections_slow;
+    close("its send queue is full (" + std::to_string(queue_.frames()) + " frames, " +
+          std::to_string(queue_.bytes()) + " bytes): the client reads too slowly");
+    return;
+  }
+  wake_.cancel_one();
+}
+
+void ClientConnection::close(const std::string& reason, bool quiet) {
+  if (closed_) return;
+  closed_ = true;
+  if (!reason.empty()) server_.log("closing client connection from " + name_ + ": " + reason);
+  asio::error_code ignored;
+  socket_.close(ignored);
+  wake_.cancel();
+  queue_.clear();
+  if (quiet) return;
+  // Not from inside a drain: the replica hears of it as a fresh input.
+  asio::post(server_.io(),
+             [self = shared_from_this()] { self->server_.on_client_gone(self->id_); });
+}
+
+awaitable<void> ClientConnection::reader() {
+  try {
+    FrameReader frames;
+    while (!closed_) {
+      FrameRead next = co_await read_frame(socket_, frames);
+      if (!next.refused.empty()) {
+        ++server_.metrics().client_frames_rejected;
+        close(next.refused);
+        co_return;
+      }
+      if (!next.frame) {
+        const auto ec = next.error;
+        close(ec == asio::error::eof || ec == asio::error::operation_aborted ? "" : ec.message());
+        co_return;
+      }
+      if (closed_ || server_.stopping()) co_return;
+      handle_frame(std::move(*next.frame));
+    }
+  } catch (const std::exception& e) {
+    close(std::string("an error: ") + e.what());
+  }
+}
+
+void ClientConnection::handle_frame(std::string bytes) {
+  auto decoded = protocol::decode_client(bytes);
+  Metrics& metrics = server_.metrics();
+  if (decoded.ok()) {
+    protocol::ClientRequest& request = decoded.value();
+    const std::size_t type = request_type_of(request.body);
+    ++metrics.requests[type];
+    if (started_.size() < client_queue_frames_max) {
+      started_.push_back(Started{request.request_id, type, monotonic_ms()});
+    }
+    SYNOD_ASSERT(started_.size() <= client_queue_frames_max);
+    server_.on_client_request(id_, std::move(request));
+    return;
+  }
+  // A frame that verified but is invalid is answered with its error at once.
+  // The replica never saw it, so the answer may overtake responses to
+  // earlier requests still pending on this connection; clients match by id.
+  if (const auto request_id = protocol::request_id_of(bytes)) {
+    const auto result = static_cast<std::size_t>(decoded.status().error);
+    SYNOD_ASSERT_MSG(result < result_kinds, "the decoder's errors are protocol::Error values");
+    ++metrics.requests[request_type_invalid];
+    ++metrics.answered[request_type_invalid][result];
+    deliver(protocol::Response{*request_id, Zxid{}, decoded.status(), {}});
+    return;
+  }
+  ++metrics.client_frames_rejected;
+  close("frame of " + std::to_string(bytes.size()) +
+        " bytes is unreadable: " + decoded.status().message);
+}
+
+awaitable<void> ClientConnection::writer() {
+  try {
+    std::vector<Frame> batch;
+    while (!closed_) {
+      queue_.pop_batch(batch, write_batch_bytes_max);
+      if (batch.empty()) {
+        wake_.expires_at(asio::steady_timer::time_point::max());
+        co_await wake_.async_wait(use_tuple);
+        continue;
+      }
+      if (auto ec = co_await write_frames(socket_, batch)) {
+        close(ec == asio::error::operation_aborted ? "" : ec.message());
+        co_return;
+      }
+    }
+  } catch (const std::exception& e) {
+    close(std::string("an error: ") + e.what());
+  }
+}
+
+}  // namespace synod::runtime

@@ -1,0 +1,190 @@
+// The listening sockets and their accept loops (listeners.h).
+#include "server/runtime/listeners.h"
+
+#include <asio/experimental/awaitable_operators.hpp>
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "base/assert.h"
+#include "server/codec/peer.h"
+#include "server/runtime/admin.h"
+#include "server/runtime/server.h"
+
+namespace synod::runtime {
+
+using namespace asio::experimental::awaitable_operators;
+
+Listeners::Listeners(Server& server)
+    : server_(server),
+      peer_acceptor_(server.io()),
+      client_acceptor_(server.io()),
+      admin_acceptor_(server.io()) {}
+
+bool Listeners::listen(const tcp::endpoint& peers, const tcp::endpoint& clients,
+                       const tcp::endpoint& admin) {
+  SYNOD_ASSERT_MSG(!peer_acceptor_.is_open(), "the listeners listen once");
+  return listen_one(peer_acceptor_, peers, "peers") &&
+         listen_one(client_acceptor_, clients, "clients") &&
+         listen_one(admin_acceptor_, admin, "admin HTTP");
+}
+
+void Listeners::stop_accepting() {
+  asio::error_code ignored;
+  for (auto* acceptor : {&peer_acceptor_, &client_acceptor_, &admin_acceptor_}) {
+    acceptor->close(ignored);
+  }
+}
+
+void Listeners::close_inbound_peers() {
+  asio::error_code ignored;
+  for (const auto& socket : inbound_peers_) socket->close(ignored);
+}
+
+bool Listeners::listen_one(tcp::acceptor& acceptor, const tcp::endpoint& at,
+                           std::string_view what) {
+  asio::error_code ec;
+  acceptor.open(at.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(at, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    server_.log("cannot listen for " + std::string(what) + " on " + at.address().to_string() +
+                ":" + std::to_string(at.port()) + ": " + ec.message() +
+                "; is another server using that address?");
+    return false;
+  }
+  server_.log("listening for " + std::string(what) + " on " + at.address().to_string() + ":" +
+              std::to_string(at.port()));
+  return true;
+}
+
+awaitable<void> Listeners::accept_peers() {
+  SYNOD_ASSERT_MSG(peer_acceptor_.is_open(), "spawned only after listen() succeeded");
+  while (!server_.stopping()) {
+    auto [ec, socket] = co_await peer_acceptor_.async_accept(use_tuple);
+    if (ec) {
+      if (server_.stopping()) co_return;
+      server_.log("accepting a peer connection failed: " + ec.message());
+      continue;
+    }
+    auto shared = std::make_shared<tcp::socket>(std::move(socket));
+    inbound_peers_.insert(shared);
+    asio::co_spawn(server_.io(), read_peer(shared), asio::detached);
+  }
+}
+
+// An inbound peer connection carries messages to us only; it needs no writer.
+awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
+  SYNOD_ASSERT(inbound_peers_.contains(socket));
+  const NodeId self = server_.self();
+  const std::string name = endpoint_name(*socket);
+  std::string reason;
+  NodeId sender = no_node;
+  try {
+    FrameReader frames;
+    for (;;) {
+      FrameRead next = co_await read_frame(*socket, frames);
+      if (!next.refused.empty()) {
+        reason = std::move(next.refused);
+        break;
+      }
+      if (!next.frame) break;  // closed: the peer restarts or reconnects
+      const std::string& bytes = *next.frame;
+      auto envelope = codec::decode_envelope(bytes);
+      if (!envelope.ok()) {
+        reason = "frame of " + std::to_string(bytes.size()) +
+                 " bytes does not decode: " + envelope.status().message;
+        break;
+      }
+      if (envelope.value().to != self || envelope.value().from == self) {
+        reason = "a message from node " + std::to_string(envelope.value().from.value()) +
+                 " addressed to node " + std::to_string(envelope.value().to.value()) +
+                 " arrived at node " + std::to_string(self.value());
+        break;
+      }
+      if (sender != envelope.value().from) {
+        sender = envelope.value().from;
+        server_.log("node " + std::to_string(sender.value()) + " connected from " + name);
+      }
+      server_.on_peer_message(sender, envelope.value().message);
+    }
+  } catch (const std::exception& e) {
+    reason = std::string("an error: ") + e.what();
+  }
+  if (!reason.empty() && !server_.stopping()) {
+    ++server_.metrics().peer_frames_rejected;
+    server_.log("closing peer connection from " + name + ": " + reason);
+  }
+  asio::error_code ignored;
+  socket->close(ignored);
+  inbound_peers_.erase(socket);
+}
+
+awaitable<void> Listeners::accept_clients() {
+  SYNOD_ASSERT_MSG(client_acceptor_.is_open(), "spawned only after listen() succeeded");
+  while (!server_.stopping()) {
+    auto [ec, socket] = co_await client_acceptor_.async_accept(use_tuple);
+    if (ec) {
+      if (server_.stopping()) co_return;
+      server_.log("accepting a client connection failed: " + ec.message());
+      continue;
+    }
+    if (server_.client_count() >= client_connections_max) {
+      server_.log("refusing a client connection from " + endpoint_name(socket) + ": already " +
+                  std::to_string(server_.client_count()) +
+                  " clients (client_connections_max)");
+      continue;  // the socket closes as it goes out of scope
+    }
+    ++server_.metrics().client_connections_accepted;
+    server_.attach_client(std::move(socket));
+  }
+}
+
+awaitable<void> Listeners::accept_admin() {
+  SYNOD_ASSERT_MSG(admin_acceptor_.is_open(), "spawned only after listen() succeeded");
+  while (!server_.stopping()) {
+    auto [ec, socket] = co_await admin_acceptor_.async_accept(use_tuple);
+    if (ec) {
+      if (server_.stopping()) co_return;
+      continue;
+    }
+    if (admin_connections_ >= admin_connections_max) continue;  // closed by scope
+    ++admin_connections_;
+    asio::co_spawn(server_.io(), serve_admin(std::move(socket)),
+                   [this](const std::exception_ptr&) { --admin_connections_; });
+  }
+}
+
+// One request, one response, then close (HTTP/1.1 with Connection: close).
+awaitable<void> Listeners::serve_admin(tcp::socket socket) {
+  SYNOD_ASSERT(admin_connections_ > 0 && admin_connections_ <= admin_connections_max);
+  std::string head;
+  asio::steady_timer deadline(server_.io());
+  deadline.expires_after(std::chrono::milliseconds(admin_request_timeout_ms));
+  auto result = co_await (
+      asio::async_read_until(socket, asio::dynamic_buffer(head, admin_request_bytes_max),
+                             "\r\n\r\n", use_tuple) ||
+      deadline.async_wait(use_tuple));
+  if (result.index() != 0) co_return;  // too slow
+  const auto [ec, n] = std::get<0>(result);
+  std::string response;
+  if (ec == asio::error::not_found) {
+    response = http_response(431, "Request Header Fields Too Large", "text/plain",
+                             "request head exceeds admin_request_bytes_max\n");
+  } else if (ec) {
+    co_return;
+  } else {
+    response = server_.admin_answer(std::string_view(head).substr(0, n));
+  }
+  co_await asio::async_write(socket, asio::buffer(response), use_tuple);
+  asio::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+}  // namespace synod::runtime

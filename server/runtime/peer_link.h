@@ -1,0 +1,62 @@
+// Internal to server/runtime: one outbound link to a peer (runtime.h).
+//
+// Contract:
+//   - A link connects to its peer, binding to our own peer host so the peer
+//     sees where we come from, and retries with exponential backoff in
+//     [peer_backoff_ms_min, peer_backoff_ms_max]; it logs the first failure
+//     and each loss, not every retry.
+//   - deliver() only pushes onto the link's bounded FrameQueue
+//     (peer_queue_frames_max, peer_queue_bytes_max) and wakes the writer. A
+//     message delivered while the link is down, or that would overflow the
+//     queue, is dropped and counted: consensus retransmits
+//     (consensus/README.md §3.2). Frames queued when a connection is lost
+//     are dropped with it.
+//   - The link only writes: the peer sends nothing on our outbound
+//     connection (its messages to us arrive on its own outbound link, read
+//     by Listeners). Reading only notices that the peer closed.
+//   - An exception stops at the link's run() and counts as a lost
+//     connection; stop() ends the link for good.
+#pragma once
+
+#include <asio.hpp>
+
+#include <memory>
+#include <string>
+
+#include "base/ids.h"
+#include "server/runtime/frame_queue.h"
+#include "server/runtime/runtime.h"
+#include "server/runtime/socket_io.h"
+
+namespace synod::runtime {
+
+class Server;
+
+static_assert(peer_backoff_ms_min > 0 && peer_backoff_ms_min <= peer_backoff_ms_max);
+
+class PeerLink : public std::enable_shared_from_this<PeerLink> {
+ public:
+  // `server` outlives the link; `local` is our peer host with port 0.
+  PeerLink(Server& server, NodeId peer, tcp::endpoint remote, tcp::endpoint local);
+  void start();
+  void deliver(std::string frame);
+  void stop();
+
+ private:
+  awaitable<void> run();
+  awaitable<void> reader(std::shared_ptr<tcp::socket> socket);
+  awaitable<std::string> writer(std::shared_ptr<tcp::socket> socket);
+
+  Server& server_;
+  NodeId peer_;
+  tcp::endpoint remote_;
+  tcp::endpoint local_;
+  asio::steady_timer wake_;
+  std::shared_ptr<tcp::socket> socket_;  // the current connection, if any
+  FrameQueue queue_{peer_queue_frames_max, peer_queue_bytes_max};
+  bool started_ = false;
+  bool connected_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace synod::runtime
