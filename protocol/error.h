@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "base/assert.h"
+#include "base/status.h"
 
 namespace synod::protocol {
 
@@ -49,50 +50,16 @@ inline constexpr Error error_last = Error::LIMIT_EXCEEDED;
 // (e.g. one decoded from a newer peer).
 [[nodiscard]] std::string_view error_name(Error error);
 
-struct [[nodiscard]] Status {
-  Error error = Error::OK;
-  std::string message;  // a sentence for people; empty when OK
-
-  [[nodiscard]] bool ok() const { return error == Error::OK; }
-  friend bool operator==(const Status&, const Status&) = default;
-};
+// The protocol's pair of the one error idiom (base/status.h): `error` one
+// of the values above, `message` a sentence for people.
+using Status = base::Status<Error>;
+template <class T>
+using Result = base::Result<T, Error>;
 
 [[nodiscard]] inline Status ok_status() { return Status{}; }
 [[nodiscard]] inline Status error_status(Error error, std::string message) {
   SYNOD_ASSERT(error != Error::OK);
   return Status{error, std::move(message)};
 }
-
-// Result<T>: a T, or a non-OK Status saying why there is none.
-template <class T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : value_(std::move(value)) {}         // NOLINT(implicit)
-  Result(Status status) : status_(std::move(status)) {  // NOLINT(implicit)
-    SYNOD_ASSERT_MSG(!status_.ok(), "a Result without a value needs an error");
-  }
-
-  [[nodiscard]] bool ok() const { return value_.has_value(); }
-  [[nodiscard]] Error error() const { return status_.error; }
-  [[nodiscard]] const Status& status() const { return status_; }
-
-  // The value; asserts ok().
-  [[nodiscard]] const T& value() const& {
-    SYNOD_ASSERT(ok());
-    return *value_;
-  }
-  [[nodiscard]] T& value() & {
-    SYNOD_ASSERT(ok());
-    return *value_;
-  }
-  [[nodiscard]] T&& value() && {
-    SYNOD_ASSERT(ok());
-    return std::move(*value_);
-  }
-
- private:
-  Status status_;
-  std::optional<T> value_;
-};
 
 }  // namespace synod::protocol

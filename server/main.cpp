@@ -98,10 +98,10 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   if (auto checked = runtime::check_data_dir(data_dir); !checked.ok()) {
-    return refuse(checked.message());
+    return refuse(checked.message);
   }
   auto lock = runtime::DataDirLock::acquire(data_dir);
-  if (!lock.ok()) return refuse(lock.status().message() + "; stop it first");
+  if (!lock.ok()) return refuse(lock.status().message + "; stop it first");
   runtime::PosixDisk disk(data_dir);
   return runtime::run(options, disk);
 }

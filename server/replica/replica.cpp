@@ -36,7 +36,7 @@ protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& o
   }
   const consensus::Snapshot start{Slot{0}, initial, std::make_shared<const std::string>()};
   auto opened = Storage::open(disk, options.wal, start);
-  if (!opened.ok()) return protocol::Status{protocol::Error::CORRUPTED, opened.status().message()};
+  if (!opened.ok()) return protocol::Status{protocol::Error::CORRUPTED, opened.status().message};
   Storage::Opened& o = opened.value();
   auto replica = std::unique_ptr<Replica>(
       new Replica(options, disk, prng, std::move(o.storage), std::move(o.durable), now));
@@ -105,7 +105,7 @@ std::optional<Replica::SyncTicket> Replica::begin_sync() {
   if (fatal_) return std::nullopt;
   auto pending = storage_.begin_sync();
   if (!pending.ok()) {
-    fail("the disk failed to sync: " + pending.status().message());
+    fail("the disk failed to sync: " + pending.status().message);
     return std::nullopt;
   }
   SyncTicket ticket{written_token_, std::move(pending.value())};
@@ -116,7 +116,7 @@ std::optional<Replica::SyncTicket> Replica::begin_sync() {
 std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const wal::Status& ran) {
   if (fatal_) return fatal_;
   if (auto status = storage_.finish_sync(ticket.pending, ran); !status.ok()) {
-    fail("the disk failed to sync: " + status.message());
+    fail("the disk failed to sync: " + status.message);
     return fatal_;
   }
   if (ticket.token <= durable_token_) return std::nullopt;  // a later sync() covered it
@@ -169,7 +169,7 @@ void Replica::drain() {
     for (std::string& note : out.notes) output_.notes.push_back(std::move(note));
     if (!out.persist.empty()) {
       if (auto status = storage_.write(out.persist); !status.ok()) {
-        fail("the disk failed to write: " + status.message());
+        fail("the disk failed to write: " + status.message);
         return;
       }
       written_token_ = out.persist_token;
@@ -283,7 +283,7 @@ void Replica::maybe_snapshot() {
   }
   const consensus::Snapshot snapshot{applied_, core_->config_for(next(applied_)), data};
   if (auto status = storage_.save_snapshot(snapshot, tail, core_->chosen()); !status.ok()) {
-    fail("the disk failed to save a snapshot: " + status.message());
+    fail("the disk failed to save a snapshot: " + status.message);
     return;
   }
   core_->compact(applied_, data);

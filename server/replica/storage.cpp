@@ -74,7 +74,9 @@ std::string encode_ballot(Ballot ballot) {
   return out;
 }
 
-wal::Status corrupt(std::string what) { return wal::Status(wal::Code::corrupt, std::move(what)); }
+wal::Status corrupt(std::string what) {
+  return wal::error_status(wal::Code::corrupt, std::move(what));
+}
 
 // Folds the WAL records after the snapshot into `durable` (recovery, above).
 wal::Status fold_records(const std::vector<wal::Record>& records, Durable& durable) {

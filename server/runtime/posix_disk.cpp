@@ -29,16 +29,16 @@ std::string os_reason(int err) { return std::system_category().message(err); }
 
 // "<operation> <path>: <reason>".
 Status io_error(std::string_view operation, std::string_view path, int err) {
-  return Status{Code::io_error,
-                std::string(operation) + " " + std::string(path) + ": " + os_reason(err)};
+  return error_status(Code::io_error,
+                      std::string(operation) + " " + std::string(path) + ": " + os_reason(err));
 }
 
 // As io_error, but a missing file or a missing parent directory is
 // not_found (disk.h: "a missing file is Code::not_found").
 Status lookup_error(std::string_view operation, std::string_view path, int err) {
   if (err == ENOENT || err == ENOTDIR) {
-    return Status{Code::not_found,
-                  std::string(operation) + " " + std::string(path) + ": " + os_reason(err)};
+    return error_status(Code::not_found,
+                        std::string(operation) + " " + std::string(path) + ": " + os_reason(err));
   }
   return io_error(operation, path, err);
 }
@@ -425,8 +425,8 @@ Result<DataDirLock> DataDirLock::acquire(const std::string& data_dir) {
     if (err == EWOULDBLOCK) {
       const std::string pid = holder_pid(fd);
       close_quietly(fd);
-      return Status{Code::io_error,
-                    "data dir " + data_dir + " is in use by another synodd (pid " + pid + ")"};
+      return error_status(Code::io_error, "data dir " + data_dir +
+                                              " is in use by another synodd (pid " + pid + ")");
     }
     close_quietly(fd);
     return io_error("flock", path, err);
@@ -462,22 +462,22 @@ DataDirLock::~DataDirLock() {
 // ---- check_data_dir ---------------------------------------------------------
 
 Status check_data_dir(const std::string& data_dir) {
-  if (data_dir.empty()) return Status{Code::io_error, "the data dir path is empty"};
+  if (data_dir.empty()) return error_status(Code::io_error, "the data dir path is empty");
   struct stat st {};
   if (::stat(data_dir.c_str(), &st) != 0) {
     if (errno != ENOENT && errno != ENOTDIR) return io_error("stat", data_dir, errno);
     if (auto made = make_dirs(data_dir); !made.ok()) {
-      return Status{Code::io_error,
-                    "data dir " + data_dir + " cannot be created: " + made.message()};
+      return error_status(Code::io_error,
+                          "data dir " + data_dir + " cannot be created: " + made.message);
     }
     if (::stat(data_dir.c_str(), &st) != 0) return io_error("stat", data_dir, errno);
   }
   if (!S_ISDIR(st.st_mode)) {
-    return Status{Code::io_error, "data dir " + data_dir + " is not a directory"};
+    return error_status(Code::io_error, "data dir " + data_dir + " is not a directory");
   }
   if (::faccessat(AT_FDCWD, data_dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
-    return Status{Code::io_error,
-                  "data dir " + data_dir + " is not writable: " + os_reason(errno)};
+    return error_status(Code::io_error,
+                        "data dir " + data_dir + " is not writable: " + os_reason(errno));
   }
   return Status{};
 }

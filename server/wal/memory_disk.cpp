@@ -9,7 +9,7 @@ namespace synod::wal {
 namespace {
 
 Status missing(std::string_view name) {
-  return Status{Code::not_found, std::string(name) + ": no such file"};
+  return error_status(Code::not_found, std::string(name) + ": no such file");
 }
 
 // The last kept append of a crash reaches the disk only in part: `kept`
@@ -129,7 +129,7 @@ Status MemoryDisk::sync(std::string_view name) {
   if (!inode) return missing(name);
   if (sync_failures_pending_ > 0) {
     --sync_failures_pending_;
-    return Status{Code::io_error, std::string(name) + ": sync failed (injected fault)"};
+    return error_status(Code::io_error, std::string(name) + ": sync failed (injected fault)");
   }
   Inode& target = inodes_.at(*inode);
   target.durable = target.current;
@@ -166,7 +166,7 @@ Result<std::unique_ptr<SyncJob>> MemoryDisk::begin_sync(std::string_view name) {
 Status MemoryDisk::run_job(InodeId id, std::uint64_t ops_end, std::string_view name) {
   if (sync_failures_pending_ > 0) {
     --sync_failures_pending_;
-    return Status{Code::io_error, std::string(name) + ": sync failed (injected fault)"};
+    return error_status(Code::io_error, std::string(name) + ": sync failed (injected fault)");
   }
   ++sync_count_;
   const auto found = inodes_.find(id);

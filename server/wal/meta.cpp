@@ -8,7 +8,7 @@ namespace synod::wal {
 namespace {
 
 Status corrupt(const std::string& what) {
-  return Status{Code::corrupt, std::string(meta_name) + ": " + what};
+  return error_status(Code::corrupt, std::string(meta_name) + ": " + what);
 }
 
 std::uint32_t meta_crc(std::string_view header_start, std::string_view blob) {
@@ -56,9 +56,9 @@ Result<std::string> decode_meta(std::string_view bytes) {
 
 Status write_meta(Disk& disk, std::string_view blob) {
   if (blob.size() > meta_bytes_max) {
-    return Status{Code::too_large, "meta blob of " + std::to_string(blob.size()) +
-                                       " bytes exceeds meta_bytes_max (" +
-                                       std::to_string(meta_bytes_max) + ")"};
+    return error_status(Code::too_large, "meta blob of " + std::to_string(blob.size()) +
+                                             " bytes exceeds meta_bytes_max (" +
+                                             std::to_string(meta_bytes_max) + ")");
   }
   const std::string bytes = encode_meta(blob);
   // Decode what is about to be written (STYLE.md habit 11).
@@ -74,12 +74,12 @@ Status write_meta(Disk& disk, std::string_view blob) {
 Result<std::optional<std::string>> read_meta(Disk& disk) {
   auto bytes = read_whole(disk, meta_name);
   if (!bytes.ok()) {
-    if (bytes.status().code() == Code::not_found) return std::optional<std::string>{};
+    if (bytes.status().error == Code::not_found) return std::optional<std::string>{};
     return bytes.status();
   }
   auto blob = decode_meta(bytes.value());
   if (!blob.ok()) return blob.status();
-  return std::optional<std::string>{blob.take()};
+  return std::optional<std::string>{std::move(blob).value()};
 }
 
 }  // namespace synod::wal

@@ -26,10 +26,11 @@ Status check_wal_present(Disk& disk, const Snapshot& snapshot) {
   for (const std::string& file : files.value()) {
     if (parse_segment_file(file)) return Status{};
   }
-  return Status{Code::corrupt, std::string(wal_dir) + "/: no segment at offset 0, but " +
-                                   snapshot_name(snapshot.slot) + " needs records from index " +
-                                   std::to_string(snapshot.wal_index_min.value()) +
-                                   " (was the wal directory lost?)"};
+  return error_status(Code::corrupt, std::string(wal_dir) + "/: no segment at offset 0, but " +
+                                         snapshot_name(snapshot.slot) +
+                                         " needs records from index " +
+                                         std::to_string(snapshot.wal_index_min.value()) +
+                                         " (was the wal directory lost?)");
 }
 
 }  // namespace

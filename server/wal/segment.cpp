@@ -62,7 +62,7 @@ std::optional<std::uint64_t> find_valid_record(std::string_view bytes, std::uint
 }
 
 Status corrupt(std::string_view file, const std::string& what) {
-  return Status{Code::corrupt, std::string(file) + ": " + what};
+  return error_status(Code::corrupt, std::string(file) + ": " + what);
 }
 
 bool header_is_valid(std::string_view bytes) {

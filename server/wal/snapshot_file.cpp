@@ -23,7 +23,7 @@ std::optional<Slot> parse_snapshot_file(std::string_view file) {
 }
 
 Status corrupt(std::string_view file, const std::string& what) {
-  return Status{Code::corrupt, std::string(file) + ": " + what};
+  return error_status(Code::corrupt, std::string(file) + ": " + what);
 }
 
 std::uint32_t snapshot_crc(std::string_view bytes) {
@@ -108,8 +108,8 @@ Result<Snapshot> decode_snapshot(std::string_view file, std::string_view bytes,
 Status write_snapshot(Disk& disk, Slot slot, RecordIndex wal_index_min,
                       std::string_view payload) {
   if (payload.size() > snapshot_bytes_max) {
-    return Status{Code::too_large, "snapshot of " + std::to_string(payload.size()) +
-                                       " bytes exceeds snapshot_bytes_max"};
+    return error_status(Code::too_large, "snapshot of " + std::to_string(payload.size()) +
+                                             " bytes exceeds snapshot_bytes_max");
   }
   const std::string name = snapshot_name(slot);
   const std::string temp = name + std::string(temp_suffix);
@@ -153,15 +153,15 @@ Result<LoadedSnapshot> load_newest_snapshot(Disk& disk) {
     if (!bytes.ok()) return bytes.status();
     auto snapshot = decode_snapshot(name, bytes.value(), *slot);
     if (snapshot.ok()) {
-      loaded.snapshot = snapshot.take();
+      loaded.snapshot = std::move(snapshot).value();
       return loaded;
     }
-    loaded.notes.push_back(snapshot.status().message() + "; falling back to an older snapshot");
+    loaded.notes.push_back(snapshot.status().message + "; falling back to an older snapshot");
     if (!newest_damage) newest_damage = snapshot.status();
   }
   if (newest_damage) {
-    return Status{Code::corrupt,
-                  newest_damage->message() + " (and no older snapshot is valid)"};
+    return error_status(Code::corrupt,
+                        newest_damage->message + " (and no older snapshot is valid)");
   }
   return loaded;
 }

@@ -1,4 +1,5 @@
-// Status and Result<T>: how server/wal reports expected failures.
+// How server/wal reports expected failures: the one error idiom of the
+// deterministic layers (base/status.h) over wal::Code.
 //
 // No exception crosses the wal API (STYLE.md habit 4). An operation either
 // succeeds or returns a Status whose code is for programs and whose message
@@ -12,9 +13,9 @@
 #include <cstdint>
 #include <string>
 #include <utility>
-#include <variant>
 
 #include "base/assert.h"
+#include "base/status.h"
 
 namespace synod::wal {
 
@@ -47,56 +48,17 @@ enum class Code : std::uint8_t {
   return "unknown";
 }
 
-class [[nodiscard]] Status {
- public:
-  Status() = default;  // ok
-  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {
-    SYNOD_ASSERT_MSG(code != Code::ok, "an error Status needs an error code");
-    SYNOD_ASSERT(!message_.empty());
-  }
-
-  [[nodiscard]] bool ok() const { return code_ == Code::ok; }
-  [[nodiscard]] Code code() const { return code_; }
-  [[nodiscard]] const std::string& message() const { return message_; }
-
- private:
-  Code code_ = Code::ok;
-  std::string message_;
-};
-
-// Result<T>: a T, or an error Status (never an ok Status without a value).
+// The wal's pair of the one error idiom (base/status.h): `error` one of the
+// codes above, `message` a sentence (for corrupt: file and offset).
+using Status = base::Status<Code>;
 template <class T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
-  Result(Status error) : state_(std::move(error)) {  // NOLINT: implicit by design
-    SYNOD_ASSERT_MSG(!std::get<Status>(state_).ok(), "Result needs a value or an error");
-  }
+using Result = base::Result<T, Code>;
 
-  [[nodiscard]] bool ok() const { return std::holds_alternative<T>(state_); }
-
-  // The error; an ok Status when there is a value.
-  [[nodiscard]] Status status() const {
-    if (ok()) return Status{};
-    return std::get<Status>(state_);
-  }
-
-  // The value. Calling these on an error is a broken invariant.
-  [[nodiscard]] T& value() & {
-    SYNOD_ASSERT_MSG(ok(), "value() on an error Result");
-    return std::get<T>(state_);
-  }
-  [[nodiscard]] const T& value() const& {
-    SYNOD_ASSERT_MSG(ok(), "value() on an error Result");
-    return std::get<T>(state_);
-  }
-  [[nodiscard]] T take() {
-    SYNOD_ASSERT_MSG(ok(), "take() on an error Result");
-    return std::move(std::get<T>(state_));
-  }
-
- private:
-  std::variant<T, Status> state_;
-};
+// An error Status; asserts that it is one and that it says why.
+[[nodiscard]] inline Status error_status(Code code, std::string message) {
+  SYNOD_ASSERT_MSG(code != Code::ok, "an error Status needs an error code");
+  SYNOD_ASSERT(!message.empty());
+  return Status{code, std::move(message)};
+}
 
 }  // namespace synod::wal

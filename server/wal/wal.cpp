@@ -10,9 +10,9 @@ namespace {
 RecordIndex after(RecordIndex index) { return RecordIndex{index.value() + 1}; }
 
 Status failed_status() {
-  return Status{Code::failed,
-                "wal: an earlier disk error left the log in an unknown state; restart the "
-                "server so recovery can read what is durable"};
+  return error_status(Code::failed,
+                      "wal: an earlier disk error left the log in an unknown state; restart the "
+                      "server so recovery can read what is durable");
 }
 
 }  // namespace
@@ -123,19 +123,18 @@ Status Wal::remove_obsolete(RecordIndex keep_from, std::vector<std::string>* not
 Status Wal::check_sequence(std::size_t position, RecordIndex expected, RecordIndex keep_from) const {
   const Segment& segment = segments_[position];
   if (position == 0 && segment.first > keep_from) {
-    return Status{Code::corrupt, segment.name + ": first index " +
-                                     std::to_string(segment.first.value()) +
-                                     " at offset 8, but records from index " +
-                                     std::to_string(keep_from.value()) +
-                                     " are needed (a segment is missing)"};
+    return error_status(Code::corrupt, segment.name + ": first index " +
+                                           std::to_string(segment.first.value()) +
+                                           " at offset 8, but records from index " +
+                                           std::to_string(keep_from.value()) +
+                                           " are needed (a segment is missing)");
   }
   if (position > 0 && segment.first != expected) {
-    return Status{Code::corrupt, segment.name + ": first index " +
-                                     std::to_string(segment.first.value()) +
-                                     " at offset 8 does not follow " +
-                                     segments_[position - 1].name + ", which ends before index " +
-                                     std::to_string(expected.value()) +
-                                     " (a segment is missing)"};
+    return error_status(Code::corrupt,
+                        segment.name + ": first index " + std::to_string(segment.first.value()) +
+                            " at offset 8 does not follow " + segments_[position - 1].name +
+                            ", which ends before index " + std::to_string(expected.value()) +
+                            " (a segment is missing)");
   }
   return Status{};
 }
@@ -222,18 +221,19 @@ Status Wal::check_batch(std::span<const std::string_view> payloads) const {
   for (std::string_view payload : payloads) {
     SYNOD_ASSERT_MSG(!payload.empty(), "a record has at least one byte");
     if (payload.size() > record_bytes_max) {
-      return Status{Code::too_large, "wal: a record of " + std::to_string(payload.size()) +
-                                         " bytes exceeds record_bytes_max (" +
-                                         std::to_string(record_bytes_max) + ")"};
+      return error_status(Code::too_large, "wal: a record of " + std::to_string(payload.size()) +
+                                               " bytes exceeds record_bytes_max (" +
+                                               std::to_string(record_bytes_max) + ")");
     }
     batch_bytes += record_bytes_on_disk(payload.size());
   }
   if (unsynced_bytes() + batch_bytes > options_.unsynced_bytes_max) {
-    return Status{Code::too_large,
-                  "wal: appending " + std::to_string(batch_bytes) + " bytes to " +
-                      std::to_string(unsynced_bytes()) + " unsynced ones exceeds "
-                      "unsynced_bytes_max (" + std::to_string(options_.unsynced_bytes_max) +
-                      "); sync() first or split the batch"};
+    return error_status(Code::too_large, "wal: appending " + std::to_string(batch_bytes) +
+                                             " bytes to " + std::to_string(unsynced_bytes()) +
+                                             " unsynced ones exceeds "
+                                             "unsynced_bytes_max (" +
+                                             std::to_string(options_.unsynced_bytes_max) +
+                                             "); sync() first or split the batch");
   }
   return Status{};
 }

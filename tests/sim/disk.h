@@ -29,7 +29,7 @@ class SimDisk {
   [[nodiscard]] std::optional<std::string> recover(consensus::Durable& out,
                                                    bool forget_promise) {
     auto opened = replica::Storage::open(disk_, wal::WalOptions{}, initial_);
-    if (!opened.ok()) return "recovery failed: " + opened.status().message();
+    if (!opened.ok()) return "recovery failed: " + opened.status().message;
     storage_.emplace(std::move(opened.value().storage));
     out = std::move(opened.value().durable);
     if (forget_promise) {
@@ -77,7 +77,7 @@ class SimDisk {
   }
   static std::optional<std::string> check(const wal::Status& status) {
     if (status.ok()) return std::nullopt;
-    return "disk: " + status.message();
+    return "disk: " + status.message;
   }
 
   consensus::Snapshot initial_;

@@ -26,7 +26,7 @@ Snapshot initial() {
 
 Storage::Opened open(wal::MemoryDisk& disk) {
   auto opened = Storage::open(disk, wal::WalOptions{}, initial());
-  REQUIRE_MESSAGE(opened.ok(), opened.status().message());
+  REQUIRE_MESSAGE(opened.ok(), opened.status().message);
   return std::move(opened.value());
 }
 
@@ -168,5 +168,5 @@ TEST_CASE("storage: a hole in the recovered log is reported as corruption, never
   }
   auto again = Storage::open(disk, wal::WalOptions{}, initial());
   REQUIRE_FALSE(again.ok());
-  CHECK(again.status().message().find("hole at slot 2") != std::string::npos);
+  CHECK(again.status().message.find("hole at slot 2") != std::string::npos);
 }

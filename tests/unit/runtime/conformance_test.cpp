@@ -35,11 +35,11 @@ std::vector<std::string> all_names() {
   return names;
 }
 
-std::string outcome(const wal::Status& status) { return wal::to_string(status.code()); }
+std::string outcome(const wal::Status& status) { return wal::to_string(status.error); }
 
 template <class T>
 std::string outcome(const wal::Result<T>& result) {
-  if (!result.ok()) return wal::to_string(result.status().code());
+  if (!result.ok()) return wal::to_string(result.status().error);
   if constexpr (std::is_same_v<T, std::uint64_t>) {
     return "ok " + std::to_string(result.value());
   } else if constexpr (std::is_same_v<T, std::string>) {

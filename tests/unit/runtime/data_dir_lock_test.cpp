@@ -44,8 +44,8 @@ TEST_CASE("data dir lock: a second acquire fails with the holder's pid until the
     // same process conflicts just as another process would.
     auto second = DataDirLock::acquire(data_dir);
     REQUIRE_FALSE(second.ok());
-    CHECK(second.status().code() == Code::io_error);
-    CHECK(second.status().message() == in_use_by_me(data_dir));
+    CHECK(second.status().error == Code::io_error);
+    CHECK(second.status().message == in_use_by_me(data_dir));
   }
   auto after = DataDirLock::acquire(data_dir);
   CHECK(after.ok());
@@ -57,10 +57,10 @@ TEST_CASE("data dir lock: moving the lock keeps it held; destroying the new owne
   {
     auto acquired = DataDirLock::acquire(temp.path());
     REQUIRE(acquired.ok());
-    DataDirLock moved = acquired.take();
+    DataDirLock moved = std::move(acquired).value();
     holder.emplace(std::move(moved));
   }
-  CHECK(DataDirLock::acquire(temp.path()).status().message() == in_use_by_me(temp.path()));
+  CHECK(DataDirLock::acquire(temp.path()).status().message == in_use_by_me(temp.path()));
   holder.reset();
   CHECK(DataDirLock::acquire(temp.path()).ok());
 }
@@ -74,7 +74,7 @@ TEST_CASE("data dir lock: another process is refused while this one holds the lo
   REQUIRE(child >= 0);
   if (child == 0) {
     auto attempt = DataDirLock::acquire(temp.path());
-    ::_exit(attempt.ok() ? 1 : attempt.status().message() == expected ? 0 : 2);
+    ::_exit(attempt.ok() ? 1 : attempt.status().message == expected ? 0 : 2);
   }
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
@@ -97,14 +97,14 @@ TEST_CASE("check_data_dir: a file, or a path through a file, is refused with a s
   const std::string file = temp / "plain-file";
   std::ofstream(file).put('x');
   const auto on_file = runtime::check_data_dir(file);
-  CHECK(on_file.code() == Code::io_error);
-  CHECK(on_file.message() == "data dir " + file + " is not a directory");
+  CHECK(on_file.error == Code::io_error);
+  CHECK(on_file.message == "data dir " + file + " is not a directory");
 
   const auto through_file = runtime::check_data_dir(file + "/sub");
-  CHECK(through_file.code() == Code::io_error);
-  CHECK(through_file.message() == "data dir " + file + "/sub cannot be created: mkdir " + file +
-                                      ": Not a directory");
-  CHECK(runtime::check_data_dir("").message() == "the data dir path is empty");
+  CHECK(through_file.error == Code::io_error);
+  CHECK(through_file.message ==
+        "data dir " + file + "/sub cannot be created: mkdir " + file + ": Not a directory");
+  CHECK(runtime::check_data_dir("").message == "the data dir path is empty");
 }
 
 TEST_CASE("check_data_dir: an unwritable dir is refused") {
@@ -116,6 +116,6 @@ TEST_CASE("check_data_dir: an unwritable dir is refused") {
   const std::string data_dir = temp / "read-only";
   REQUIRE(::mkdir(data_dir.c_str(), 0555) == 0);
   const auto status = runtime::check_data_dir(data_dir);
-  CHECK(status.code() == Code::io_error);
-  CHECK(status.message() == "data dir " + data_dir + " is not writable: Permission denied");
+  CHECK(status.error == Code::io_error);
+  CHECK(status.message == "data dir " + data_dir + " is not writable: Permission denied");
 }

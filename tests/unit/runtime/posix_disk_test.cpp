@@ -71,12 +71,12 @@ TEST_CASE("posix disk: a missing file is not_found and the message names the pat
         disk.append("wal/none.log", "x"), disk.truncate("wal/none.log", 0),
         disk.sync("wal/none.log"), disk.remove("wal/none.log"),
         disk.rename("wal/none.log", "wal/other.log")}) {
-    CAPTURE(status.message());
-    CHECK(status.code() == Code::not_found);
-    CHECK(status.message().find(missing) != std::string::npos);
-    CHECK(status.message().find("No such file or directory") != std::string::npos);
+    CAPTURE(status.message);
+    CHECK(status.error == Code::not_found);
+    CHECK(status.message.find(missing) != std::string::npos);
+    CHECK(status.message.find("No such file or directory") != std::string::npos);
   }
-  CHECK(disk.size("meta").status().message() ==
+  CHECK(disk.size("meta").status().message ==
         "open " + temp.path() + "/meta: No such file or directory");
 }
 
@@ -110,11 +110,11 @@ TEST_CASE("posix disk: other failures are io_error sentences naming the operatio
   std::ofstream(temp / "wal").put('x');  // a file where the wal dir should be
   PosixDisk disk(temp.path());
   const auto created = disk.create("wal/x.log");
-  CHECK(created.code() == Code::io_error);
-  CHECK(created.message().starts_with("create " + temp.path() + "/wal/x.log: "));
+  CHECK(created.error == Code::io_error);
+  CHECK(created.message.starts_with("create " + temp.path() + "/wal/x.log: "));
   const auto listed = disk.list("wal");
-  CHECK(listed.status().code() == Code::io_error);
-  CHECK(listed.status().message() == "opendir " + temp.path() + "/wal: Not a directory");
+  CHECK(listed.status().error == Code::io_error);
+  CHECK(listed.status().message == "opendir " + temp.path() + "/wal: Not a directory");
 }
 
 TEST_CASE("posix disk: the descriptor cache is bounded and eviction loses nothing") {
@@ -142,8 +142,8 @@ TEST_CASE("posix disk: the descriptor cache is bounded and eviction loses nothin
   REQUIRE(disk.append("wal/1.log", "more").ok());
   CHECK(file_bytes(temp / "wal/1.log") == "wal/0.log;wal/0.log;wal/0.log;wal/0.log;wal/0.log;more");
   REQUIRE(disk.remove("wal/1.log").ok());
-  CHECK(disk.size("wal/1.log").status().code() == Code::not_found);
-  CHECK(disk.append("wal/1.log", "x").code() == Code::not_found);
+  CHECK(disk.size("wal/1.log").status().error == Code::not_found);
+  CHECK(disk.append("wal/1.log", "x").error == Code::not_found);
 }
 
 TEST_CASE("posix disk: what one PosixDisk synced the next one on the same dir reads") {
@@ -175,5 +175,5 @@ TEST_CASE("posix disk: a sync job runs on another thread while the owner appends
   fsync_thread.join();
   CHECK(ran.ok());
   CHECK(file_bytes(dir.path() + "/wal/b") == "before" + std::string(100, '+'));
-  CHECK(disk.begin_sync("wal/a").status().code() == Code::not_found);
+  CHECK(disk.begin_sync("wal/a").status().error == Code::not_found);
 }

@@ -13,7 +13,7 @@ namespace {
 std::string read_all(MemoryDisk& disk, std::string_view name) {
   auto bytes = wal::read_whole(disk, name);
   REQUIRE(bytes.ok());
-  return bytes.take();
+  return std::move(bytes).value();
 }
 
 }  // namespace
@@ -33,8 +33,8 @@ TEST_CASE("memory disk: appends are visible at once and a range read sees them")
   auto listed = disk.list("wal");
   REQUIRE(listed.ok());
   CHECK(listed.value() == std::vector<std::string>{"a"});
-  CHECK(disk.size("wal/b").status().code() == wal::Code::not_found);
-  CHECK(disk.append("wal/b", "x").code() == wal::Code::not_found);
+  CHECK(disk.size("wal/b").status().error == wal::Code::not_found);
+  CHECK(disk.append("wal/b", "x").error == wal::Code::not_found);
 }
 
 TEST_CASE("memory disk: synced bytes and synced names survive every crash") {
@@ -159,7 +159,7 @@ TEST_CASE("memory disk: an injected sync failure makes nothing durable") {
   REQUIRE(disk.sync_dir("").ok());
   REQUIRE(disk.append("f", "abc").ok());
   disk.fail_next_syncs(1);
-  CHECK(disk.sync("f").code() == wal::Code::io_error);
+  CHECK(disk.sync("f").error == wal::Code::io_error);
   CHECK(disk.sync_count() == 0);
   CHECK(disk.sync("f").ok());
   CHECK(disk.sync_count() == 1);
@@ -201,7 +201,7 @@ TEST_CASE("memory disk: a sync job after a full sync, or for a removed file, cha
   REQUIRE(disk.remove("wal/a").ok());
   REQUIRE(disk.sync_dir("wal").ok());
   CHECK(gone.value()->run().ok());
-  CHECK(disk.begin_sync("wal/b").status().code() == wal::Code::not_found);
+  CHECK(disk.begin_sync("wal/b").status().error == wal::Code::not_found);
 }
 
 TEST_CASE("memory disk: an injected sync failure fails the job") {
@@ -211,5 +211,5 @@ TEST_CASE("memory disk: an injected sync failure fails the job") {
   auto job = disk.begin_sync("wal/a");
   REQUIRE(job.ok());
   disk.fail_next_syncs(1);
-  CHECK(job.value()->run().code() == wal::Code::io_error);
+  CHECK(job.value()->run().error == wal::Code::io_error);
 }

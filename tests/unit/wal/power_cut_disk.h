@@ -69,7 +69,7 @@ class PowerCutDisk final : public Disk {
     --operations_left_;
     return true;
   }
-  static Status lost() { return Status{Code::io_error, "power lost (PowerCutDisk)"}; }
+  static Status lost() { return error_status(Code::io_error, "power lost (PowerCutDisk)"); }
 
   MemoryDisk& disk_;
   std::uint64_t operations_left_;

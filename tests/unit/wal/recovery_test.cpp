@@ -14,8 +14,8 @@ namespace {
 
 wal::Recovery recover_ok(wal::Disk& disk, wal::WalOptions options = {}) {
   auto recovered = wal::recover(disk, options);
-  REQUIRE_MESSAGE(recovered.ok(), recovered.status().message());
-  return recovered.take();
+  REQUIRE_MESSAGE(recovered.ok(), recovered.status().message);
+  return std::move(recovered).value();
 }
 
 void append_synced(wal::Wal& log, std::uint64_t count) {
@@ -94,8 +94,8 @@ TEST_CASE("recovery: falling back to an older snapshot whose records were trunca
   disk.corrupt("snap/00000000000000000015.snap", 40);
   auto recovered = wal::recover(disk, options);
   REQUIRE_FALSE(recovered.ok());
-  CHECK(recovered.status().code() == Code::corrupt);
-  CHECK(recovered.status().message().find("but records from index 5 are needed") !=
+  CHECK(recovered.status().error == Code::corrupt);
+  CHECK(recovered.status().message.find("but records from index 5 are needed") !=
         std::string::npos);
 }
 
@@ -104,7 +104,7 @@ TEST_CASE("recovery: snapshots without any WAL segment are fatal, not a fresh lo
   REQUIRE(wal::write_snapshot(disk, Slot{4}, RecordIndex{5}, "store at 4").ok());
   auto recovered = wal::recover(disk, {});
   REQUIRE_FALSE(recovered.ok());
-  CHECK(recovered.status().message() ==
+  CHECK(recovered.status().message ==
         "wal/: no segment at offset 0, but snap/00000000000000000004.snap needs records from "
         "index 5 (was the wal directory lost?)");
 }

@@ -18,8 +18,8 @@ namespace {
 
 wal::LoadedSnapshot load_ok(wal::Disk& disk) {
   auto loaded = wal::load_newest_snapshot(disk);
-  REQUIRE_MESSAGE(loaded.ok(), loaded.status().message());
-  return loaded.take();
+  REQUIRE_MESSAGE(loaded.ok(), loaded.status().message);
+  return std::move(loaded).value();
 }
 
 }  // namespace
@@ -61,25 +61,25 @@ TEST_CASE("snapshot: when every snapshot is damaged recovery fails naming the ne
   disk.corrupt("snap/00000000000000000007.snap", 24);
   auto loaded = wal::load_newest_snapshot(disk);
   REQUIRE_FALSE(loaded.ok());
-  CHECK(loaded.status().code() == Code::corrupt);
-  CHECK(loaded.status().message() ==
+  CHECK(loaded.status().error == Code::corrupt);
+  CHECK(loaded.status().message ==
         "snap/00000000000000000012.snap: bad magic at offset 0 (and no older snapshot is valid)");
 }
 
 TEST_CASE("snapshot: every field is checked on the way back in") {
   const std::string bytes = wal::encode_snapshot(Slot{5}, RecordIndex{2}, "payload");
   CHECK(wal::decode_snapshot("s", bytes, Slot{5}).ok());
-  CHECK(wal::decode_snapshot("s", bytes, Slot{6}).status().message() ==
+  CHECK(wal::decode_snapshot("s", bytes, Slot{6}).status().message ==
         "s: slot 5 at offset 8 disagrees with the file name");
-  CHECK(wal::decode_snapshot("s", bytes.substr(0, 20), Slot{5}).status().message() ==
+  CHECK(wal::decode_snapshot("s", bytes.substr(0, 20), Slot{5}).status().message ==
         "s: snapshot header is 20 bytes at offset 0, needs 36");
-  CHECK(wal::decode_snapshot("s", bytes + "x", Slot{5}).status().message() ==
+  CHECK(wal::decode_snapshot("s", bytes + "x", Slot{5}).status().message ==
         "s: payload length 7 at offset 24 disagrees with the file size 44");
   for (std::size_t offset = 0; offset < bytes.size(); ++offset) {
     CAPTURE(offset);
     std::string damaged = bytes;
     damaged[offset] = static_cast<char>(~static_cast<unsigned char>(damaged[offset]));
-    CHECK(wal::decode_snapshot("s", damaged, Slot{5}).status().code() == Code::corrupt);
+    CHECK(wal::decode_snapshot("s", damaged, Slot{5}).status().error == Code::corrupt);
   }
 }
 
@@ -118,8 +118,7 @@ TEST_CASE("meta: a written blob reads back; no meta reads as none; an empty blob
   REQUIRE(wal::write_meta(disk, "").ok());
   CHECK(wal::read_meta(disk).value() == std::optional<std::string>(""));
   CHECK_FALSE(disk.exists("meta.tmp"));
-  CHECK(wal::write_meta(disk, std::string(wal::meta_bytes_max + 1, 'm')).code() ==
-        Code::too_large);
+  CHECK(wal::write_meta(disk, std::string(wal::meta_bytes_max + 1, 'm')).error == Code::too_large);
 }
 
 TEST_CASE("meta: a flipped byte anywhere is fatal and names meta and the offset") {
@@ -132,13 +131,13 @@ TEST_CASE("meta: a flipped byte anywhere is fatal and names meta and the offset"
     damaged.corrupt("meta", offset);
     auto read = wal::read_meta(damaged);
     REQUIRE_FALSE(read.ok());
-    CHECK(read.status().code() == Code::corrupt);
-    CHECK(read.status().message().starts_with("meta: "));
-    CHECK(read.status().message().find(" at offset ") != std::string::npos);
+    CHECK(read.status().error == Code::corrupt);
+    CHECK(read.status().message.starts_with("meta: "));
+    CHECK(read.status().message.find(" at offset ") != std::string::npos);
   }
   MemoryDisk damaged = disk;
   damaged.corrupt("meta", 20);
-  CHECK(wal::read_meta(damaged).status().message() == "meta: bad checksum at offset 12");
+  CHECK(wal::read_meta(damaged).status().message == "meta: bad checksum at offset 12");
 }
 
 TEST_CASE("meta: a crash at any point of a write leaves the old blob or the new one, never a mix") {
@@ -152,7 +151,7 @@ TEST_CASE("meta: a crash at any point of a write leaves the old blob or the new 
     static_cast<void>(wal::write_meta(cut, "promised (2,3) config B"));
     disk.crash(prng);
     auto recovered = wal::recover(disk, {});
-    REQUIRE_MESSAGE(recovered.ok(), recovered.status().message());
+    REQUIRE_MESSAGE(recovered.ok(), recovered.status().message);
     const auto& meta = recovered.value().meta;
     REQUIRE(meta.has_value());
     CHECK((*meta == "promised (1,1) config A" || *meta == "promised (2,3) config B"));

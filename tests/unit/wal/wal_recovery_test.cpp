@@ -48,8 +48,8 @@ MemoryDisk disk_with(const std::string& name, const std::string& bytes) {
 std::string open_error(MemoryDisk& disk, wal::WalOptions options = {}) {
   auto opened = Wal::open(disk, options, RecordIndex{1});
   REQUIRE_FALSE(opened.ok());
-  CHECK(opened.status().code() == Code::corrupt);
-  return opened.status().message();
+  CHECK(opened.status().error == Code::corrupt);
+  return opened.status().message;
 }
 
 }  // namespace
@@ -64,7 +64,7 @@ TEST_CASE("recovery: a torn WAL tail is truncated at every byte of the last reco
     CAPTURE(cut);
     MemoryDisk disk = disk_with(first_segment, full.substr(0, cut));
     auto opened = Wal::open(disk, {}, RecordIndex{1});
-    REQUIRE_MESSAGE(opened.ok(), opened.status().message());
+    REQUIRE_MESSAGE(opened.ok(), opened.status().message);
     REQUIRE(opened.value().records.size() == 2);
     CHECK(opened.value().records[1].payload == payload_for(2));
     CHECK(opened.value().wal.next_index() == RecordIndex{3});
@@ -92,7 +92,7 @@ TEST_CASE("recovery: garbage or a bad checksum in the last record at the tail co
     if (bytes == full) continue;
     MemoryDisk disk = disk_with(first_segment, bytes);
     auto opened = Wal::open(disk, {}, RecordIndex{1});
-    REQUIRE_MESSAGE(opened.ok(), opened.status().message());
+    REQUIRE_MESSAGE(opened.ok(), opened.status().message);
     CHECK(opened.value().records.size() == 2);
     CHECK(disk.contents(first_segment).size() == two_records);
     // The repair was made durable: the next recovery has nothing to say.
@@ -182,7 +182,7 @@ TEST_CASE("recovery: a segment whose header names another index is fatal") {
   MemoryDisk disk = disk_with("wal/00000000000000000005.log", source.contents(first_segment));
   auto opened = Wal::open(disk, {}, RecordIndex{5});
   REQUIRE_FALSE(opened.ok());
-  CHECK(opened.status().message() ==
+  CHECK(opened.status().message ==
         "wal/00000000000000000005.log: header first index 1 at offset 8 disagrees with the "
         "file name");
 }
@@ -200,7 +200,7 @@ TEST_CASE("recovery: an interrupted rotation leaves a headerless last segment th
     if (bytes == header.size()) partial[17] = 'x';  // complete length, bad crc
     REQUIRE(disk.append(next, partial).ok());
     auto opened = Wal::open(disk, {}, RecordIndex{1});
-    REQUIRE_MESSAGE(opened.ok(), opened.status().message());
+    REQUIRE_MESSAGE(opened.ok(), opened.status().message);
     CHECK(opened.value().records.size() == 3);
     CHECK(opened.value().notes.size() == 1);
     CHECK_FALSE(disk.exists(next));
@@ -255,7 +255,7 @@ TEST_CASE("recovery: crashes at random points never lose a synced record or inve
       wal::testing::PowerCutDisk cut(disk, prng.range(1, 120));
       auto opened = Wal::open(cut, options, RecordIndex{keep_from});
       if (!opened.ok()) {
-        REQUIRE_MESSAGE(cut.power_lost(), opened.status().message());
+        REQUIRE_MESSAGE(cut.power_lost(), opened.status().message);
         disk.crash(prng);
         continue;
       }

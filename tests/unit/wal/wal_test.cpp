@@ -29,8 +29,8 @@ std::string payload_for(std::uint64_t index, std::size_t bytes) {
 Wal::Opened open_ok(wal::Disk& disk, RecordIndex keep_from = RecordIndex{1},
                     wal::WalOptions options = {}) {
   auto opened = Wal::open(disk, options, keep_from);
-  REQUIRE_MESSAGE(opened.ok(), opened.status().message());
-  return opened.take();
+  REQUIRE_MESSAGE(opened.ok(), opened.status().message);
+  return std::move(opened).value();
 }
 
 // Appends and syncs `count` records of `bytes` each; returns their payloads.
@@ -142,9 +142,9 @@ TEST_CASE("wal: a sync job that fails fails the log") {
   REQUIRE(pending.ok());
   disk.fail_next_syncs(1);
   const wal::Status ran = pending.value().job->run();
-  CHECK(opened.wal.finish_sync(pending.value(), ran).code() == Code::io_error);
+  CHECK(opened.wal.finish_sync(pending.value(), ran).error == Code::io_error);
   CHECK(opened.wal.durable_end() == RecordIndex{1});
-  CHECK(opened.wal.append("y").status().code() == Code::failed);
+  CHECK(opened.wal.append("y").status().error == Code::failed);
 }
 
 TEST_CASE("wal: segments rotate at segment_bytes_max and reopen as one sequence") {
@@ -207,14 +207,14 @@ TEST_CASE("wal: limits refuse a record above record_bytes_max and a batch above 
   auto opened = open_ok(disk);
   const std::string huge(wal::record_bytes_max + 1, 'h');
   auto refused = opened.wal.append(huge);
-  CHECK(refused.status().code() == Code::too_large);
+  CHECK(refused.status().error == Code::too_large);
   const std::string big(wal::record_bytes_max, 'b');
   std::uint64_t unsynced = 0;
   while (unsynced + wal::record_bytes_on_disk(big.size()) <= wal::WalOptions{}.unsynced_bytes_max) {
     REQUIRE(opened.wal.append(big).ok());
     unsynced += wal::record_bytes_on_disk(big.size());
   }
-  CHECK(opened.wal.append(big).status().code() == Code::too_large);
+  CHECK(opened.wal.append(big).status().error == Code::too_large);
   REQUIRE(opened.wal.sync().ok());
   CHECK(opened.wal.append(big).ok());
   CHECK(opened.wal.next_index() == RecordIndex{1 + unsynced / wal::record_bytes_on_disk(big.size()) + 1});
@@ -225,8 +225,8 @@ TEST_CASE("wal: after a failed sync the log refuses further work until recovery"
   auto opened = open_ok(disk);
   REQUIRE(opened.wal.append("x").ok());
   disk.fail_next_syncs(1);
-  CHECK(opened.wal.sync().code() == Code::io_error);
-  CHECK(opened.wal.sync().code() == Code::failed);
-  CHECK(opened.wal.append("y").status().code() == Code::failed);
-  CHECK(opened.wal.truncate_prefix(RecordIndex{1}).code() == Code::failed);
+  CHECK(opened.wal.sync().error == Code::io_error);
+  CHECK(opened.wal.sync().error == Code::failed);
+  CHECK(opened.wal.append("y").status().error == Code::failed);
+  CHECK(opened.wal.truncate_prefix(RecordIndex{1}).error == Code::failed);
 }
