@@ -29,13 +29,16 @@ std::size_t voter_distance(const Configuration& a, const Configuration& b) {
 std::string to_string(const Configuration& config) {
   std::string out = "voters {";
   for (std::size_t i = 0; i < config.voters.size(); ++i) {
-    out += (i ? "," : "") + std::to_string(config.voters[i].value());
+    if (i > 0) out += ',';
+    out += std::to_string(config.voters[i].value());  // appended: see base/ids.h to_string
   }
   out += "} learners {";
   for (std::size_t i = 0; i < config.learners.size(); ++i) {
-    out += (i ? "," : "") + std::to_string(config.learners[i].value());
+    if (i > 0) out += ',';
+    out += std::to_string(config.learners[i].value());
   }
-  return out + "}";
+  out += '}';
+  return out;
 }
 
 std::uint64_t entry_hash(const Entry& entry) {

@@ -35,8 +35,7 @@ fi
 # python3 and the -dev packages (scripts/install-deps.sh lists them).
 bash scripts/install-deps.sh
 
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build_dir" --target synodd synod
+BUILD_DIR="$build_dir" bash scripts/build-release.sh
 synodd="$root/$build_dir/server/synodd"
 synod="$root/$build_dir/cli/synod"
 
