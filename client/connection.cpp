@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/assert.h"
+#include "base/little_endian.h"
 #include "client/engine.h"
 #include "protocol/limits.h"
 
@@ -198,9 +199,7 @@ struct Engine::Impl {
       auto [herr, hn] = co_await asio::async_read(c->socket, asio::buffer(header), use_tuple);
       (void)hn;
       if (herr || c->closed) break;
-      const std::uint32_t length = std::uint32_t{header[0]} | (std::uint32_t{header[1]} << 8) |
-                                   (std::uint32_t{header[2]} << 16) |
-                                   (std::uint32_t{header[3]} << 24);
+      const std::uint32_t length = base::load_le<std::uint32_t>(header.data());
       if (length > protocol::frame_bytes_max) {
         if (log_notes) std::fprintf(stderr, "synod client: a %u-byte frame is too large\n", length);
         break;
@@ -226,10 +225,7 @@ struct Engine::Impl {
       const std::string& bytes = c->out.front();
       const auto length = static_cast<std::uint32_t>(bytes.size());
       frame.clear();
-      frame.push_back(static_cast<char>(length & 0xffu));
-      frame.push_back(static_cast<char>((length >> 8) & 0xffu));
-      frame.push_back(static_cast<char>((length >> 16) & 0xffu));
-      frame.push_back(static_cast<char>((length >> 24) & 0xffu));
+      base::put_u32(frame, length);
       frame += bytes;
       c->out.pop_front();
       auto [err, n] = co_await asio::async_write(c->socket, asio::buffer(frame), use_tuple);

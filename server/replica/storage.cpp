@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "base/assert.h"
-#include "server/wal/little_endian.h"
+#include "base/little_endian.h"
 #include "server/wal/meta.h"
 #include "server/wal/recovery.h"
 #include "server/wal/snapshot_file.h"
@@ -27,9 +27,9 @@ constexpr std::uint32_t config_ids_max = node_id_max;
 class Reader {
  public:
   explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  std::uint8_t u8() { return take(1) ? wal::get_u8(bytes_, offset_ - 1) : 0; }
-  std::uint32_t u32() { return take(4) ? wal::get_u32(bytes_, offset_ - 4) : 0; }
-  std::uint64_t u64() { return take(8) ? wal::get_u64(bytes_, offset_ - 8) : 0; }
+  std::uint8_t u8() { return take(1) ? base::get_u8(bytes_, offset_ - 1) : 0; }
+  std::uint32_t u32() { return take(4) ? base::get_u32(bytes_, offset_ - 4) : 0; }
+  std::uint64_t u64() { return take(8) ? base::get_u64(bytes_, offset_ - 8) : 0; }
   std::string_view bytes(std::uint64_t n) {
     if (!take(n)) return {};
     return bytes_.substr(static_cast<std::size_t>(offset_ - n), static_cast<std::size_t>(n));
@@ -52,8 +52,8 @@ class Reader {
 };
 
 void put_ids(std::string& out, const std::vector<NodeId>& ids) {
-  wal::put_u32(out, static_cast<std::uint32_t>(ids.size()));
-  for (NodeId id : ids) wal::put_u32(out, id.value());
+  base::put_u32(out, static_cast<std::uint32_t>(ids.size()));
+  for (NodeId id : ids) base::put_u32(out, id.value());
 }
 
 std::vector<NodeId> get_ids(Reader& in) {
@@ -69,8 +69,8 @@ std::vector<NodeId> get_ids(Reader& in) {
 
 std::string encode_ballot(Ballot ballot) {
   std::string out;
-  wal::put_u64(out, ballot.round);
-  wal::put_u32(out, ballot.node.value());
+  base::put_u64(out, ballot.round);
+  base::put_u32(out, ballot.node.value());
   return out;
 }
 
@@ -138,11 +138,11 @@ wal::Status decode_snapshot_payload(const wal::Snapshot& file, consensus::Snapsh
 
 std::string encode_accepted(const AcceptedRecord& record) {
   std::string out;
-  wal::put_u8(out, record_accepted);
-  wal::put_u64(out, record.slot.value());
+  base::put_u8(out, record_accepted);
+  base::put_u64(out, record.slot.value());
   out += encode_ballot(record.ballot);
-  wal::put_u8(out, static_cast<std::uint8_t>(record.entry.kind));
-  wal::put_u32(out, static_cast<std::uint32_t>(record.entry.data.size()));
+  base::put_u8(out, static_cast<std::uint8_t>(record.entry.kind));
+  base::put_u32(out, static_cast<std::uint32_t>(record.entry.data.size()));
   out += record.entry.data;
   put_ids(out, record.entry.config.voters);
   put_ids(out, record.entry.config.learners);
@@ -151,8 +151,8 @@ std::string encode_accepted(const AcceptedRecord& record) {
 
 std::string encode_chosen(Slot slot) {
   std::string out;
-  wal::put_u8(out, record_chosen);
-  wal::put_u64(out, slot.value());
+  base::put_u8(out, record_chosen);
+  base::put_u64(out, slot.value());
   return out;
 }
 

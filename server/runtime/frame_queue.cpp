@@ -8,24 +8,19 @@
 #include <vector>
 
 #include "base/assert.h"
+#include "base/little_endian.h"
 
 namespace synod::runtime {
 
 Frame::Frame(std::string bytes) : payload(std::move(bytes)) {
   SYNOD_ASSERT_MSG(payload.size() <= std::numeric_limits<std::uint32_t>::max(),
                    "a frame's length must fit its u32 prefix");
-  const auto n = static_cast<std::uint32_t>(payload.size());
-  for (std::size_t i = 0; i < length_prefix_bytes; ++i) {
-    length[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xffu);
-  }
+  static_assert(length_prefix_bytes == sizeof(std::uint32_t));
+  base::store_le(length.data(), static_cast<std::uint32_t>(payload.size()));
 }
 
 std::uint32_t read_length(const std::array<unsigned char, length_prefix_bytes>& header) {
-  std::uint32_t n = 0;
-  for (std::size_t i = 0; i < length_prefix_bytes; ++i) {
-    n |= static_cast<std::uint32_t>(header[i]) << (8 * i);
-  }
-  return n;
+  return base::load_le<std::uint32_t>(header.data());
 }
 
 FrameQueue::FrameQueue(std::size_t frames_max, std::size_t bytes_max)

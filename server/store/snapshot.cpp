@@ -1,11 +1,12 @@
 // Store: digest and snapshots. The byte layout is documented in store.h,
-// above snapshot_version.
+// above store_snapshot_version.
 #include <array>
 #include <cstring>
 #include <utility>
 
 #include "base/crc32c.h"
 #include "base/hash.h"
+#include "base/little_endian.h"
 #include "server/store/node.h"
 #include "server/store/store.h"
 #include "server/store/store_internal.h"
@@ -31,18 +32,8 @@ void for_each_preorder(const Node& root, Visit visit) {
   }
 }
 
-void put_u8(std::string& out, std::uint8_t value) { out.push_back(static_cast<char>(value)); }
-
-void put_u32(std::string& out, std::uint32_t value) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFFu));
-}
-
-void put_u64(std::string& out, std::uint64_t value) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFFu));
-}
-
 void put_bytes(std::string& out, std::string_view bytes) {
-  put_u32(out, static_cast<std::uint32_t>(bytes.size()));
+  base::put_u32(out, static_cast<std::uint32_t>(bytes.size()));
   out.append(bytes);
 }
 
@@ -70,31 +61,31 @@ std::uint64_t Store::digest() const {
 std::string Store::serialize_snapshot() const {
   std::string out;
   out.append(snapshot_magic);
-  put_u8(out, snapshot_version);
-  put_u64(out, applied_zxid_.value());
-  put_u64(out, sessions_.size());
+  base::put_u8(out, store_snapshot_version);
+  base::put_u64(out, applied_zxid_.value());
+  base::put_u64(out, sessions_.size());
   for (const auto& [id, session] : sessions_) {
-    put_u64(out, id.value());
-    put_u64(out, static_cast<std::uint64_t>(session.timeout_ms));
-    put_u64(out, session.last_sequence);
+    base::put_u64(out, id.value());
+    base::put_u64(out, static_cast<std::uint64_t>(session.timeout_ms));
+    base::put_u64(out, session.last_sequence);
   }
-  put_u64(out, node_count_);
+  base::put_u64(out, node_count_);
   for_each_preorder(*root_, [&out](const Node& node) {
     const NodeMeta& m = node.meta();
     put_bytes(out, node.name());
-    put_u32(out, static_cast<std::uint32_t>(node.child_count()));
-    put_u8(out, static_cast<std::uint8_t>(m.kind));
-    put_u64(out, m.owner_or_ttl);
-    put_u64(out, m.czxid.value());
-    put_u64(out, m.mzxid.value());
-    put_u64(out, m.pzxid.value());
-    put_u64(out, static_cast<std::uint64_t>(m.ctime_ms));
-    put_u64(out, static_cast<std::uint64_t>(m.mtime_ms));
-    put_u32(out, static_cast<std::uint32_t>(m.version));
-    put_u32(out, static_cast<std::uint32_t>(m.cversion));
+    base::put_u32(out, static_cast<std::uint32_t>(node.child_count()));
+    base::put_u8(out, static_cast<std::uint8_t>(m.kind));
+    base::put_u64(out, m.owner_or_ttl);
+    base::put_u64(out, m.czxid.value());
+    base::put_u64(out, m.mzxid.value());
+    base::put_u64(out, m.pzxid.value());
+    base::put_u64(out, static_cast<std::uint64_t>(m.ctime_ms));
+    base::put_u64(out, static_cast<std::uint64_t>(m.mtime_ms));
+    base::put_u32(out, static_cast<std::uint32_t>(m.version));
+    base::put_u32(out, static_cast<std::uint32_t>(m.cversion));
     put_bytes(out, node.data());
   });
-  put_u32(out, base::crc32c(out));
+  base::put_u32(out, base::crc32c(out));
   return out;
 }
 
@@ -127,11 +118,12 @@ class SnapshotReader {
   }
   std::uint64_t little_endian(std::size_t size) {
     if (!take(size)) return 0;
-    std::uint64_t value = 0;
-    for (std::size_t i = 0; i < size; ++i) {
-      value |= std::uint64_t{static_cast<unsigned char>(bytes_[offset_ - size + i])} << (8 * i);
+    switch (size) {
+      case 1: return base::get_u8(bytes_, offset_ - size);
+      case 4: return base::get_u32(bytes_, offset_ - size);
+      case 8: return base::get_u64(bytes_, offset_ - size);
     }
-    return value;
+    SYNOD_UNREACHABLE();
   }
 
   std::string_view bytes_;
@@ -203,10 +195,10 @@ Status Store::load_snapshot(std::string_view bytes) {
     return error_status(Error::CORRUPTED, "snapshot does not start with the magic \"SYND\"");
   }
   const auto version = static_cast<std::uint8_t>(bytes[snapshot_magic.size()]);
-  if (version != snapshot_version) {
+  if (version != store_snapshot_version) {
     return error_status(Error::CORRUPTED, "snapshot version " + std::to_string(version) +
                                               " is not the supported version " +
-                                              std::to_string(snapshot_version));
+                                              std::to_string(store_snapshot_version));
   }
   const std::size_t body_end = bytes.size() - snapshot_trailer_bytes;
   SnapshotReader trailer(bytes.substr(body_end));

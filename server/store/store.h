@@ -59,7 +59,7 @@ struct SessionInfo {
 // little-endian; the same state always gives the same bytes.
 //
 //   offset 0   magic "SYND" (4 bytes)
-//          4   version u8 (snapshot_version = 2)
+//          4   version u8 (store_snapshot_version = 2)
 //          5   applied_zxid u64
 //              session_count u64, then per session in id order:
 //                id u64, timeout_ms i64, last_sequence u64
@@ -75,7 +75,9 @@ struct SessionInfo {
 // crash windows; these bytes are its payload. load_snapshot() rejects, with
 // CORRUPTED and the reason, any damage the checksum or the structural checks
 // (names, order, kinds, owners, limits, exact length) catch.
-inline constexpr std::uint8_t snapshot_version = 2;
+// The payload format's version; the file around it has its own
+// (wal::snapshot_file_version).
+inline constexpr std::uint8_t store_snapshot_version = 2;
 
 class Store {
  public:

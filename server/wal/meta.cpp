@@ -1,7 +1,7 @@
 #include "server/wal/meta.h"
 
 #include "base/crc32c.h"
-#include "server/wal/little_endian.h"
+#include "base/little_endian.h"
 
 namespace synod::wal {
 
@@ -21,11 +21,11 @@ std::uint32_t meta_crc(std::string_view header_start, std::string_view blob) {
 std::string encode_meta(std::string_view blob) {
   SYNOD_ASSERT(blob.size() <= meta_bytes_max);
   std::string bytes;
-  put_u32(bytes, meta_magic);
-  put_u8(bytes, meta_version);
-  for (int i = 0; i < 3; ++i) put_u8(bytes, 0);
-  put_u32(bytes, static_cast<std::uint32_t>(blob.size()));
-  put_u32(bytes, meta_crc(bytes, blob));
+  base::put_u32(bytes, meta_magic);
+  base::put_u8(bytes, meta_version);
+  for (int i = 0; i < 3; ++i) base::put_u8(bytes, 0);
+  base::put_u32(bytes, static_cast<std::uint32_t>(blob.size()));
+  base::put_u32(bytes, meta_crc(bytes, blob));
   bytes.append(blob);
   SYNOD_ASSERT(bytes.size() == meta_header_bytes + blob.size());
   return bytes;
@@ -36,19 +36,19 @@ Result<std::string> decode_meta(std::string_view bytes) {
     return corrupt("meta header is " + std::to_string(bytes.size()) + " bytes at offset 0, needs " +
                    std::to_string(meta_header_bytes));
   }
-  if (get_u32(bytes, 0) != meta_magic) return corrupt("bad magic at offset 0");
-  const std::uint8_t version = get_u8(bytes, 4);
+  if (base::get_u32(bytes, 0) != meta_magic) return corrupt("bad magic at offset 0");
+  const std::uint8_t version = base::get_u8(bytes, 4);
   if (version != meta_version) {
     return corrupt("unsupported format version " + std::to_string(version) +
                    " at offset 4 (this build reads " + std::to_string(meta_version) + ")");
   }
-  const std::uint32_t length = get_u32(bytes, 8);
+  const std::uint32_t length = base::get_u32(bytes, 8);
   if (length > meta_bytes_max || length != bytes.size() - meta_header_bytes) {
     return corrupt("blob length " + std::to_string(length) +
                    " at offset 8 disagrees with the file size " + std::to_string(bytes.size()));
   }
   const std::string_view blob = bytes.substr(meta_header_bytes);
-  if (meta_crc(bytes.substr(0, 12), blob) != get_u32(bytes, 12)) {
+  if (meta_crc(bytes.substr(0, 12), blob) != base::get_u32(bytes, 12)) {
     return corrupt("bad checksum at offset 12");
   }
   return std::string(blob);

@@ -1,7 +1,8 @@
 #include "server/wal/segment.h"
 
 #include "base/crc32c.h"
-#include "server/wal/little_endian.h"
+#include "base/little_endian.h"
+#include "server/wal/file_names.h"
 
 namespace synod::wal {
 
@@ -26,12 +27,12 @@ std::uint32_t record_crc(std::string_view length_bytes, std::string_view payload
 RecordAt check_record(std::string_view bytes, std::uint64_t offset) {
   SYNOD_ASSERT(offset <= bytes.size());
   if (bytes.size() - offset < record_header_bytes) return {RecordCheck::short_header, 0};
-  const std::uint32_t length = get_u32(bytes, offset);
+  const std::uint32_t length = base::get_u32(bytes, offset);
   if (length == 0 || length > record_bytes_max) return {RecordCheck::bad_length, length};
   if (bytes.size() - offset - record_header_bytes < length) return {RecordCheck::past_end, length};
   const auto at = static_cast<std::size_t>(offset);
   const std::string_view payload = bytes.substr(at + record_header_bytes, length);
-  if (record_crc(bytes.substr(at, 4), payload) != get_u32(bytes, offset + 4)) {
+  if (record_crc(bytes.substr(at, 4), payload) != base::get_u32(bytes, offset + 4)) {
     return {RecordCheck::bad_checksum, length};
   }
   return {RecordCheck::valid, length};
@@ -67,8 +68,8 @@ Status corrupt(std::string_view file, const std::string& what) {
 
 bool header_is_valid(std::string_view bytes) {
   if (bytes.size() < segment_header_bytes) return false;
-  if (get_u32(bytes, 0) != segment_magic) return false;
-  return base::crc32c(bytes.substr(0, 16)) == get_u32(bytes, 16);
+  if (base::get_u32(bytes, 0) != segment_magic) return false;
+  return base::crc32c(bytes.substr(0, 16)) == base::get_u32(bytes, 16);
 }
 
 // Rule D for headers; rule H is decided by the caller.
@@ -77,17 +78,17 @@ Status check_header(std::string_view file, std::string_view bytes, RecordIndex e
     return corrupt(file, "segment header is " + std::to_string(bytes.size()) +
                              " bytes at offset 0, needs " + std::to_string(segment_header_bytes));
   }
-  if (get_u32(bytes, 0) != segment_magic) return corrupt(file, "bad magic at offset 0");
-  const std::uint8_t version = get_u8(bytes, 4);
+  if (base::get_u32(bytes, 0) != segment_magic) return corrupt(file, "bad magic at offset 0");
+  const std::uint8_t version = base::get_u8(bytes, 4);
   if (version != segment_version) {
     return corrupt(file, "unsupported format version " + std::to_string(version) +
                              " at offset 4 (this build reads " +
                              std::to_string(segment_version) + ")");
   }
-  if (base::crc32c(bytes.substr(0, 16)) != get_u32(bytes, 16)) {
+  if (base::crc32c(bytes.substr(0, 16)) != base::get_u32(bytes, 16)) {
     return corrupt(file, "bad header checksum at offset 16");
   }
-  const std::uint64_t first = get_u64(bytes, 8);
+  const std::uint64_t first = base::get_u64(bytes, 8);
   if (first != expected_first.value()) {
     return corrupt(file, "header first index " + std::to_string(first) +
                              " at offset 8 disagrees with the file name");
@@ -115,11 +116,11 @@ std::optional<RecordIndex> parse_segment_file(std::string_view file) {
 std::string encode_segment_header(RecordIndex first) {
   SYNOD_ASSERT(first.value() > 0);
   std::string header;
-  put_u32(header, segment_magic);
-  put_u8(header, segment_version);
-  for (int i = 0; i < 3; ++i) put_u8(header, 0);
-  put_u64(header, first.value());
-  put_u32(header, base::crc32c(std::string_view(header)));
+  base::put_u32(header, segment_magic);
+  base::put_u8(header, segment_version);
+  for (int i = 0; i < 3; ++i) base::put_u8(header, 0);
+  base::put_u64(header, first.value());
+  base::put_u32(header, base::crc32c(std::string_view(header)));
   SYNOD_ASSERT(header.size() == segment_header_bytes);
   SYNOD_ASSERT(header_is_valid(header));
   return header;
@@ -129,8 +130,8 @@ void encode_record(std::string& out, std::string_view payload) {
   SYNOD_ASSERT_MSG(!payload.empty(), "a record has at least one byte (length 0 is reserved)");
   SYNOD_ASSERT(payload.size() <= record_bytes_max);
   const std::size_t start = out.size();
-  put_u32(out, static_cast<std::uint32_t>(payload.size()));
-  put_u32(out, record_crc(std::string_view(out).substr(start, 4), payload));
+  base::put_u32(out, static_cast<std::uint32_t>(payload.size()));
+  base::put_u32(out, record_crc(std::string_view(out).substr(start, 4), payload));
   out.append(payload);
   // Read back what was just written (STYLE.md habit 11).
   SYNOD_ASSERT(out.size() == start + record_bytes_on_disk(payload.size()));

@@ -3,7 +3,8 @@
 #include <algorithm>
 
 #include "base/crc32c.h"
-#include "server/wal/little_endian.h"
+#include "base/little_endian.h"
+#include "server/wal/file_names.h"
 
 namespace synod::wal {
 
@@ -60,16 +61,16 @@ std::string encode_snapshot(Slot slot, RecordIndex wal_index_min, std::string_vi
   SYNOD_ASSERT(payload.size() <= snapshot_bytes_max);
   std::string bytes;
   bytes.reserve(snapshot_header_bytes + payload.size());
-  put_u32(bytes, snapshot_magic);
-  put_u8(bytes, snapshot_version);
-  for (int i = 0; i < 3; ++i) put_u8(bytes, 0);
-  put_u64(bytes, slot.value());
-  put_u64(bytes, wal_index_min.value());
-  put_u64(bytes, payload.size());
-  put_u32(bytes, 0);  // crc, filled in below
+  base::put_u32(bytes, snapshot_magic);
+  base::put_u8(bytes, snapshot_file_version);
+  for (int i = 0; i < 3; ++i) base::put_u8(bytes, 0);
+  base::put_u64(bytes, slot.value());
+  base::put_u64(bytes, wal_index_min.value());
+  base::put_u64(bytes, payload.size());
+  base::put_u32(bytes, 0);  // crc, filled in below
   bytes.append(payload);
   const std::uint32_t crc = snapshot_crc(bytes);
-  for (std::size_t i = 0; i < 4; ++i) bytes[32 + i] = static_cast<char>((crc >> (8 * i)) & 0xFFu);
+  base::store_le(reinterpret_cast<unsigned char*>(bytes.data()) + 32, crc);
   SYNOD_ASSERT(bytes.size() == snapshot_header_bytes + payload.size());
   return bytes;
 }
@@ -80,21 +81,21 @@ Result<Snapshot> decode_snapshot(std::string_view file, std::string_view bytes,
     return corrupt(file, "snapshot header is " + std::to_string(bytes.size()) +
                              " bytes at offset 0, needs " + std::to_string(snapshot_header_bytes));
   }
-  if (get_u32(bytes, 0) != snapshot_magic) return corrupt(file, "bad magic at offset 0");
-  const std::uint8_t version = get_u8(bytes, 4);
-  if (version != snapshot_version) {
+  if (base::get_u32(bytes, 0) != snapshot_magic) return corrupt(file, "bad magic at offset 0");
+  const std::uint8_t version = base::get_u8(bytes, 4);
+  if (version != snapshot_file_version) {
     return corrupt(file, "unsupported format version " + std::to_string(version) +
                              " at offset 4 (this build reads " +
-                             std::to_string(snapshot_version) + ")");
+                             std::to_string(snapshot_file_version) + ")");
   }
-  const std::uint64_t length = get_u64(bytes, 24);
+  const std::uint64_t length = base::get_u64(bytes, 24);
   if (length > snapshot_bytes_max || length != bytes.size() - snapshot_header_bytes) {
     return corrupt(file, "payload length " + std::to_string(length) +
                              " at offset 24 disagrees with the file size " +
                              std::to_string(bytes.size()));
   }
-  if (snapshot_crc(bytes) != get_u32(bytes, 32)) return corrupt(file, "bad checksum at offset 32");
-  Snapshot snapshot{Slot{get_u64(bytes, 8)}, RecordIndex{get_u64(bytes, 16)},
+  if (snapshot_crc(bytes) != base::get_u32(bytes, 32)) return corrupt(file, "bad checksum at offset 32");
+  Snapshot snapshot{Slot{base::get_u64(bytes, 8)}, RecordIndex{base::get_u64(bytes, 16)},
                     std::string(bytes.substr(snapshot_header_bytes))};
   if (snapshot.slot != expected_slot) {
     return corrupt(file, "slot " + std::to_string(snapshot.slot.value()) +

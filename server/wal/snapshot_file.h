@@ -12,7 +12,7 @@
 //
 //   offset  size  field
 //        0     4  magic          "SYSN" (0x53 0x59 0x53 0x4E)
-//        4     1  version        snapshot_version (1); any other is corrupt
+//        4     1  version        snapshot_file_version (1); any other is corrupt
 //        5     3  reserved       zero
 //        8     8  slot           the slot the snapshot was taken at; must
 //                                equal the slot in the file name
@@ -60,7 +60,9 @@ namespace synod::wal {
 
 inline constexpr std::string_view snap_dir = "snap";
 inline constexpr std::uint32_t snapshot_magic = 0x4E535953u;  // "SYSN" as little-endian bytes
-inline constexpr std::uint8_t snapshot_version = 1;
+// The version of the file around the payload (this header); the payload has
+// its own, store::store_snapshot_version.
+inline constexpr std::uint8_t snapshot_file_version = 1;
 inline constexpr std::uint64_t snapshot_header_bytes = 36;
 // The largest payload; the whole snapshot is held in memory.
 inline constexpr std::uint64_t snapshot_bytes_max = std::uint64_t{4} << 30;

@@ -10,6 +10,7 @@
 #include "base/crc32c.h"
 #include "base/hash.h"
 #include "base/ids.h"
+#include "base/little_endian.h"
 #include "base/prng.h"
 
 using namespace synod;
@@ -144,4 +145,20 @@ TEST_CASE("hash64: stable values; order and content both matter") {
   CHECK(h1 == h2);
   CHECK(h1 != h3);
   CHECK(h1 != h4);
+}
+
+TEST_CASE("little endian: integers are written low byte first and read back exactly") {
+  std::string out;
+  synod::base::put_u32(out, 0x04030201u);
+  synod::base::put_u64(out, 0x0807060504030201ull);
+  synod::base::put_u8(out, 0xFF);
+  CHECK(out == std::string("\x01\x02\x03\x04\x01\x02\x03\x04\x05\x06\x07\x08\xFF", 13));
+  CHECK(synod::base::get_u32(out, 0) == 0x04030201u);
+  CHECK(synod::base::get_u64(out, 4) == 0x0807060504030201ull);
+  CHECK(synod::base::get_u8(out, 12) == 0xFF);
+  unsigned char buffer[4];
+  synod::base::store_le(buffer, std::uint32_t{0xDEADBEEF});
+  CHECK(buffer[0] == 0xEF);
+  CHECK(buffer[3] == 0xDE);
+  CHECK(synod::base::load_le<std::uint32_t>(buffer) == 0xDEADBEEF);
 }

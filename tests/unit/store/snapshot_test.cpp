@@ -3,6 +3,7 @@
 #include <string>
 
 #include "base/crc32c.h"
+#include "base/little_endian.h"
 #include "server/store/store.h"
 #include "store_fixture.h"
 
@@ -32,10 +33,7 @@ Fixture populated() {
 
 void put_crc(std::string& bytes) {
   const std::uint32_t crc = base::crc32c(std::string_view(bytes).substr(0, bytes.size() - 4));
-  for (int i = 0; i < 4; ++i) {
-    bytes[bytes.size() - 4 + static_cast<std::size_t>(i)] =
-        static_cast<char>((crc >> (8 * i)) & 0xFFu);
-  }
+  base::store_le(reinterpret_cast<unsigned char*>(bytes.data()) + bytes.size() - 4, crc);
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "base/prng.h"
-#include "server/wal/little_endian.h"
+#include "base/little_endian.h"
 #include "server/wal/memory_disk.h"
 #include "server/wal/wal.h"
 #include "tests/unit/wal/power_cut_disk.h"
