@@ -21,6 +21,7 @@
 // server/runtime/runtime.h.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -70,5 +71,18 @@ class [[nodiscard]] Result {
   Status<Code> status_;
   std::optional<T> value_;
 };
+
+// The pair for a check that has no richer vocabulary than ok or not: an
+// options struct's validate(), a flag's parser. The message names what is
+// wrong and the bound it breaks ("--peers names no server").
+enum class Check : std::uint8_t { ok = 0, invalid = 1 };
+using CheckStatus = Status<Check>;
+template <class T>
+using CheckResult = Result<T, Check>;
+
+[[nodiscard]] inline CheckStatus invalid(std::string why) {
+  SYNOD_ASSERT_MSG(!why.empty(), "an invalid check says why");
+  return CheckStatus{Check::invalid, std::move(why)};
+}
 
 }  // namespace synod::base

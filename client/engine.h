@@ -42,7 +42,7 @@ class Engine {
  public:
   using Done = std::function<void(Completed)>;
 
-  // options.validate() must be "" (asserted). seed: the core's Prng. Starts
+  // options.validate() must be ok (asserted). seed: the core's Prng. Starts
   // the thread and the session at once.
   Engine(ClientOptions options, EngineHandlers handlers, std::uint64_t seed);
   // stop(), if not done before.

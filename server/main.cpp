@@ -76,13 +76,15 @@ int main(int argc, char** argv) {
   }
   runtime::RuntimeOptions options;
   options.id = NodeId{id};
-  if (auto why = runtime::parse_peers(peers_text, options.peers); !why.empty()) return refuse(why);
-  if (auto why = runtime::parse_address(client_text, options.client_addr); !why.empty()) {
-    return refuse("--client-addr: " + why);
-  }
-  if (auto why = runtime::parse_address(admin_text, options.admin_addr); !why.empty()) {
-    return refuse("--admin-addr: " + why);
-  }
+  auto peers = runtime::parse_peers(peers_text);
+  if (!peers.ok()) return refuse(peers.status().message);
+  options.peers = std::move(peers).value();
+  auto client_addr = runtime::parse_address(client_text);
+  if (!client_addr.ok()) return refuse("--client-addr: " + client_addr.status().message);
+  options.client_addr = std::move(client_addr).value();
+  auto admin_addr = runtime::parse_address(admin_text);
+  if (!admin_addr.ok()) return refuse("--admin-addr: " + admin_addr.status().message);
+  options.admin_addr = std::move(admin_addr).value();
   options.data_dir = data_dir;
   replica::ReplicaOptions& r = options.replica;
   r.core.self = options.id;

@@ -8,30 +8,30 @@
 
 namespace synod::client {
 
-std::string ClientOptions::validate() const {
-  if (servers.empty()) return "servers is empty; give at least one server";
-  if (servers.size() > servers_max) return "more servers than servers_max";
+base::CheckStatus ClientOptions::validate() const {
+  if (servers.empty()) return base::invalid("servers is empty; give at least one server");
+  if (servers.size() > servers_max) return base::invalid("more servers than servers_max");
   if (session_timeout_ms < keep_alive_divisor || session_timeout_ms > session_timeout_max_ms) {
-    return "session_timeout_ms must be in [3, session_timeout_max_ms]";
+    return base::invalid("session_timeout_ms must be in [3, session_timeout_max_ms]");
   }
-  if (request_timeout_ms <= 0) return "request_timeout_ms must be positive";
-  if (connect_timeout_ms <= 0) return "connect_timeout_ms must be positive";
+  if (request_timeout_ms <= 0) return base::invalid("request_timeout_ms must be positive");
+  if (connect_timeout_ms <= 0) return base::invalid("connect_timeout_ms must be positive");
   if (backoff_min_ms <= 0 || backoff_max_ms < backoff_min_ms) {
-    return "backoff must satisfy 0 < backoff_min_ms <= backoff_max_ms";
+    return base::invalid("backoff must satisfy 0 < backoff_min_ms <= backoff_max_ms");
   }
   if (outstanding_max == 0 || outstanding_max > outstanding_max_limit) {
-    return "outstanding_max must be in [1, outstanding_max_limit]";
+    return base::invalid("outstanding_max must be in [1, outstanding_max_limit]");
   }
   if (waiting_max == 0 || waiting_max > waiting_max_limit) {
-    return "waiting_max must be in [1, waiting_max_limit]";
+    return base::invalid("waiting_max must be in [1, waiting_max_limit]");
   }
-  return "";
+  return {};
 }
 
 SessionCore::SessionCore(ClientOptions options, base::Prng& prng)
     : options_(std::move(options)), prng_(prng) {
-  const std::string invalid = options_.validate();
-  SYNOD_ASSERT_MSG(invalid.empty(), invalid.c_str());
+  const base::CheckStatus valid = options_.validate();
+  SYNOD_ASSERT_MSG(valid.ok(), valid.message.c_str());
 }
 
 void SessionCore::start(std::int64_t now_ms) {

@@ -60,6 +60,7 @@
 
 #include "base/ids.h"
 #include "base/prng.h"
+#include "base/status.h"
 #include "protocol/codec.h"
 
 namespace synod::client {
@@ -98,8 +99,8 @@ struct ClientOptions {
   std::uint32_t outstanding_max = 1024;     // <= outstanding_max_limit
   std::uint32_t waiting_max = 4096;         // <= waiting_max_limit
 
-  // "" when valid; otherwise a sentence naming the first bad field.
-  [[nodiscard]] std::string validate() const;
+  // ok, or invalid with a sentence naming the first bad field.
+  [[nodiscard]] base::CheckStatus validate() const;
 };
 
 using RequestId = StrongId<struct RequestIdTag, std::uint64_t>;
@@ -149,7 +150,7 @@ enum class Phase : std::uint8_t {
 
 class SessionCore {
  public:
-  // options.validate() must be "" (a configuration bug otherwise, asserted).
+  // options.validate() must be ok (a configuration bug otherwise, asserted).
   // `prng` outlives the core and is its only randomness.
   SessionCore(ClientOptions options, base::Prng& prng);
 

@@ -12,10 +12,10 @@ std::string to_string(const Address& address) {
   return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
 }
 
-std::string parse_address(std::string_view text, Address& out) {
+base::CheckResult<Address> parse_address(std::string_view text) {
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
-    return "address '" + std::string(text) + "' is not HOST:PORT";
+    return base::invalid("address '" + std::string(text) + "' is not HOST:PORT");
   }
   std::string_view host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
@@ -26,37 +26,36 @@ std::string parse_address(std::string_view text, Address& out) {
   const char* const last = port_text.data() + port_text.size();
   const auto [end, ec] = std::from_chars(port_text.data(), last, port);
   if (ec != std::errc{} || end != last || port > 65535) {
-    return "address '" + std::string(text) + "' has a port that is not a number in [0, 65535]";
+    return base::invalid("address '" + std::string(text) +
+                         "' has a port that is not a number in [0, 65535]");
   }
-  out.host = std::string(host);
-  out.port = static_cast<std::uint16_t>(port);
-  return {};
+  return Address{std::string(host), static_cast<std::uint16_t>(port)};
 }
 
-std::string parse_peers(std::string_view text, std::map<NodeId, Address>& out) {
-  out.clear();
+base::CheckResult<std::map<NodeId, Address>> parse_peers(std::string_view text) {
+  std::map<NodeId, Address> out;
   while (!text.empty()) {
     const auto comma = text.find(',');
     const std::string_view item = text.substr(0, comma);
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     const auto eq = item.find('=');
     if (eq == std::string_view::npos) {
-      return "peer '" + std::string(item) + "' is not ID=HOST:PORT";
+      return base::invalid("peer '" + std::string(item) + "' is not ID=HOST:PORT");
     }
     std::uint32_t id = 0;
     const auto [end, ec] = std::from_chars(item.data(), item.data() + eq, id);
     if (ec != std::errc{} || end != item.data() + eq || id == 0 || id > node_id_max) {
-      return "peer '" + std::string(item) + "' has an id that is not in [1, " +
-             std::to_string(node_id_max) + "]";
+      return base::invalid("peer '" + std::string(item) + "' has an id that is not in [1, " +
+                           std::to_string(node_id_max) + "]");
     }
-    Address address;
-    if (auto why = parse_address(item.substr(eq + 1), address); !why.empty()) return why;
-    if (!out.emplace(NodeId{id}, address).second) {
-      return "peer id " + std::to_string(id) + " appears twice in --peers";
+    auto address = parse_address(item.substr(eq + 1));
+    if (!address.ok()) return address.status();
+    if (!out.emplace(NodeId{id}, std::move(address).value()).second) {
+      return base::invalid("peer id " + std::to_string(id) + " appears twice in --peers");
     }
   }
-  if (out.empty()) return "--peers names no server";
-  return {};
+  if (out.empty()) return base::invalid("--peers names no server");
+  return out;
 }
 
 std::string RuntimeOptions::validate() const {

@@ -34,6 +34,7 @@
 #include <string>
 
 #include "base/ids.h"
+#include "base/status.h"
 #include "server/replica/replica.h"
 #include "server/wal/disk.h"
 
@@ -45,10 +46,11 @@ struct Address {
 };
 [[nodiscard]] std::string to_string(const Address& address);
 
-// "HOST:PORT" (HOST may be "[v6]"). An error sentence on failure, else "".
-[[nodiscard]] std::string parse_address(std::string_view text, Address& out);
+// "HOST:PORT" (HOST may be "[v6]"), or invalid with a sentence.
+[[nodiscard]] base::CheckResult<Address> parse_address(std::string_view text);
 // "1=HOST:PORT,2=HOST:PORT,...": ids in [1, node_id_max], each once.
-[[nodiscard]] std::string parse_peers(std::string_view text, std::map<NodeId, Address>& out);
+[[nodiscard]] base::CheckResult<std::map<NodeId, Address>> parse_peers(
+    std::string_view text);
 
 struct RuntimeOptions {
   NodeId id{};
