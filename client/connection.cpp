@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "base/assert.h"
+#include "base/bounded_queue.h"
 #include "base/little_endian.h"
 #include "client/engine.h"
 #include "protocol/limits.h"
@@ -46,7 +46,7 @@ struct Connection {
   }
   tcp::socket socket;
   asio::steady_timer wake;  // cancelled to wake the writer
-  std::deque<std::string> out;
+  base::BoundedQueue<std::string> out{send_queue_max};  // frames the writer sends, in order
   bool closed = false;
 };
 
@@ -90,8 +90,8 @@ struct Engine::Impl {
         connect(c->server);
       } else if (auto* s = std::get_if<Send>(&action)) {
         if (conn && !conn->closed) {
-          SYNOD_ASSERT_MSG(conn->out.size() < send_queue_max, "the core bounds what it sends");
-          conn->out.push_back(std::move(s->bytes));
+          const bool queued = conn->out.push(std::move(s->bytes));
+          SYNOD_ASSERT_MSG(queued, "the core bounds what it sends (send_queue_max)");
           conn->wake.cancel_one();
         }
       } else {
@@ -222,12 +222,11 @@ struct Engine::Impl {
         (void)werr;
         continue;
       }
-      const std::string& bytes = c->out.front();
-      const auto length = static_cast<std::uint32_t>(bytes.size());
+      const std::string bytes = std::move(*c->out.pop());
+      SYNOD_ASSERT(bytes.size() <= protocol::frame_bytes_max);
       frame.clear();
-      base::put_u32(frame, length);
+      base::put_u32(frame, static_cast<std::uint32_t>(bytes.size()));
       frame += bytes;
-      c->out.pop_front();
       auto [err, n] = co_await asio::async_write(c->socket, asio::buffer(frame), use_tuple);
       (void)n;
       if (err) {

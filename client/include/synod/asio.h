@@ -467,6 +467,9 @@ class WatchStream {
     std::uint64_t listener = 0;
 
     mutable std::mutex mutex;  // guards the members below
+    // At most events_max (push checks, and ends the stream on overflow). Not
+    // base::BoundedQueue: this header is installed and includes only the
+    // standard library, Asio and synod/client.h.
     std::deque<WatchEvent> events;
     std::unique_ptr<Waiter> waiter;
     std::uint64_t wait_serial = 0;
