@@ -22,6 +22,22 @@
 // pushes onto a bounded queue and wakes the writer. An exception stops at the
 // coroutine's top and closes that one connection.
 //
+// The error idiom of the Asio layers (this folder and client/; the
+// deterministic layers' is base/status.h):
+//   - every socket and timer operation completes through
+//     asio::experimental::as_tuple, so an expected I/O failure (a reset, an
+//     EOF, a refused connect, a cancelled timer) is an error_code value,
+//     handled at the call: it closes that one connection with a logged
+//     sentence, or schedules a reconnect with backoff;
+//   - input from the network is validated and counted, never asserted: an
+//     oversized or unreadable frame closes its connection with a reason;
+//   - a failure the process cannot go on from (a disk error from the
+//     replica, a port that cannot be bound) ends run() with a sentence;
+//   - parsing and checking options return base::CheckStatus/CheckResult,
+//     as in the deterministic layers;
+//   - an exception is a bug or resource exhaustion: it stops at a
+//     connection's top coroutine and closes that connection only.
+//
 // Where each part lives (all internal to server/runtime but this header and
 // posix_disk.h): server.h the event loop; peer_link.h, client_connection.h
 // and listeners.h the connections; frame_queue.h, frame_reader.h and
