@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <limits>
 
+#include "base/assert.h"
 #include "base/hash.h"
 
 namespace synod::sim {
@@ -456,22 +458,30 @@ void Cluster::log_line(const std::string& line) const {
   if (log_notes_) std::printf("[%6llu] %s\n", static_cast<unsigned long long>(now_), line.c_str());
 }
 
+void Cluster::run_tick() {
+  tick_replicas();
+  deliver_packets();
+  complete_syncs();
+  fault_schedule();
+  workload();
+  reads();
+}
+
 RunResult Cluster::run() {
   const std::uint64_t end = options_.fault_ticks + options_.liveness_ticks;
   for (now_ = 1; now_ <= end; ++now_) {
     if (now_ == options_.fault_ticks + 1) heal();
-    tick_replicas();
-    deliver_packets();
-    complete_syncs();
-    fault_schedule();
-    workload();
-    reads();
+    run_tick();
     if (checker_.failure()) break;
     if (!faults_ && converged()) {
       result_.passed = true;
       break;
     }
   }
+  return result();
+}
+
+RunResult Cluster::result() {
   result_.ticks = now_;
   result_.messages = network_.sent();
   result_.slots_chosen = checker_.slots_chosen();
@@ -499,6 +509,86 @@ RunResult Cluster::run() {
     }
   }
   return result_;
+}
+
+// ---- scripted runs ----
+
+void Cluster::advance(std::uint64_t ticks) {
+  for (std::uint64_t i = 0; i < ticks && !checker_.failure(); ++i) {
+    ++now_;
+    run_tick();
+  }
+}
+
+bool Cluster::advance_until(const std::function<bool()>& done, std::uint64_t ticks_max) {
+  for (std::uint64_t i = 0; i < ticks_max && !checker_.failure(); ++i) {
+    if (done()) return true;
+    ++now_;
+    run_tick();
+  }
+  return !checker_.failure() && done();
+}
+
+void Cluster::crash_node(NodeId node) {
+  Replica& r = *replicas_.at(node);
+  SYNOD_ASSERT_MSG(r.core != nullptr, "a scenario crashed a node that is down");
+  crash(r);
+  r.restart_tick = std::numeric_limits<std::uint64_t>::max();  // until restart_node
+}
+
+void Cluster::restart_node(NodeId node) {
+  Replica& r = *replicas_.at(node);
+  SYNOD_ASSERT_MSG(r.core == nullptr, "a scenario restarted a node that is up");
+  log_line(node_name(node) + " restarts");
+  start(r);
+}
+
+void Cluster::cut(NodeId from, NodeId to) {
+  log_line("the link from " + node_name(from) + " to " + node_name(to) + " is cut");
+  network_.cut(from, to);
+}
+
+void Cluster::isolate(NodeId node) {
+  for (const auto& [id, r] : replicas_) {
+    if (id == node) continue;
+    cut(node, id);
+    cut(id, node);
+  }
+}
+
+void Cluster::reconnect() {
+  log_line("the network heals");
+  network_.heal();
+}
+
+void Cluster::propose(std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    pending_.emplace(next_proposal_++, 0);
+    ++result_.proposals;
+  }
+}
+
+std::optional<NodeId> Cluster::leader_id() {
+  const Replica* l = leader();
+  return l ? std::optional<NodeId>(l->id) : std::nullopt;
+}
+
+const consensus::Core* Cluster::core_of(NodeId node) const {
+  return replicas_.at(node)->core.get();
+}
+
+RunResult Cluster::finish() {
+  heal();
+  const std::uint64_t end = now_ + options_.liveness_ticks;
+  while (now_ < end && !checker_.failure()) {
+    ++now_;
+    run_tick();
+    if (!checker_.failure() && converged()) {
+      result_.passed = true;
+      break;
+    }
+  }
+  return result();
 }
 
 }  // namespace synod::sim

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,6 +58,33 @@ class Cluster {
 
   [[nodiscard]] RunResult run();
 
+  // ---- Scripted runs (tests/sim/scenarios/) ----
+  // A scenario sets every fault and workload rate in its options to 0, so
+  // the drawn schedule does nothing, and makes the events itself; each tick
+  // still runs in the order above. A node crashed here stays down, and a
+  // link cut here stays cut, until the scenario says otherwise.
+  //
+  // Runs `ticks` ticks of the fault phase (or fewer, if a check fails).
+  void advance(std::uint64_t ticks);
+  // Runs ticks until done() holds (true), or false once ticks_max ticks
+  // passed or a check failed first.
+  [[nodiscard]] bool advance_until(const std::function<bool()>& done, std::uint64_t ticks_max);
+  void crash_node(NodeId node);    // up -> down, losing what was not synced
+  void restart_node(NodeId node);  // down -> up, recovering from its disk
+  void cut(NodeId from, NodeId to);  // messages from -> to are lost until reconnect()
+  void isolate(NodeId node);         // cut both ways from every other node
+  void reconnect();                  // every cut heals
+  // Adds `count` client proposals; the workload proposes them to whichever
+  // replica leads, again every retry_ticks, until each is chosen.
+  void propose(std::size_t count);
+  [[nodiscard]] std::optional<NodeId> leader_id();
+  [[nodiscard]] const consensus::Core* core_of(NodeId node) const;  // null while down
+  [[nodiscard]] const std::optional<std::string>& failure() const { return checker_.failure(); }
+  // The liveness phase from now on, as run() ends: the network heals, the
+  // crashed replicas restart, and every proposal must be decided and every
+  // live member converge within liveness_ticks.
+  [[nodiscard]] RunResult finish();
+
  private:
   struct Replica;
 
@@ -79,8 +107,10 @@ class Cluster {
   void workload();
   void reads();
   void serve_reads(Replica& replica);
+  void run_tick();
   void heal();
   [[nodiscard]] bool converged() const;
+  [[nodiscard]] RunResult result();
 
   [[nodiscard]] Replica* leader();
   [[nodiscard]] std::vector<Replica*> up_replicas();

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <queue>
@@ -102,6 +103,12 @@ class Network {
   }
 
   void heal() { blocked_.clear(); }
+  // A scripted cut (tests/sim/scenarios): messages from -> to are lost until
+  // heal(); the drawn schedule never ends it.
+  void cut(NodeId from, NodeId to) {
+    blocked_.insert({from, to});
+    partition_until_ = std::numeric_limits<std::uint64_t>::max();
+  }
   [[nodiscard]] bool blocked(NodeId from, NodeId to) const { return blocked_.contains({from, to}); }
   [[nodiscard]] std::uint64_t sent() const { return sent_; }
 

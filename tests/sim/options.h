@@ -46,6 +46,10 @@ struct SimOptions {
   std::uint32_t propose_permille = 300;
   std::uint32_t outstanding_max = 32;
   std::uint32_t retry_ticks = 60;
+  // Store workload: clients (0: drawn, 2 to 5), and the chance per tick that
+  // a connected one drops its connection and moves to another server.
+  std::uint32_t clients = 0;
+  std::uint32_t client_move_permille = 2;
   // Linearizable reads through read-index: chance per tick of one.
   std::uint32_t read_permille = 100;
   // Snapshots: a replica compacts after this many applied entries.

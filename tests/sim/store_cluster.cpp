@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
+#include <limits>
 
 #include "base/hash.h"
 #include "client/core/session_core.h"
@@ -53,6 +55,16 @@ struct StoreCluster::Client {
   Client(std::uint32_t i, std::uint64_t seed) : index(i), prng(seed) {}
   std::uint32_t index;
   base::Prng prng;
+  std::vector<NodeId> servers;  // what its session may connect to, in order
+  // A scenario's client (add_client): its timeout is given, and it keeps
+  // every answer for the scenario to read.
+  bool scripted = false;
+  std::int64_t session_timeout_ms = 0;
+  std::map<client::RequestId, client::Completed> answers;
+  // Its writes not yet sent, in submit order (the order the core sends
+  // them), and each sent one's wire id: the sequence the store knows it by.
+  std::deque<client::RequestId> unsent_writes;
+  std::map<client::RequestId, std::uint64_t> wire_ids;
   std::unique_ptr<client::SessionCore> core;
   NodeId server{};
   std::optional<replica::ClientId> connection;
@@ -82,9 +94,11 @@ StoreCluster::StoreCluster(const SimOptions& options, bool log_notes)
     servers_.emplace(NodeId{i}, std::move(server));
     start(s);
   }
-  const auto count = static_cast<std::uint32_t>(prng_.range(2, 5));
+  const auto count = options_.clients != 0 ? options_.clients
+                                           : static_cast<std::uint32_t>(prng_.range(2, 5));
   for (std::uint32_t i = 0; i < count; ++i) {
     auto client = std::make_unique<Client>(i, options_.seed * 977 + i);
+    for (std::uint32_t n = 1; n <= options_.replicas; ++n) client->servers.push_back(NodeId{n});
     client->watcher = i == 0 || prng_.chance(1, 3);
     clients_.push_back(std::move(client));
   }
@@ -253,8 +267,9 @@ std::int64_t StoreCluster::now_ms() const { return static_cast<std::int64_t>(now
 
 void StoreCluster::new_session(Client& c) {
   client::ClientOptions o;
-  for (std::uint32_t i = 1; i <= options_.replicas; ++i) o.servers.push_back(std::to_string(i));
+  for (NodeId server : c.servers) o.servers.push_back(std::to_string(server.value()));
   o.session_timeout_ms = 1000 + static_cast<std::int64_t>(c.prng.below(2000));
+  if (c.scripted) o.session_timeout_ms = c.session_timeout_ms;
   // Longer than the server's own request timeout, so the server answers first.
   const std::int64_t server_session_min_ms =
       std::max<std::int64_t>(1000, 2 * tick_ms * options_.core.election_ticks);
@@ -281,7 +296,7 @@ void StoreCluster::pump_client(Client& c) {
     if (actions.empty() && events.empty()) return;
     for (client::Action& action : actions) {
       if (const auto* connect = std::get_if<client::Connect>(&action)) {
-        attach(c, NodeId{static_cast<std::uint32_t>(connect->server + 1)});
+        attach(c, c.servers.at(connect->server));
       } else if (auto* send = std::get_if<client::Send>(&action)) {
         deliver(c, send->bytes);
       } else {
@@ -324,6 +339,11 @@ void StoreCluster::deliver(Client& c, const std::string& bytes) {
   if (!c.connection) return;
   auto request = protocol::decode_client(bytes);
   if (!request.ok()) return fail("codec: a client frame did not decode: " + request.status().message);
+  if (c.scripted && !c.unsent_writes.empty() &&
+      std::holds_alternative<protocol::WriteRequest>(request.value().body)) {
+    c.wire_ids.emplace(c.unsent_writes.front(), request.value().request_id);
+    c.unsent_writes.pop_front();
+  }
   Server& s = *servers_.at(c.server);
   s.replica->on_request(*c.connection, std::move(request.value()));
   handle(s);
@@ -341,7 +361,7 @@ void StoreCluster::on_server_message(Client& c, const protocol::ServerMessage& m
   c.core->on_frame(now_ms(), bytes);
 }
 
-void StoreCluster::submit(Client& c, Op op, protocol::ClientBody body) {
+client::RequestId StoreCluster::submit(Client& c, Op op, protocol::ClientBody body) {
   op.required = completed_zxid_max_;
   if (op.kind == Op::Kind::write || op.kind == Op::Kind::exists ||
       op.kind == Op::Kind::children || op.kind == Op::Kind::sync) {
@@ -352,6 +372,7 @@ void StoreCluster::submit(Client& c, Op op, protocol::ClientBody body) {
   }
   const client::RequestId id = c.core->submit(now_ms(), std::move(body));
   c.ops.emplace(id, std::move(op));
+  return id;
 }
 
 void StoreCluster::issue(Client& c) {
@@ -432,7 +453,7 @@ void StoreCluster::client_schedule() {
     }
     c.core->on_tick(now_ms());
     const bool ready = c.core->phase() == client::Phase::connected;
-    if (ready && faults_ && prng_.chance_permille(2)) {
+    if (ready && faults_ && prng_.chance_permille(options_.client_move_permille)) {
       detach(c);
       c.core->on_disconnected(now_ms());  // it moves to another server
     } else if (ready && c.watcher && !c.watch_registered && !c.watch_pending) {
@@ -454,6 +475,10 @@ void StoreCluster::on_client_event(Client& c, const client::Event& event) {
     if (it == c.ops.end()) return;
     const Op op = it->second;
     c.ops.erase(it);
+    if (c.scripted) {
+      c.answers.emplace(done->id, *done);
+      std::erase(c.unsent_writes, done->id);  // completed without being sent
+    }
     on_response(c, op, done->response);
     return;
   }
@@ -709,24 +734,34 @@ bool StoreCluster::converged() const {
   return true;
 }
 
+void StoreCluster::run_tick() {
+  tick_servers();
+  deliver_packets();
+  complete_syncs();
+  fault_schedule();
+  client_schedule();
+}
+
+void StoreCluster::begin_liveness() {
+  faults_ = false;
+  network_.heal();
+  log_line("liveness phase: the network heals and every crashed server restarts");
+}
+
 RunResult StoreCluster::run() {
   const std::uint64_t end = options_.fault_ticks + options_.liveness_ticks;
   for (now_ = 1; now_ <= end && !failure_; ++now_) {
-    if (now_ == options_.fault_ticks + 1) {
-      faults_ = false;
-      network_.heal();
-      log_line("liveness phase: the network heals and every crashed server restarts");
-    }
-    tick_servers();
-    deliver_packets();
-    complete_syncs();
-    fault_schedule();
-    client_schedule();
+    if (now_ == options_.fault_ticks + 1) begin_liveness();
+    run_tick();
     if (!faults_ && converged()) {
       result_.passed = true;
       break;
     }
   }
+  return result();
+}
+
+RunResult StoreCluster::result() {
   result_.ticks = now_;
   result_.messages = network_.sent();
   if (failure_) {
@@ -755,6 +790,125 @@ RunResult StoreCluster::run() {
     }
   }
   return result_;
+}
+
+// ---- scripted runs ----
+
+void StoreCluster::advance(std::uint64_t ticks) {
+  for (std::uint64_t i = 0; i < ticks && !failure_; ++i) {
+    ++now_;
+    run_tick();
+  }
+}
+
+bool StoreCluster::advance_until(const std::function<bool()>& done, std::uint64_t ticks_max) {
+  for (std::uint64_t i = 0; i < ticks_max && !failure_; ++i) {
+    if (done()) return true;
+    ++now_;
+    run_tick();
+  }
+  return !failure_ && done();
+}
+
+void StoreCluster::crash_node(NodeId node) {
+  Server& s = *servers_.at(node);
+  SYNOD_ASSERT_MSG(s.replica != nullptr, "a scenario crashed a server that is down");
+  crash(s);
+  s.restart_tick = std::numeric_limits<std::uint64_t>::max();  // until restart_node
+}
+
+void StoreCluster::restart_node(NodeId node) {
+  Server& s = *servers_.at(node);
+  SYNOD_ASSERT_MSG(s.replica == nullptr, "a scenario restarted a server that is up");
+  log_line(node_name(node) + " restarts");
+  start(s);
+}
+
+void StoreCluster::cut(NodeId from, NodeId to) {
+  log_line("the link from " + node_name(from) + " to " + node_name(to) + " is cut");
+  network_.cut(from, to);
+}
+
+void StoreCluster::isolate(NodeId node) {
+  for (const auto& [id, s] : servers_) {
+    if (id == node) continue;
+    cut(node, id);
+    cut(id, node);
+  }
+}
+
+void StoreCluster::reconnect() {
+  log_line("the network heals");
+  network_.heal();
+}
+
+std::size_t StoreCluster::add_client(std::vector<NodeId> servers,
+                                     std::int64_t session_timeout_ms) {
+  SYNOD_ASSERT(!servers.empty());
+  const auto index = static_cast<std::uint32_t>(clients_.size());
+  auto client = std::make_unique<Client>(index, options_.seed * 977 + index);
+  client->servers = std::move(servers);
+  client->scripted = true;
+  client->session_timeout_ms = session_timeout_ms;
+  clients_.push_back(std::move(client));
+  return index;
+}
+
+bool StoreCluster::session_open(std::size_t client) const {
+  const Client& c = *clients_.at(client);
+  return c.core && c.core->phase() == client::Phase::connected && c.connection.has_value();
+}
+
+client::RequestId StoreCluster::write(std::size_t client, protocol::Op op) {
+  Client& c = *clients_.at(client);
+  SYNOD_ASSERT_MSG(c.scripted && c.core, "a scenario wrote from a client it did not add");
+  const client::RequestId id =
+      submit(c, Op{Op::Kind::write, {}, {}, false},
+             protocol::WriteRequest{std::nullopt, std::move(op)});
+  c.unsent_writes.push_back(id);
+  pump_client(c);
+  return id;
+}
+
+std::optional<client::Completed> StoreCluster::answer(std::size_t client,
+                                                      client::RequestId id) const {
+  const Client& c = *clients_.at(client);
+  const auto it = c.answers.find(id);
+  if (it == c.answers.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<Slot> StoreCluster::chosen_slot(std::size_t client, client::RequestId id) const {
+  const Client& c = *clients_.at(client);
+  // The model knows a write by (session, its wire id).
+  const auto it = c.wire_ids.find(id);
+  if (it == c.wire_ids.end()) return std::nullopt;
+  const auto chosen = model_writes_.find({c.core->session(), it->second});
+  if (chosen == model_writes_.end()) return std::nullopt;
+  return chosen->second.first;
+}
+
+std::optional<NodeId> StoreCluster::leader_id() {
+  const Server* l = leader();
+  return l ? std::optional<NodeId>(l->id) : std::nullopt;
+}
+
+const replica::Replica* StoreCluster::replica_of(NodeId node) const {
+  return servers_.at(node)->replica.get();
+}
+
+RunResult StoreCluster::finish() {
+  begin_liveness();
+  const std::uint64_t end = now_ + options_.liveness_ticks;
+  while (now_ < end && !failure_) {
+    ++now_;
+    run_tick();
+    if (!failure_ && converged()) {
+      result_.passed = true;
+      break;
+    }
+  }
+  return result();
 }
 
 }  // namespace synod::sim

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,6 +50,45 @@ class StoreCluster : public replica::ApplyObserver {
 
   [[nodiscard]] RunResult run();
 
+  // ---- Scripted runs (tests/sim/scenarios/) ----
+  // As in Cluster: a scenario zeroes the drawn rates in its options
+  // (propose_permille 0 keeps the drawn clients idle, client_move_permille 0
+  // keeps every client where it is) and makes the events itself. A server
+  // crashed here stays down, and a link cut here stays cut, until the
+  // scenario says otherwise. Every check above still runs after every event.
+  void advance(std::uint64_t ticks);
+  // Runs ticks until done() holds (true), or false once ticks_max ticks
+  // passed or a check failed first.
+  [[nodiscard]] bool advance_until(const std::function<bool()>& done, std::uint64_t ticks_max);
+  void crash_node(NodeId node);
+  void restart_node(NodeId node);
+  void cut(NodeId from, NodeId to);  // messages from -> to are lost until reconnect()
+  void isolate(NodeId node);         // cut both ways from every other server
+  void reconnect();
+  // A new client whose session connects only to `servers`, in that order;
+  // returns its index. Its session opens by itself; see session_open().
+  [[nodiscard]] std::size_t add_client(std::vector<NodeId> servers,
+                                       std::int64_t session_timeout_ms);
+  [[nodiscard]] bool session_open(std::size_t client) const;  // connected, with a session
+  // One write from `client` (WriteCommand of its session); its answer, once
+  // it arrives, is answer(client, id).
+  [[nodiscard]] client::RequestId write(std::size_t client, protocol::Op op);
+  [[nodiscard]] std::optional<client::Completed> answer(std::size_t client,
+                                                        client::RequestId id) const;
+  // The slot the chosen log holds `client`'s write `id` at (its first copy),
+  // once the model applied it.
+  [[nodiscard]] std::optional<Slot> chosen_slot(std::size_t client, client::RequestId id) const;
+  [[nodiscard]] std::optional<NodeId> leader_id();
+  [[nodiscard]] const replica::Replica* replica_of(NodeId node) const;  // null while down
+  // The reference model: the chosen log applied in slot order.
+  [[nodiscard]] const store::Store& model() const { return model_; }
+  [[nodiscard]] const std::optional<std::string>& failure() const { return failure_; }
+  // The liveness phase from now on, as run() ends: the network heals, every
+  // crashed server restarts, and the workload must settle (every client's
+  // requests answered, every server at the model's slot) within
+  // liveness_ticks.
+  [[nodiscard]] RunResult finish();
+
   void applied(NodeId replica, Slot slot, const consensus::Entry& entry,
                const store::Store& store) override;
   void installed(NodeId replica, Slot slot, const store::Store& store) override;
@@ -73,7 +113,7 @@ class StoreCluster : public replica::ApplyObserver {
   void detach(Client& client);
   void deliver(Client& client, const std::string& bytes);
   void issue(Client& client);
-  void submit(Client& client, Op op, protocol::ClientBody body);
+  client::RequestId submit(Client& client, Op op, protocol::ClientBody body);
   void on_server_message(Client& client, const protocol::ServerMessage& message);
   void on_client_event(Client& client, const client::Event& event);
   void on_watch_event(Client& client, const protocol::Event& event);
@@ -83,6 +123,9 @@ class StoreCluster : public replica::ApplyObserver {
   void check_read(Client& client, const Op& op, const protocol::Response& response);
   void model_apply(Slot slot, const consensus::Entry& entry);
   void check_ephemerals(const protocol::Path& path);
+  void run_tick();
+  void begin_liveness();
+  [[nodiscard]] RunResult result();
   [[nodiscard]] bool converged() const;
   [[nodiscard]] Server* leader();
   [[nodiscard]] replica::Time time_at(const Server& server) const;
