@@ -13,20 +13,24 @@ namespace {
 
 // ---- setup: the arguments each command declares ----
 
-void setup_path(CLI::App& sub, Args& args) { sub.add_option("PATH", args.path, "node path")->required(); }
+void setup_path(CLI::App& sub, Args& args) {
+  sub.add_option("PATH", args.path, "node path")->required();
+}
 
 void setup_create(CLI::App& sub, Args& args) {
   sub.add_flag("-e,--ephemeral", args.ephemeral, "removed with this session");
   sub.add_flag("-s,--sequential", args.sequential, "append a 10-digit sequence number");
   sub.add_flag("-c,--container", args.container, "removed when its last child goes");
   sub.add_flag("-p,--parents", args.parents, "create missing parents (persistent)");
-  sub.add_option("--ttl", args.ttl_ms, "a TTL node: removed once unmodified and childless this long (ms)");
+  sub.add_option("--ttl", args.ttl_ms,
+                 "a TTL node: removed once unmodified and childless this long (ms)");
   setup_path(sub, args);
   sub.add_option("DATA", args.data, "the node's data (default empty)");
 }
 void setup_get(CLI::App& sub, Args& args) {
   sub.add_flag("--stat", args.with_stat, "print the stat after the data");
-  sub.add_flag("--sequential", args.sequential_read, "read the server's local state (may be stale)");
+  sub.add_flag("--sequential", args.sequential_read,
+               "read the server's local state (may be stale)");
   setup_path(sub, args);
 }
 void setup_set(CLI::App& sub, Args& args) {
@@ -124,7 +128,8 @@ synod::Result<std::vector<std::pair<std::string, synod::Child>>> walk(Context& c
       if (it->stat.num_children > 0) stack.push_back(full);
       out.emplace_back(std::move(full), std::move(*it));
       if (out.size() > walk_nodes_max) {
-        return synod::Error{synod::ErrorCode::LIMIT_EXCEEDED, "more nodes than walk_nodes_max", true};
+        return synod::Error{synod::ErrorCode::LIMIT_EXCEEDED, "more nodes than walk_nodes_max",
+                            true};
       }
     }
   }
@@ -167,7 +172,8 @@ int run_ls(Context& c, const Args& a) {
     return exit_ok;
   }
   auto children = c.client->all_children(
-      a.path, walk_nodes_max, synod::ReadOptions{false, synod::Consistency::linearizable, c.globals.timeout_ms});
+      a.path, walk_nodes_max,
+      synod::ReadOptions{false, synod::Consistency::linearizable, c.globals.timeout_ms});
   if (!children.ok()) return fail(c, children.error(), a.path);
   c.out << format_children(children.value(), a.long_list, c.globals.json);
   return exit_ok;
@@ -612,7 +618,9 @@ int run_shell(Context& c) {
     const std::string& first = words->front();
     if (first == "exit" || first == "quit") break;
     if (first == "history") {
-      for (std::size_t i = 0; i < history.size(); ++i) c.out << (i + 1) << "  " << history[i] << "\n";
+      for (std::size_t i = 0; i < history.size(); ++i) {
+        c.out << (i + 1) << "  " << history[i] << "\n";
+      }
       continue;
     }
     if (first == "shell") {

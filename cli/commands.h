@@ -139,7 +139,8 @@ struct ServerStatus {
   std::uint64_t id = 0;
   std::uint64_t applied = 0;
 };
-[[nodiscard]] ServerStatus parse_status(const std::string& admin, const std::optional<std::string>& body);
+[[nodiscard]] ServerStatus parse_status(const std::string& admin,
+                                        const std::optional<std::string>& body);
 [[nodiscard]] std::string format_status(const std::vector<ServerStatus>& servers, bool json);
 
 // Runs the shell over context.in until end of input or `exit`.

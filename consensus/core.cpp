@@ -14,8 +14,12 @@ std::string Options::validate() const {
   if (election_ticks < 2 * heartbeat_ticks) return "election_ticks must be >= 2 * heartbeat_ticks";
   if (accept_entries_max == 0) return "accept_entries_max must be >= 1";
   if (accept_bytes_max == 0) return "accept_bytes_max must be >= 1";
-  if (inflight_slots_max < accept_entries_max) return "inflight_slots_max must be >= accept_entries_max";
-  if (pending_slots_max < inflight_slots_max) return "pending_slots_max must be >= inflight_slots_max";
+  if (inflight_slots_max < accept_entries_max) {
+    return "inflight_slots_max must be >= accept_entries_max";
+  }
+  if (pending_slots_max < inflight_slots_max) {
+    return "pending_slots_max must be >= inflight_slots_max";
+  }
   if (snapshot_chunk_bytes_max == 0) return "snapshot_chunk_bytes_max must be >= 1";
   return {};
 }

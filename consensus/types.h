@@ -49,7 +49,9 @@ struct Entry {
   Configuration config;  // kind == config
 
   static Entry noop() { return Entry{}; }
-  static Entry command(std::string bytes) { return Entry{EntryKind::command, std::move(bytes), {}}; }
+  static Entry command(std::string bytes) {
+    return Entry{EntryKind::command, std::move(bytes), {}};
+  }
   static Entry reconfig(Configuration c) { return Entry{EntryKind::config, {}, std::move(c)}; }
   bool operator==(const Entry&) const = default;
 };

@@ -90,11 +90,13 @@ class Session {
     const auto started = Clock::now();
     const std::string& path = paths_[loop];
     if (run_.op == "set") {
-      client_->set(path, run_.value, {},
-                   [this, loop, started](synod::Result<synod::Stat> r) { finish(loop, started, r); });
+      client_->set(path, run_.value, {}, [this, loop, started](synod::Result<synod::Stat> r) {
+        finish(loop, started, r);
+      });
     } else if (run_.op == "get") {
-      client_->get(path, {},
-                   [this, loop, started](synod::Result<synod::Data> r) { finish(loop, started, r); });
+      client_->get(path, {}, [this, loop, started](synod::Result<synod::Data> r) {
+        finish(loop, started, r);
+      });
     } else {
       client_->create(path + "/c", run_.value,
                       synod::CreateOptions{.sequential = true},
@@ -192,7 +194,9 @@ int main(int argc, char** argv) {
       static_cast<double>(run.ok.load()) / elapsed, percentile(run.latencies_us, 0.5),
       percentile(run.latencies_us, 0.99),
       run.latencies_us.empty() ? 0.0 : run.latencies_us.back());
-  if (!run.first_error.empty()) std::printf("synod-bench: first error: %s\n", run.first_error.c_str());
+  if (!run.first_error.empty()) {
+    std::printf("synod-bench: first error: %s\n", run.first_error.c_str());
+  }
   open.clear();  // close the sessions
   return run.ok.load() > 0 ? 0 : 1;
 }

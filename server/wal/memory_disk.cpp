@@ -33,7 +33,9 @@ MemoryDisk::Directory& MemoryDisk::directory_of(std::string_view name, std::stri
   const std::string_view dir = dir_of(name);
   *file = dir.empty() ? name : name.substr(dir.size() + 1);
   auto found = directories_.find(dir);
-  if (found == directories_.end()) found = directories_.emplace(std::string(dir), Directory{}).first;
+  if (found == directories_.end()) {
+    found = directories_.emplace(std::string(dir), Directory{}).first;
+  }
   return found->second;
 }
 
@@ -184,7 +186,8 @@ Status MemoryDisk::run_job(InodeId id, std::uint64_t ops_end, std::string_view n
       inode.durable.append(op.bytes);
     }
   }
-  inode.pending.erase(inode.pending.begin(), inode.pending.begin() + static_cast<std::ptrdiff_t>(count));
+  inode.pending.erase(inode.pending.begin(),
+                      inode.pending.begin() + static_cast<std::ptrdiff_t>(count));
   inode.ops_settled += count;
   return Status{};
 }

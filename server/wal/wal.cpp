@@ -120,7 +120,8 @@ Status Wal::remove_obsolete(RecordIndex keep_from, std::vector<std::string>* not
 
 // Rule D for the sequence: each segment starts where the previous one ended,
 // and the first one no later than keep_from.
-Status Wal::check_sequence(std::size_t position, RecordIndex expected, RecordIndex keep_from) const {
+Status Wal::check_sequence(std::size_t position, RecordIndex expected,
+                           RecordIndex keep_from) const {
   const Segment& segment = segments_[position];
   if (position == 0 && segment.first > keep_from) {
     return error_status(Code::corrupt, segment.name + ": first index " +
