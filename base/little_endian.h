@@ -30,7 +30,9 @@ inline void store_le(unsigned char* out, Uint value) {
 template <std::unsigned_integral Uint>
 [[nodiscard]] inline Uint load_le(const unsigned char* bytes) {
   Uint value = 0;
-  for (std::size_t i = 0; i < sizeof(Uint); ++i) value |= static_cast<Uint>(Uint{bytes[i]} << (8 * i));
+  for (std::size_t i = 0; i < sizeof(Uint); ++i) {
+    value |= static_cast<Uint>(Uint{bytes[i]} << (8 * i));
+  }
   return value;
 }
 

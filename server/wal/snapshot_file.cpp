@@ -94,7 +94,9 @@ Result<Snapshot> decode_snapshot(std::string_view file, std::string_view bytes,
                              " at offset 24 disagrees with the file size " +
                              std::to_string(bytes.size()));
   }
-  if (snapshot_crc(bytes) != base::get_u32(bytes, 32)) return corrupt(file, "bad checksum at offset 32");
+  if (snapshot_crc(bytes) != base::get_u32(bytes, 32)) {
+    return corrupt(file, "bad checksum at offset 32");
+  }
   Snapshot snapshot{Slot{base::get_u64(bytes, 8)}, RecordIndex{base::get_u64(bytes, 16)},
                     std::string(bytes.substr(snapshot_header_bytes))};
   if (snapshot.slot != expected_slot) {
