@@ -563,7 +563,8 @@ class Client::Impl {
     return generation;
   }
   // generation unset: whichever is registered.
-  void drop_watch(const std::string& path, WatchKind kind, std::optional<std::uint64_t> generation) {
+  void drop_watch(const std::string& path, WatchKind kind,
+                  std::optional<std::uint64_t> generation) {
     std::lock_guard lock(mutex_);
     const auto it = watches_.find({path, kind});
     if (it == watches_.end()) return;
@@ -627,7 +628,9 @@ class Client::Impl {
         }
       }
     }
-    if (calls.empty() && options_.default_watcher) calls.emplace_back(options_.default_watcher, event);
+    if (calls.empty() && options_.default_watcher) {
+      calls.emplace_back(options_.default_watcher, event);
+    }
     for (const auto& [callback, labelled] : calls) {
       if (callback) callback(labelled);
     }
@@ -767,9 +770,9 @@ void Client::exists(std::string_view path, const ReadOptions& options,
 }
 
 Result<ChildrenPage> Client::children(std::string_view path, const ChildrenOptions& options) {
-  return impl_->block<ChildrenPage>(options.read.timeout_ms, false, [&](Callback<ChildrenPage> done) {
-    children(path, options, std::move(done));
-  });
+  return impl_->block<ChildrenPage>(
+      options.read.timeout_ms, false,
+      [&](Callback<ChildrenPage> done) { children(path, options, std::move(done)); });
 }
 void Client::children(std::string_view path, const ChildrenOptions& options,
                       Callback<ChildrenPage> done) {
@@ -859,8 +862,8 @@ void Client::set_watch(std::string_view path, WatchKind kind, WatchCallback call
 }
 
 Result<Done> Client::remove_watch(std::string_view path, WatchKind kind) {
-  return impl_->block<Done>(std::nullopt, false,
-                            [&](Callback<Done> done) { remove_watch(path, kind, std::move(done)); });
+  return impl_->block<Done>(
+      std::nullopt, false, [&](Callback<Done> done) { remove_watch(path, kind, std::move(done)); });
 }
 void Client::remove_watch(std::string_view path, WatchKind kind, Callback<Done> done) {
   impl_->remove_watch(path, kind, std::move(done));

@@ -252,7 +252,12 @@ struct MultiOp {
 inline constexpr std::size_t multi_ops_max = 1024;  // protocol::multi_ops_max
 
 // ---- watches ----
-enum class EventType : std::uint8_t { created = 1, deleted = 2, data_changed = 3, children_changed = 4 };
+enum class EventType : std::uint8_t {
+  created = 1,
+  deleted = 2,
+  data_changed = 3,
+  children_changed = 4
+};
 [[nodiscard]] std::string_view event_type_name(EventType type);
 
 // data, children, exists: one-shot (left by a read with watch = true).
@@ -387,7 +392,8 @@ class Client {
   // watches; the client sets them again with from_zxid = last_zxid(). When
   // the server refuses the watch the registration is undone (unless another
   // set_watch replaced it meanwhile). `callback` runs on the client thread.
-  [[nodiscard]] Result<Done> set_watch(std::string_view path, WatchKind kind, WatchCallback callback,
+  [[nodiscard]] Result<Done> set_watch(std::string_view path, WatchKind kind,
+                                       WatchCallback callback,
                                        std::optional<std::uint64_t> from_zxid = std::nullopt);
   void set_watch(std::string_view path, WatchKind kind, WatchCallback callback,
                  std::optional<std::uint64_t> from_zxid, Callback<Done> done);
