@@ -343,7 +343,8 @@ std::string validate(const ClientOptions& options) {
       return "server '" + server + "' is not HOST:PORT";
     }
   }
-  if (options.session_timeout_ms < 3 || options.session_timeout_ms > core::session_timeout_max_ms) {
+  if (options.session_timeout_ms < 3 ||
+      options.session_timeout_ms > protocol::session_timeout_ms_limit) {
     return "session_timeout_ms must be in [3, 86400000]";
   }
   if (options.request_timeout_ms <= 0) return "request_timeout_ms must be positive";

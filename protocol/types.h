@@ -25,6 +25,10 @@ static_assert(data_bytes_max_limit <= INT32_MAX, "Stat::data_length is an int32"
 inline constexpr std::size_t multi_ops_max = 1024;
 // Children returned by one children() page.
 inline constexpr std::size_t children_page_max = 10'000;
+// The hard ceiling of a session's timeout: a client asks for at most this,
+// and no server configuration may grant more (the replica grants within its
+// ReplicaOptions range, the store refuses an open above it).
+inline constexpr std::int64_t session_timeout_ms_limit = 24LL * 3600 * 1000;
 // A TTL node's TTL: ZooKeeper's ceiling, 2^40 - 1 ms (about 35 years).
 inline constexpr std::int64_t ttl_ms_max = (std::int64_t{1} << 40) - 1;
 

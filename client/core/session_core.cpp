@@ -11,8 +11,9 @@ namespace synod::client {
 base::CheckStatus ClientOptions::validate() const {
   if (servers.empty()) return base::invalid("servers is empty; give at least one server");
   if (servers.size() > servers_max) return base::invalid("more servers than servers_max");
-  if (session_timeout_ms < keep_alive_divisor || session_timeout_ms > session_timeout_max_ms) {
-    return base::invalid("session_timeout_ms must be in [3, session_timeout_max_ms]");
+  if (session_timeout_ms < keep_alive_divisor ||
+      session_timeout_ms > protocol::session_timeout_ms_limit) {
+    return base::invalid("session_timeout_ms must be in [3, session_timeout_ms_limit]");
   }
   if (request_timeout_ms <= 0) return base::invalid("request_timeout_ms must be positive");
   if (connect_timeout_ms <= 0) return base::invalid("connect_timeout_ms must be positive");

@@ -74,7 +74,6 @@ inline constexpr std::size_t servers_max = 64;
 inline constexpr std::uint32_t outstanding_max_limit = 4096;
 // Submitted and not yet sent (while disconnected, or above outstanding_max).
 inline constexpr std::uint32_t waiting_max_limit = 1u << 16;
-inline constexpr std::int64_t session_timeout_max_ms = 24 * 60 * 60 * 1000;
 // Keep-alives go out every timeout / keep_alive_divisor, busy or idle (only
 // their answers extend safe_until); a
 // server silent for timeout * silence_num / silence_den with requests

@@ -34,6 +34,7 @@ using protocol::Path;
 using protocol::path_bytes_max;
 using protocol::Result;
 using protocol::sequence_suffix_bytes;
+using protocol::session_timeout_ms_limit;
 using protocol::Stat;
 using protocol::Status;
 using protocol::ttl_ms_max;
@@ -45,9 +46,6 @@ using protocol::ttl_ms_max;
 // Sessions in one expire command, paths in one TTL removal command.
 inline constexpr std::size_t expire_sessions_max = 4096;
 inline constexpr std::size_t ttl_removals_max = 4096;
-// The hard ceiling of a session's timeout: no configuration may grant more
-// (replica::ReplicaOptions::session_timeout_ms_limit is the grant).
-inline constexpr std::int64_t session_timeout_ms_limit = 24LL * 3600 * 1000;
 // Log times are milliseconds since the epoch, stamped by the leader.
 inline constexpr std::int64_t log_time_ms_max = std::int64_t{1} << 62;
 static_assert(log_time_ms_max + ttl_ms_max > log_time_ms_max, "mtime + ttl cannot overflow");

@@ -186,7 +186,7 @@ store::Command random_command(base::Prng& prng) {
     case 0: return store::NoopCommand{};
     case 1:
       return store::OpenSessionCommand{
-          static_cast<std::int64_t>(prng.range(1, store::session_timeout_ms_limit))};
+          static_cast<std::int64_t>(prng.range(1, protocol::session_timeout_ms_limit))};
     case 2: return store::CloseSessionCommand{SessionId{any_u64(prng)}};
     case 3: {
       store::ExpireSessionsCommand c;
