@@ -23,7 +23,8 @@ namespace synod::base {
 template <std::unsigned_integral Uint>
 inline void store_le(unsigned char* out, Uint value) {
   for (std::size_t i = 0; i < sizeof(Uint); ++i) {
-    out[i] = static_cast<unsigned char>((value >> (8 * i)) & 0xFFu);
+    // Widened first: a uint8_t would be promoted to int before the shift.
+    out[i] = static_cast<unsigned char>((std::uint64_t{value} >> (8 * i)) & 0xFFu);
   }
 }
 
@@ -31,7 +32,7 @@ template <std::unsigned_integral Uint>
 [[nodiscard]] inline Uint load_le(const unsigned char* bytes) {
   Uint value = 0;
   for (std::size_t i = 0; i < sizeof(Uint); ++i) {
-    value |= static_cast<Uint>(Uint{bytes[i]} << (8 * i));
+    value |= static_cast<Uint>(std::uint64_t{bytes[i]} << (8 * i));
   }
   return value;
 }
