@@ -14,17 +14,6 @@ protocol::Status error(protocol::Error code, std::string message) {
   return protocol::Status{code, std::move(message)};
 }
 
-WatchKind to_registry_kind(protocol::WatchKind kind) {
-  switch (kind) {
-    case protocol::WatchKind::data: return WatchKind::data;
-    case protocol::WatchKind::children: return WatchKind::children;
-    case protocol::WatchKind::exists: return WatchKind::exists;
-    case protocol::WatchKind::persistent: return WatchKind::persistent;
-    case protocol::WatchKind::persistent_recursive: return WatchKind::persistent_recursive;
-  }
-  SYNOD_UNREACHABLE();
-}
-
 template <class... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
@@ -343,12 +332,13 @@ protocol::Response Replica::evaluate_read(ClientId id, Client& client, const Pen
                    }
                    const store::NodeView& v = got.value();
                    r.body = protocol::DataResult{std::string(v.data), v.stat, v.kind, v.ttl_ms};
-                   if (q.watch) r.status = watches_.add(id, q.path, WatchKind::data);
+                   if (q.watch) r.status = watches_.add(id, q.path, protocol::WatchKind::data);
                  },
                  [&](const protocol::ExistsRequest& q) {
                    auto got = store_.exists(q.path);
                    if (q.watch) {
-                     const protocol::Status added = watches_.add(id, q.path, WatchKind::exists);
+                     const protocol::Status added =
+                         watches_.add(id, q.path, protocol::WatchKind::exists);
                      if (!added.ok()) {
                        r.status = added;
                        return;
@@ -371,7 +361,7 @@ protocol::Response Replica::evaluate_read(ClientId id, Client& client, const Pen
                      result.next_after = result.entries.back().name;
                    }
                    r.body = std::move(result);
-                   if (q.watch) r.status = watches_.add(id, q.path, WatchKind::children);
+                   if (q.watch) r.status = watches_.add(id, q.path, protocol::WatchKind::children);
                  },
                  [&](const protocol::CheckFenceRequest& q) {
                    r.status = store_.check_fence(q.fence);
@@ -382,7 +372,7 @@ protocol::Response Replica::evaluate_read(ClientId id, Client& client, const Pen
                    if (!vouch(*q.previous)) client.session = SessionId{0};
                  },
                  [&](const protocol::SetWatchRequest& q) {
-                   const WatchKind kind = to_registry_kind(q.kind);
+                   const protocol::WatchKind kind = q.kind;
                    if (!q.from_zxid) {
                      r.status = watches_.add(id, q.path, kind);
                      return;
@@ -398,7 +388,7 @@ protocol::Response Replica::evaluate_read(ClientId id, Client& client, const Pen
                    }
                  },
                  [&](const protocol::RemoveWatchRequest& q) {
-                   watches_.remove(id, q.path, to_registry_kind(q.kind));
+                   watches_.remove(id, q.path, q.kind);
                  },
                  [&](const auto&) {},  // sync: only the zxid matters
              },
