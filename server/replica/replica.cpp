@@ -108,7 +108,7 @@ std::optional<Replica::SyncTicket> Replica::begin_sync() {
     fail("the disk failed to sync: " + pending.status().message);
     return std::nullopt;
   }
-  SyncTicket ticket{written_token_, std::move(pending.value())};
+  SyncTicket ticket{sync_gate_.written_token(), std::move(pending.value())};
   if (options_.canaries.skip_wal_sync) ticket.pending.job.reset();
   return ticket;
 }
@@ -119,20 +119,13 @@ std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const 
     fail("the disk failed to sync: " + status.message);
     return fatal_;
   }
-  if (ticket.token <= durable_token_) return std::nullopt;  // a later sync() covered it
-  durable_token_ = ticket.token;
-  while (!waiting_votes_.empty() && waiting_votes_.front().first <= durable_token_) {
-    for (auto& e : waiting_votes_.front().second) output_.send.push_back(std::move(e));
-    waiting_votes_.pop_front();
-  }
-  core_->on_persisted(durable_token_);
+  if (!sync_gate_.made_durable(ticket.token, output_.send)) return std::nullopt;
+  core_->on_persisted(sync_gate_.durable_token());
   drain();
   return fatal_;
 }
 
-bool Replica::wants_sync() const {
-  return sync_wanted_token_ > durable_token_ || !waiting_votes_.empty();
-}
+bool Replica::wants_sync() const { return sync_gate_.wants_sync(); }
 
 ReplicaOutput Replica::take_output() {
   flush_writes();
@@ -172,17 +165,12 @@ void Replica::drain() {
         fail("the disk failed to write: " + status.message);
         return;
       }
-      written_token_ = out.persist_token;
       const consensus::PersistBatch& p = out.persist;
-      if (p.promised || p.snapshot || !p.accepted.empty()) sync_wanted_token_ = written_token_;
+      sync_gate_.wrote(out.persist_token, p.promised || p.snapshot || !p.accepted.empty());
     }
     for (auto& e : out.send_now) output_.send.push_back(std::move(e));
     if (!out.send_after_persist.empty()) {
-      if (out.persist_token <= durable_token_) {
-        for (auto& e : out.send_after_persist) output_.send.push_back(std::move(e));
-      } else {
-        waiting_votes_.emplace_back(out.persist_token, std::move(out.send_after_persist));
-      }
+      sync_gate_.hold(out.persist_token, std::move(out.send_after_persist), output_.send);
     }
     if (out.install_snapshot) {
       const protocol::Status loaded = store_.load_snapshot(*out.install_snapshot->data);

@@ -39,6 +39,7 @@
 #include "server/codec/peer.h"
 #include "server/replica/client_id.h"
 #include "server/replica/storage.h"
+#include "server/replica/sync_gate.h"
 #include "server/replica/watches.h"
 #include "server/store/store.h"
 #include "server/wal/disk.h"
@@ -240,11 +241,7 @@ class Replica {
   Time now_;
   bool was_leader_ = false;
 
-  // Votes waiting for their writes: (persist token, messages).
-  std::deque<std::pair<std::uint64_t, std::vector<consensus::Envelope>>> waiting_votes_;
-  std::uint64_t written_token_ = 0;
-  std::uint64_t durable_token_ = 0;
-  std::uint64_t sync_wanted_token_ = 0;  // the last batch that waits for durability
+  SyncGate sync_gate_;  // votes held until their writes are durable
 
   std::map<ClientId, Client> clients_;
   // Clients whose next answer waits for applied_ to reach a slot (a moved
