@@ -242,8 +242,7 @@ void Replica::start_read_round() {
   read_round_started_ms_ = now_.monotonic_ms;
   read_round_members_ = std::move(read_round_next_);
   read_round_next_.clear();
-  read_round_sessions_.assign(touched_since_report_.begin(), touched_since_report_.end());
-  touched_since_report_.clear();
+  read_round_sessions_ = liveness_.take_touched();
   std::vector<std::uint64_t> sessions;
   sessions.reserve(read_round_sessions_.size());
   for (const SessionId s : read_round_sessions_) sessions.push_back(s.value());
@@ -259,7 +258,7 @@ void Replica::on_read_ready(const consensus::ReadReady& ready) {
     // No leader confirmed it: the next tick asks again (reads time out),
     // with the sessions it carried.
     read_round_next_.insert(read_round_next_.begin(), members.begin(), members.end());
-    touched_since_report_.insert(read_round_sessions_.begin(), read_round_sessions_.end());
+    liveness_.touch_again(read_round_sessions_);
     return;
   }
   // One pass over each member client's queue, however many of its reads
@@ -319,7 +318,7 @@ protocol::Response Replica::evaluate_read(ClientId id, Client& client, const Pen
       return false;
     }
     note_session_active(session);
-    const std::int64_t timeout = session_timeout_ms_[session];
+    const std::int64_t timeout = liveness_.timeout_ms(session);
     r.body = protocol::SessionResult{session, timeout, timeout};
     return true;
   };

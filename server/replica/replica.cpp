@@ -24,6 +24,10 @@ std::string ReplicaOptions::validate() const {
   }
   if (request_timeout_ms <= 0) return "request_timeout_ms must be >= 1";
   if (pending_per_client_max == 0) return "pending_per_client_max must be >= 1";
+  if (ttl_removals_per_entry_max == 0 || ttl_removals_per_entry_max > store::ttl_removals_max) {
+    return "ttl_removals_per_entry_max must be in [1, " + std::to_string(store::ttl_removals_max) +
+           "]";
+  }
   return {};
 }
 
@@ -53,7 +57,8 @@ Replica::Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prn
       storage_(std::move(storage)),
       store_(options.store),
       watches_(Zxid{durable.snapshot.slot.value()}, options.watches),
-      now_(now) {
+      now_(now),
+      liveness_(options.tick_ms * options.core.election_ticks, options.core.heartbeat_ticks) {
   applied_ = durable.snapshot.slot;
   snapshot_slot_ = durable.snapshot.slot;
   if (applied_ > Slot{0}) {
@@ -63,7 +68,7 @@ Replica::Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prn
            " does not load: " + loaded.message);
     }
   }
-  reload_session_timeouts();
+  liveness_.reload(store_.sessions());
   core_ = std::make_unique<consensus::Core>(options_.core, std::move(durable), prng);
   drain();
 }
@@ -88,7 +93,7 @@ void Replica::on_tick(Time now) {
     read_round_next_ = std::move(read_round_members_);
     read_round_members_.clear();
     read_round_in_flight_.reset();
-    touched_since_report_.insert(read_round_sessions_.begin(), read_round_sessions_.end());
+    liveness_.touch_again(read_round_sessions_);
   }
   // Reads whose round failed (no leader then) ask again on the next tick.
   start_read_round();
@@ -182,7 +187,7 @@ void Replica::drain() {
       snapshot_slot_ = applied_;
       ++snapshots_installed_;
       watches_.reset_history(Zxid{applied_.value()});
-      reload_session_timeouts();
+      liveness_.reload(store_.sessions());
       drop_watches_after_snapshot();
       if (observer_ != nullptr) observer_->installed(options_.core.self, applied_, store_);
     }

@@ -38,6 +38,7 @@
 #include "protocol/codec.h"
 #include "server/codec/peer.h"
 #include "server/replica/client_id.h"
+#include "server/replica/session_liveness.h"
 #include "server/replica/storage.h"
 #include "server/replica/sync_gate.h"
 #include "server/replica/watches.h"
@@ -63,7 +64,8 @@ struct ReplicaOptions {
   // A request not answered in this long gets TIMEOUT (outcome unknown).
   std::int64_t request_timeout_ms = 10000;
   std::uint32_t pending_per_client_max = 4096;
-  std::uint32_t ttl_removals_per_entry_max = 256;
+  // In [1, store::ttl_removals_max].
+  std::uint32_t ttl_removals_per_entry_max = ttl_removals_per_entry_max_default;
   WatchLimits watches;
   ReplicaCanaries canaries;
 
@@ -226,7 +228,6 @@ class Replica {
   void session_tick();
   void on_became_leader();
   void on_session_gone(SessionId session, protocol::SessionState state);
-  void reload_session_timeouts();
 
   ReplicaOptions options_;
   base::Prng& prng_;
@@ -265,13 +266,7 @@ class Replica {
   std::vector<std::pair<ClientId, std::uint64_t>> read_round_next_;
   std::vector<SessionId> read_round_sessions_;  // carried to the leader by the round
 
-  // Session liveness (leader: deadlines; follower: sessions to touch).
-  std::map<SessionId, std::int64_t> session_timeout_ms_;  // mirrors the store
-  std::map<SessionId, std::int64_t> session_deadline_ms_;
-  std::map<SessionId, std::int64_t> expiring_;  // proposed for expiry, at (ms)
-  std::set<SessionId> touched_since_report_;
-  std::uint32_t touch_elapsed_ticks_ = 0;
-  std::optional<std::int64_t> ttl_removal_proposed_ms_;
+  SessionLiveness liveness_;  // leader: deadlines; follower: sessions to touch
   std::uint64_t notifications_ = 0;
 
   // Writes gathered since the last take_output(), which proposes (leader) or
