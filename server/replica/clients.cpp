@@ -138,7 +138,7 @@ void Replica::submit_read(ClientId id, Client& client, std::uint64_t request_id,
   // The session rides on the round to the leader (a follower's touch).
   if (linearizable && client.session != SessionId{0}) note_session_active(client.session);
   if (linearizable) {
-    read_round_next_.emplace_back(id, request_id);
+    read_rounds_.add(id, request_id);
     start_read_round();
   }
   pump(id, client);
@@ -237,42 +237,33 @@ void Replica::emit(ClientId id, Client&, protocol::ServerMessage message) {
 }
 
 void Replica::start_read_round() {
-  if (read_round_in_flight_ || read_round_next_.empty()) return;
-  read_round_in_flight_ = ++read_round_id_;
-  read_round_started_ms_ = now_.monotonic_ms;
-  read_round_members_ = std::move(read_round_next_);
-  read_round_next_.clear();
-  read_round_sessions_ = liveness_.take_touched();
+  if (!read_rounds_.can_start()) return;
+  const std::uint64_t round = read_rounds_.start(now_.monotonic_ms, liveness_.take_touched());
   std::vector<std::uint64_t> sessions;
-  sessions.reserve(read_round_sessions_.size());
-  for (const SessionId s : read_round_sessions_) sessions.push_back(s.value());
-  core_->read_index(*read_round_in_flight_, std::move(sessions));
+  sessions.reserve(read_rounds_.carried().size());
+  for (const SessionId s : read_rounds_.carried()) sessions.push_back(s.value());
+  core_->read_index(round, std::move(sessions));
 }
 
 void Replica::on_read_ready(const consensus::ReadReady& ready) {
-  if (!read_round_in_flight_ || ready.id != *read_round_in_flight_) return;
-  read_round_in_flight_.reset();
-  auto members = std::move(read_round_members_);
-  read_round_members_.clear();
-  if (!ready.ok) {
+  RoundEnd end = read_rounds_.finish(ready);
+  if (auto* failed = std::get_if<RoundFailed>(&end)) {
     // No leader confirmed it: the next tick asks again (reads time out),
     // with the sessions it carried.
-    read_round_next_.insert(read_round_next_.begin(), members.begin(), members.end());
-    liveness_.touch_again(read_round_sessions_);
+    liveness_.touch_again(failed->sessions);
     return;
   }
+  auto* confirmed = std::get_if<RoundConfirmed>(&end);
+  if (confirmed == nullptr) return;  // not the round in flight
   // One pass over each member client's queue, however many of its reads
   // rode on the round.
-  std::map<ClientId, std::vector<std::uint64_t>> by_client;
-  for (const auto& [id, request_id] : members) by_client[id].push_back(request_id);
-  for (auto& [id, request_ids] : by_client) {
+  for (const auto& [id, request_ids] : confirmed->requests) {
     auto it = clients_.find(id);
     if (it == clients_.end()) continue;
-    std::sort(request_ids.begin(), request_ids.end());
     for (Pending& p : it->second.queue) {
       if (p.is_read && !p.read_index &&
           std::binary_search(request_ids.begin(), request_ids.end(), p.request_id)) {
-        p.read_index = ready.index;
+        p.read_index = confirmed->index;
       }
     }
     pump(id, it->second);

@@ -58,6 +58,7 @@ Replica::Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prn
       store_(options.store),
       watches_(Zxid{durable.snapshot.slot.value()}, options.watches),
       now_(now),
+      read_rounds_(options.tick_ms * options.core.election_ticks),
       liveness_(options.tick_ms * options.core.election_ticks, options.core.heartbeat_ticks) {
   applied_ = durable.snapshot.slot;
   snapshot_slot_ = durable.snapshot.slot;
@@ -85,15 +86,9 @@ void Replica::on_tick(Time now) {
   drain();
   session_tick();
   expire_requests();
-  if (read_round_in_flight_ &&
-      now_.monotonic_ms - read_round_started_ms_ > options_.tick_ms * options_.core.election_ticks) {
-    // The round's answer was lost: ask again, for everyone waiting.
-    read_round_members_.insert(read_round_members_.end(), read_round_next_.begin(),
-                               read_round_next_.end());
-    read_round_next_ = std::move(read_round_members_);
-    read_round_members_.clear();
-    read_round_in_flight_.reset();
-    liveness_.touch_again(read_round_sessions_);
+  // A round whose answer was lost is asked again, for everyone waiting.
+  if (auto carried = read_rounds_.give_up_if_lost(now_.monotonic_ms)) {
+    liveness_.touch_again(*carried);
   }
   // Reads whose round failed (no leader then) ask again on the next tick.
   start_read_round();

@@ -38,6 +38,7 @@
 #include "protocol/codec.h"
 #include "server/codec/peer.h"
 #include "server/replica/client_id.h"
+#include "server/replica/read_rounds.h"
 #include "server/replica/session_liveness.h"
 #include "server/replica/storage.h"
 #include "server/replica/sync_gate.h"
@@ -258,14 +259,7 @@ class Replica {
   std::uint64_t snapshots_installed_ = 0;  // from the leader, since open
 
 
-  // Read-index rounds: one in flight; reads arriving meanwhile wait for the next.
-  std::uint64_t read_round_id_ = 0;
-  std::optional<std::uint64_t> read_round_in_flight_;
-  std::int64_t read_round_started_ms_ = 0;
-  std::vector<std::pair<ClientId, std::uint64_t>> read_round_members_;  // (client, request)
-  std::vector<std::pair<ClientId, std::uint64_t>> read_round_next_;
-  std::vector<SessionId> read_round_sessions_;  // carried to the leader by the round
-
+  ReadRounds read_rounds_;  // one in flight; reads arriving meanwhile wait for the next
   SessionLiveness liveness_;  // leader: deadlines; follower: sessions to touch
   std::uint64_t notifications_ = 0;
 
