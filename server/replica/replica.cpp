@@ -43,17 +43,16 @@ protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& o
   if (!opened.ok()) return protocol::Status{protocol::Error::CORRUPTED, opened.status().message};
   Storage::Opened& o = opened.value();
   auto replica = std::unique_ptr<Replica>(
-      new Replica(options, disk, prng, std::move(o.storage), std::move(o.durable), now));
+      new Replica(options, prng, std::move(o.storage), std::move(o.durable), now));
   for (std::string& note : o.notes) replica->output_.notes.push_back("recovery: " + note);
   if (replica->fatal_) return protocol::Status{protocol::Error::CORRUPTED, *replica->fatal_};
   return replica;
 }
 
-Replica::Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prng,
-                 Storage storage, consensus::Durable durable, Time now)
+Replica::Replica(const ReplicaOptions& options, base::Prng& prng, Storage storage,
+                 consensus::Durable durable, Time now)
     : options_(options),
       prng_(prng),
-      disk_(disk),
       storage_(std::move(storage)),
       store_(options.store),
       watches_(Zxid{durable.snapshot.slot.value()}, options.watches),
@@ -208,7 +207,9 @@ void Replica::apply(const consensus::ChosenEntry& chosen) {
     SYNOD_ASSERT_MSG(decoded.ok(), "a chosen entry does not decode");
     apply_command(chosen.slot, decoded.value());
   }
-  if (observer_ != nullptr) observer_->applied(options_.core.self, chosen.slot, chosen.entry, store_);
+  if (observer_ != nullptr) {
+    observer_->applied(options_.core.self, chosen.slot, chosen.entry, store_);
+  }
 }
 
 void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
@@ -219,12 +220,10 @@ void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
   std::vector<Notification> notifications;
   watches_.on_applied(zxid, result.events, notifications);
   for (Notification& n : notifications) {
-    auto it = clients_.find(n.client);
-    if (it == clients_.end()) continue;
+    if (!clients_.contains(n.client)) continue;
     if (options_.canaries.drop_watch_event && ++notifications_ % 10 == 0) continue;
     const protocol::Path path = protocol::Path::parse(n.event.path).value();
-    emit(n.client, it->second,
-         protocol::WatchEvent{std::move(n.event), path, protocol::WatchKind::data});
+    emit(n.client, protocol::WatchEvent{std::move(n.event), path, protocol::WatchKind::data});
   }
   after_apply_sessions(command, result);
   auto waiting = writes_in_flight_.find({command.session, command.sequence});
@@ -255,10 +254,9 @@ void Replica::drop_watches_after_snapshot() {
   for (auto& [id, client] : clients_) {
     if (watches_.count(id) == 0) continue;
     watches_.remove_client(id);
-    emit(id, client,
-         protocol::SessionEvent{protocol::SessionState::moved, client.session,
-                                "this server caught up from a snapshot; set watches again from "
-                                "your last zxid"});
+    emit(id, protocol::SessionEvent{protocol::SessionState::moved, client.session(),
+                                    "this server caught up from a snapshot; set watches again "
+                                    "from your last zxid"});
   }
 }
 
@@ -319,16 +317,14 @@ void Replica::flush_writes() {
           writes_in_flight_.erase({f.command.session, f.command.sequence});
           auto client = clients_.find(f.client);
           if (client == clients_.end()) continue;
-          for (Pending& p : client->second.queue) {
-            if (p.is_read || p.request_id != f.request_id || p.response) continue;
-            p.response = protocol::Response{
-                p.request_id,
-                Zxid{applied_.value()},
-                protocol::Status{protocol::Error::NOT_LEADER, "no leader is known; try again"},
-                {}};
-            p.restamp = true;
-            break;
-          }
+          (void)client->second.answer_write(
+              f.request_id,
+              protocol::Response{
+                  f.request_id,
+                  Zxid{applied_.value()},
+                  protocol::Status{protocol::Error::NOT_LEADER, "no leader is known; try again"},
+                  {}},
+              /*restamp=*/true);
           pump(f.client, client->second);
         }
       }
@@ -350,7 +346,8 @@ void Replica::flush_writes() {
           to_propose_[i].time_ms = time_ms;
           entries.push_back(consensus::Entry::command(codec::encode_command(to_propose_[i])));
         }
-        to_propose_.erase(to_propose_.begin(), to_propose_.begin() + static_cast<std::ptrdiff_t>(count));
+        to_propose_.erase(to_propose_.begin(),
+                          to_propose_.begin() + static_cast<std::ptrdiff_t>(count));
         const consensus::ProposeResult result = core_->propose(std::move(entries));
         SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
       }

@@ -77,12 +77,11 @@ void Replica::after_apply_sessions(const codec::LogCommand& command,
 void Replica::on_session_gone(SessionId session, protocol::SessionState state) {
   liveness_.forget(session);
   for (auto& [id, client] : clients_) {
-    if (client.session != session) continue;
+    if (client.session() != session) continue;
     if (state == protocol::SessionState::expired) {
-      emit(id, client,
-           protocol::SessionEvent{state, session,
-                                  "session " + std::to_string(session.value()) + " expired"});
-      client.session = SessionId{0};
+      emit(id, protocol::SessionEvent{state, session,
+                                      "session " + std::to_string(session.value()) + " expired"});
+      client.end_session();
     }
     watches_.remove_client(id);
   }

@@ -354,7 +354,8 @@ struct Follower {
 
 }  // namespace
 
-TEST_CASE("replica: a session's write chosen after its later write is answered NOT_EXECUTED, in order") {
+TEST_CASE("replica: a session's write chosen after its later write is answered NOT_EXECUTED, "
+          "in order") {
   Follower f;
   f.request(1, protocol::OpenSessionRequest{20000, std::nullopt, Zxid{}});
   REQUIRE(f.forwarded.size() == 1);
