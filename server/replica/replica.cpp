@@ -146,6 +146,14 @@ ReplicaStatus Replica::status() const {
   return s;
 }
 
+void Replica::check_invariants() const {
+  sync_gate_.check_invariants();
+  read_rounds_.check_invariants();
+  liveness_.check_invariants(store_);
+  watches_.check_invariants();
+  for (const auto& [id, client] : clients_) client.check_invariants();
+}
+
 void Replica::fail(std::string why) {
   if (!fatal_) {
     output_.notes.push_back("fatal: " + why);

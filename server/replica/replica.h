@@ -172,6 +172,11 @@ class Replica {
   // A fatal disk error seen while writing; the owner must stop.
   [[nodiscard]] const std::optional<std::string>& fatal() const { return fatal_; }
 
+  // Asserts the invariants of every room above (and that the session mirror
+  // matches the store). Between inputs only. O(state); for tests and the
+  // simulator.
+  void check_invariants() const;
+
  private:
   Replica(const ReplicaOptions& options, base::Prng& prng, Storage storage,
           consensus::Durable durable, Time now);
