@@ -312,56 +312,62 @@ void Replica::propose_stamped(std::vector<codec::LogCommand> commands) {
 
 void Replica::flush_writes() {
   while (!fatal_ && (!to_propose_.empty() || !to_forward_.empty())) {
-    if (!to_forward_.empty()) {
-      std::vector<ToForward> batch = std::move(to_forward_);
-      to_forward_.clear();
-      std::vector<consensus::Entry> entries;
-      entries.reserve(batch.size());
-      for (const ToForward& f : batch) {
-        entries.push_back(consensus::Entry::command(codec::encode_command(f.command)));
-      }
-      if (!core_->forward(std::move(entries))) {
-        for (const ToForward& f : batch) {
-          writes_in_flight_.erase({f.command.session, f.command.sequence});
-          auto client = clients_.find(f.client);
-          if (client == clients_.end()) continue;
-          (void)client->second.answer_write(
-              f.request_id,
-              protocol::Response{
-                  f.request_id,
-                  Zxid{applied_.value()},
-                  protocol::Status{protocol::Error::NOT_LEADER, "no leader is known; try again"},
-                  {}},
-              /*restamp=*/true);
-          pump(f.client, client->second);
-        }
-      }
-    }
-    if (!to_propose_.empty()) {
-      if (!core_->is_leader()) {
-        // Leadership was lost this instant: the clients time out with an
-        // unknown outcome, which is what they would see after a crash.
-        to_propose_.clear();
-      } else {
-        // What does not fit under pending_slots_max waits for a later flush.
-        const auto count = static_cast<std::size_t>(
-            std::min<std::uint64_t>(core_->proposal_room(), to_propose_.size()));
-        if (count == 0) break;
-        std::vector<consensus::Entry> entries;
-        entries.reserve(count);
-        const std::int64_t time_ms = stamp();
-        for (std::size_t i = 0; i < count; ++i) {
-          to_propose_[i].time_ms = time_ms;
-          entries.push_back(consensus::Entry::command(codec::encode_command(to_propose_[i])));
-        }
-        to_propose_.erase(to_propose_.begin(),
-                          to_propose_.begin() + static_cast<std::ptrdiff_t>(count));
-        const consensus::ProposeResult result = core_->propose(std::move(entries));
-        SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
-      }
-    }
+    if (!to_forward_.empty()) forward_batch();
+    if (!to_propose_.empty() && !propose_batch()) break;
     drain();  // a leader's own forwards come back here as more to propose
   }
+}
+
+// Follower: the gathered writes go to the leader as one Forward. With no
+// leader known, each is answered NOT_LEADER (it was never handed on).
+void Replica::forward_batch() {
+  std::vector<ToForward> batch = std::move(to_forward_);
+  to_forward_.clear();
+  std::vector<consensus::Entry> entries;
+  entries.reserve(batch.size());
+  for (const ToForward& f : batch) {
+    entries.push_back(consensus::Entry::command(codec::encode_command(f.command)));
+  }
+  if (core_->forward(std::move(entries))) return;
+  for (const ToForward& f : batch) {
+    writes_in_flight_.erase({f.command.session, f.command.sequence});
+    auto client = clients_.find(f.client);
+    if (client == clients_.end()) continue;
+    (void)client->second.answer_write(
+        f.request_id,
+        protocol::Response{
+            f.request_id,
+            Zxid{applied_.value()},
+            protocol::Status{protocol::Error::NOT_LEADER, "no leader is known; try again"},
+            {}},
+        /*restamp=*/true);
+    pump(f.client, client->second);
+  }
+}
+
+// Leader: stamps and proposes as many gathered writes as fit under
+// pending_slots_max; the rest wait for a later flush. False when none fit.
+bool Replica::propose_batch() {
+  if (!core_->is_leader()) {
+    // Leadership was lost this instant: the clients time out with an
+    // unknown outcome, which is what they would see after a crash.
+    to_propose_.clear();
+    return true;
+  }
+  const auto count = static_cast<std::size_t>(
+      std::min<std::uint64_t>(core_->proposal_room(), to_propose_.size()));
+  if (count == 0) return false;
+  std::vector<consensus::Entry> entries;
+  entries.reserve(count);
+  const std::int64_t time_ms = stamp();
+  for (std::size_t i = 0; i < count; ++i) {
+    to_propose_[i].time_ms = time_ms;
+    entries.push_back(consensus::Entry::command(codec::encode_command(to_propose_[i])));
+  }
+  to_propose_.erase(to_propose_.begin(), to_propose_.begin() + static_cast<std::ptrdiff_t>(count));
+  const consensus::ProposeResult result = core_->propose(std::move(entries));
+  SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
+  return true;
 }
 
 // Leader: writes forwarded by followers. Bytes from a peer are checked here,

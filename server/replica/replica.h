@@ -192,6 +192,8 @@ class Replica {
                       protocol::Response response, bool restamp = false);
   void propose_stamped(std::vector<codec::LogCommand> commands);
   void flush_writes();
+  void forward_batch();
+  [[nodiscard]] bool propose_batch();
   void handle_forwarded(std::vector<consensus::Entry> entries);
   void fail(std::string why);
   [[nodiscard]] std::int64_t stamp();

@@ -163,93 +163,131 @@ TEST_CASE("client queue: holds pending_max requests, then is full") {
   q.check_invariants();
 }
 
-TEST_CASE("client queue: random histories keep arrival order, never propose a write behind an "
-          "unanswered read, and never send a zxid that goes back") {
+namespace {
+
+// Drives one queue as the replica does, with random arrivals, proposals,
+// applies, read indexes and timeouts, and checks what leaves against the
+// arrival order. Request ids are the arrival order.
+struct RandomHistory {
   enum class Kind { read, write, answered };
   struct Model {
     Kind kind;
     std::int64_t arrival_ms = 0;
     bool done = false;  // answered, or (a write) proposed
   };
+
+  explicit RandomHistory(std::uint64_t seed) : prng(seed) {}
+
+  void arrive() {
+    const std::uint64_t id = next_id++;
+    order.push_back(id);
+    const std::uint64_t kind = prng.below(3);
+    if (kind == 0) {
+      q.push_read(id, now, get_body(), prng.chance(1, 2));
+      waiting[id] = {Kind::read, now};
+    } else if (kind == 1) {
+      q.push_write(id, now, write_command(SessionId{1}, id));
+      waiting[id] = {Kind::write, now};
+    } else {
+      q.push_answer(id, now, ok_at(id, applied));
+      waiting[id] = {Kind::answered, now, true};
+    }
+  }
+
+  void propose() {
+    for (const replica::ProposableWrite& w : q.take_proposable()) {
+      for (const auto& [id, m] : waiting) {
+        if (id >= w.request_id) break;
+        CHECK_MESSAGE(m.done, "a write was proposed behind an unanswered read");
+      }
+      waiting[w.request_id].done = true;
+      in_flight.push_back(w.request_id);
+      ++proposed;
+    }
+  }
+
+  // The oldest write in flight applies next; any other is refused (chosen
+  // out of order), an answer of no zxid of its own.
+  void apply_one() {
+    if (in_flight.empty()) return;
+    const std::size_t pick = prng.chance(1, 4) ? prng.below(in_flight.size()) : 0;
+    const std::uint64_t id = in_flight[pick];
+    in_flight.erase(in_flight.begin() + static_cast<std::ptrdiff_t>(pick));
+    applied += 1 + prng.below(3);
+    (void)q.answer_write(id, ok_at(id, applied), pick != 0);
+  }
+
+  void confirm_some_reads() {
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, m] : waiting) {
+      if (m.kind == Kind::read && prng.chance(1, 2)) ids.push_back(id);
+    }
+    q.assign_read_index(ids, Slot{applied});
+  }
+
+  void expire() {
+    for (const replica::ExpiredWrite& w : q.expire(now, Zxid{applied}).proposed) {
+      std::erase(in_flight, w.request_id);
+    }
+    for (auto& [id, m] : waiting) m.done = m.done || m.arrival_ms + timeout_ms <= now;
+  }
+
+  void pump() {
+    for (;;) {
+      const Turn turn = q.turn(Slot{applied});
+      if (turn == Turn::read) {
+        q.answer_head(ok_at(q.head_request_id(), applied));
+      } else if (turn != Turn::answer) {
+        break;
+      }
+      const Zxid before = q.last_zxid();
+      const protocol::Response r = q.pop_answer();
+      CHECK(r.zxid >= before);
+      REQUIRE_FALSE(order.empty());
+      CHECK(r.request_id == order.front());
+      order.pop_front();
+      waiting.erase(r.request_id);
+      std::erase(in_flight, r.request_id);
+      ++sent;
+      if (r.status.error == protocol::Error::TIMEOUT) ++timed_out;
+    }
+  }
+
+  void step() {
+    now += static_cast<std::int64_t>(prng.below(50));
+    const std::uint64_t op = prng.below(8);
+    if (op < 3 && !q.full()) arrive();
+    if (op == 3) propose();
+    if (op == 4) apply_one();
+    if (op == 5) confirm_some_reads();
+    if (op == 6) expire();
+    pump();
+    CHECK(q.size() == order.size());
+    q.check_invariants();
+  }
+
+  base::Prng prng;
+  ClientQueue q{pending_max, timeout_ms};
+  std::map<std::uint64_t, Model> waiting;  // not yet sent
+  std::deque<std::uint64_t> order;         // request ids not yet sent
+  std::vector<std::uint64_t> in_flight;    // proposed, not yet applied
+  std::uint64_t next_id = 1, applied = 0;
+  std::int64_t now = 0;
+  std::uint64_t proposed = 0, sent = 0, timed_out = 0;
+};
+
+}  // namespace
+
+TEST_CASE("client queue: random histories keep arrival order, never propose a write behind an "
+          "unanswered read, and never send a zxid that goes back") {
   std::uint64_t proposed = 0, sent = 0, timed_out = 0;
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     CAPTURE(seed);
-    base::Prng prng(seed);
-    ClientQueue q(pending_max, timeout_ms);
-    std::map<std::uint64_t, Model> waiting;  // by request id = arrival order
-    std::uint64_t next_id = 1, applied = 0;
-    std::int64_t now = 0;
-    std::deque<std::uint64_t> order;  // request ids not yet sent
-    std::vector<std::uint64_t> in_flight;
-    for (int step = 0; step < 500; ++step) {
-      const std::uint64_t op = prng.below(8);
-      now += static_cast<std::int64_t>(prng.below(50));
-      if (op < 3 && !q.full()) {
-        const std::uint64_t id = next_id++;
-        order.push_back(id);
-        const std::uint64_t kind = prng.below(3);
-        if (kind == 0) {
-          q.push_read(id, now, get_body(), prng.chance(1, 2));
-          waiting[id] = {Kind::read, now};
-        } else if (kind == 1) {
-          q.push_write(id, now, write_command(SessionId{1}, id));
-          waiting[id] = {Kind::write, now};
-        } else {
-          q.push_answer(id, now, ok_at(id, applied));
-          waiting[id] = {Kind::answered, now, true};
-        }
-      } else if (op == 3) {
-        for (const replica::ProposableWrite& w : q.take_proposable()) {
-          for (const auto& [id, m] : waiting) {
-            if (id >= w.request_id) break;
-            CHECK_MESSAGE(m.done, "a write was proposed behind an unanswered read");
-          }
-          waiting[w.request_id].done = true;
-          in_flight.push_back(w.request_id);
-          ++proposed;
-        }
-      } else if (op == 4 && !in_flight.empty()) {
-        // The oldest write in flight applies next; any other is refused
-        // (chosen out of order), an answer of no zxid of its own.
-        const std::size_t pick = prng.chance(1, 4) ? prng.below(in_flight.size()) : 0;
-        const std::uint64_t id = in_flight[pick];
-        in_flight.erase(in_flight.begin() + static_cast<std::ptrdiff_t>(pick));
-        applied += 1 + prng.below(3);
-        (void)q.answer_write(id, ok_at(id, applied), pick != 0);
-      } else if (op == 5) {
-        std::vector<std::uint64_t> ids;
-        for (const auto& [id, m] : waiting) {
-          if (m.kind == Kind::read && prng.chance(1, 2)) ids.push_back(id);
-        }
-        q.assign_read_index(ids, Slot{applied});
-      } else if (op == 6) {
-        for (const replica::ExpiredWrite& w : q.expire(now, Zxid{applied}).proposed) {
-          std::erase(in_flight, w.request_id);
-        }
-        for (auto& [id, m] : waiting) m.done = m.done || m.arrival_ms + timeout_ms <= now;
-      }
-      // Pump the head as the replica does.
-      for (;;) {
-        const Turn turn = q.turn(Slot{applied});
-        if (turn == Turn::read) {
-          q.answer_head(ok_at(q.head_request_id(), applied));
-        } else if (turn != Turn::answer) {
-          break;
-        }
-        const Zxid before = q.last_zxid();
-        const protocol::Response r = q.pop_answer();
-        CHECK(r.zxid >= before);
-        ++sent;
-        if (r.status.error == protocol::Error::TIMEOUT) ++timed_out;
-        REQUIRE_FALSE(order.empty());
-        CHECK(r.request_id == order.front());
-        order.pop_front();
-        waiting.erase(r.request_id);
-        std::erase(in_flight, r.request_id);
-      }
-      CHECK(q.size() == order.size());
-      q.check_invariants();
-    }
+    RandomHistory h(seed);
+    for (int step = 0; step < 500; ++step) h.step();
+    proposed += h.proposed;
+    sent += h.sent;
+    timed_out += h.timed_out;
   }
   // The histories reach every path: proposals, answers and timeouts.
   CHECK(proposed > 100);
