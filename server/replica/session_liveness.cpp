@@ -75,8 +75,8 @@ std::size_t SessionLiveness::became_leader(std::int64_t now_ms) {
 
 std::optional<std::vector<std::uint64_t>> SessionLiveness::follower_tick() {
   deadline_ms_.clear();
-  if (++ticks_since_report_ < report_ticks_ || touched_.empty()) return std::nullopt;
-  ticks_since_report_ = 0;
+  if (++report_elapsed_ticks_ < report_ticks_ || touched_.empty()) return std::nullopt;
+  report_elapsed_ticks_ = 0;
   std::vector<std::uint64_t> ids;
   for (const SessionId s : touched_) ids.push_back(s.value());
   return ids;

@@ -118,7 +118,7 @@ class SessionLiveness {
   std::map<SessionId, std::int64_t> deadline_ms_;  // leader only
   std::map<SessionId, std::int64_t> expiring_ms_;  // proposed for expiry, at
   std::set<SessionId> touched_;                    // follower: since the last report
-  std::uint32_t ticks_since_report_ = 0;
+  std::uint32_t report_elapsed_ticks_ = 0;
   std::optional<std::int64_t> ttl_removal_proposed_ms_;
 };
 
