@@ -32,6 +32,15 @@ static_assert(static_cast<int>(ErrorCode::NO_NODE) == static_cast<int>(protocol:
 static_assert(static_cast<int>(ErrorCode::FENCED) == static_cast<int>(protocol::Error::FENCED));
 static_assert(static_cast<int>(ErrorCode::CONNECTION_LOSS) ==
               static_cast<int>(protocol::Error::CONNECTION_LOSS));
+// The public WatchKind (std-only, installed) is protocol::WatchKind value
+// for value, so the casts between them below are exact.
+static_assert(static_cast<int>(WatchKind::data) == static_cast<int>(protocol::WatchKind::data));
+static_assert(static_cast<int>(WatchKind::children) ==
+              static_cast<int>(protocol::WatchKind::children));
+static_assert(static_cast<int>(WatchKind::exists) ==
+              static_cast<int>(protocol::WatchKind::exists));
+static_assert(static_cast<int>(WatchKind::persistent) ==
+              static_cast<int>(protocol::WatchKind::persistent));
 static_assert(static_cast<int>(WatchKind::persistent_recursive) ==
               static_cast<int>(protocol::WatchKind::persistent_recursive));
 static_assert(static_cast<int>(NodeKind::ttl) == static_cast<int>(protocol::NodeKind::ttl));

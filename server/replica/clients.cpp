@@ -1,9 +1,10 @@
-// Replica: client requests, their order, reads, and watches.
+// Replica: client requests and their order on each connection (the queue
+// itself is ClientQueue, client_queue.h), read-index rounds, and timeouts.
 #include <algorithm>
-#include <map>
 #include <vector>
 
 #include "base/assert.h"
+#include "base/overloaded.h"
 #include "server/replica/replica.h"
 
 namespace synod::replica {
@@ -14,33 +15,20 @@ protocol::Status error(protocol::Error code, std::string message) {
   return protocol::Status{code, std::move(message)};
 }
 
-WatchKind to_registry_kind(protocol::WatchKind kind) {
-  switch (kind) {
-    case protocol::WatchKind::data: return WatchKind::data;
-    case protocol::WatchKind::children: return WatchKind::children;
-    case protocol::WatchKind::exists: return WatchKind::exists;
-    case protocol::WatchKind::persistent: return WatchKind::persistent;
-    case protocol::WatchKind::persistent_recursive: return WatchKind::persistent_recursive;
-  }
-  SYNOD_UNREACHABLE();
-}
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
+using base::Overloaded;
 
 }  // namespace
 
 void Replica::on_request(ClientId id, protocol::ClientRequest request) {
-  Client& client = clients_[id];
-  if (client.queue.size() >= options_.pending_per_client_max) {
-    emit(id, client,
-         protocol::Response{request.request_id,
-                            Zxid{applied_.value()},
-                            error(protocol::Error::LIMIT_EXCEEDED,
-                                  "too many requests outstanding on this connection"),
-                            {}});
+  ClientQueue& client =
+      clients_.try_emplace(id, options_.pending_per_client_max, options_.request_timeout_ms)
+          .first->second;
+  if (client.full()) {
+    emit(id, protocol::Response{request.request_id,
+                                Zxid{applied_.value()},
+                                error(protocol::Error::LIMIT_EXCEEDED,
+                                      "too many requests outstanding on this connection"),
+                                {}});
     return;
   }
   const std::uint64_t rid = request.request_id;
@@ -50,24 +38,24 @@ void Replica::on_request(ClientId id, protocol::ClientRequest request) {
           // write requests carry none, so a client cannot write as another.
           [&](protocol::WriteRequest& w) {
             submit_write(id, client, rid,
-                         codec::LogCommand{0, client.session, rid,
-                                           store::WriteCommand{client.session, std::move(w.fence),
+                         codec::LogCommand{0, client.session(), rid,
+                                           store::WriteCommand{client.session(), std::move(w.fence),
                                                                std::move(w.op)}});
           },
           [&](protocol::MultiRequest& m) {
             submit_write(id, client, rid,
-                         codec::LogCommand{0, client.session, rid,
-                                           store::MultiCommand{client.session, std::move(m.fence),
+                         codec::LogCommand{0, client.session(), rid,
+                                           store::MultiCommand{client.session(), std::move(m.fence),
                                                                std::move(m.ops)}});
           },
           [&](protocol::CloseSessionRequest&) {
             submit_write(id, client, rid,
-                         codec::LogCommand{0, client.session, rid,
-                                           store::CloseSessionCommand{client.session}});
+                         codec::LogCommand{0, client.session(), rid,
+                                           store::CloseSessionCommand{client.session()}});
           },
           [&](protocol::OpenSessionRequest& open) { open_session(id, client, rid, open); },
           [&](protocol::KeepAliveRequest& body) {
-            if (client.session == SessionId{0}) {
+            if (client.session() == SessionId{0}) {
               answer_now(id, client, rid, error(protocol::Error::SESSION_EXPIRED, "no session"));
               return;
             }
@@ -86,7 +74,7 @@ void Replica::on_request(ClientId id, protocol::ClientRequest request) {
           },
       },
       request.body);
-  if (client.session != SessionId{0}) note_session_active(client.session);
+  if (client.session() != SessionId{0}) note_session_active(client.session());
   drain();
 }
 
@@ -98,72 +86,56 @@ void Replica::on_client_gone(ClientId id) {
 }
 
 // A write waits to be proposed until every request before it on the
-// connection is a write or answered: a read sent before a write must never
-// see it, and reads are served at whatever the replica has applied.
-void Replica::submit_write(ClientId id, Client& client, std::uint64_t request_id,
+// connection is a write or answered (ClientQueue::take_proposable()).
+void Replica::submit_write(ClientId id, ClientQueue& client, std::uint64_t request_id,
                            codec::LogCommand command) {
   const bool opens = std::holds_alternative<store::OpenSessionCommand>(command.command);
-  if (!opens && client.session == SessionId{0}) {
+  if (!opens && client.session() == SessionId{0}) {
     answer_now(id, client, request_id,
                error(protocol::Error::SESSION_EXPIRED, "open a session before writing"));
     return;
   }
-  Pending pending;
-  pending.request_id = request_id;
-  pending.deadline_ms = now_.monotonic_ms + options_.request_timeout_ms;
-  pending.command = std::move(command);
-  client.queue.push_back(std::move(pending));
+  client.push_write(request_id, now_.monotonic_ms, std::move(command));
   maybe_propose(id, client);
 }
 
-void Replica::maybe_propose(ClientId id, Client& client) {
-  while (client.propose_from < client.queue.size()) {
-    Pending& p = client.queue[client.propose_from];
-    if (p.is_read && !p.response) return;
-    if (!p.is_read && p.command && !p.proposed && !p.response) propose_write(id, client, p);
-    ++client.propose_from;
+void Replica::maybe_propose(ClientId id, ClientQueue& client) {
+  for (ProposableWrite& write : client.take_proposable()) {
+    propose_write(id, write.request_id, std::move(write.command));
   }
 }
 
-void Replica::propose_write(ClientId id, Client& /*client*/, Pending& pending) {
-  pending.proposed = true;
-  codec::LogCommand& command = *pending.command;
+void Replica::propose_write(ClientId id, std::uint64_t request_id, codec::LogCommand command) {
   writes_in_flight_[{command.session, command.sequence}] =
-      WriteInFlight{id, pending.request_id, snapshots_installed_};
+      WriteInFlight{id, request_id, snapshots_installed_};
   if (core_->is_leader()) {
-    propose_stamped({command});
+    std::vector<codec::LogCommand> one;
+    one.push_back(std::move(command));
+    propose_stamped(std::move(one));
   } else {
-    to_forward_.push_back(ToForward{id, pending.request_id, command});
+    to_forward_.push_back(ToForward{id, request_id, std::move(command)});
   }
 }
 
-void Replica::submit_read(ClientId id, Client& client, std::uint64_t request_id,
+void Replica::submit_read(ClientId id, ClientQueue& client, std::uint64_t request_id,
                           protocol::ClientBody body, bool linearizable) {
-  Pending pending;
-  pending.request_id = request_id;
-  pending.is_read = true;
-  pending.linearizable = linearizable;
-  pending.deadline_ms = now_.monotonic_ms + options_.request_timeout_ms;
-  pending.body = std::move(body);
-  client.queue.push_back(std::move(pending));
+  client.push_read(request_id, now_.monotonic_ms, std::move(body), linearizable);
   // The session rides on the round to the leader (a follower's touch).
-  if (linearizable && client.session != SessionId{0}) note_session_active(client.session);
+  if (linearizable && client.session() != SessionId{0}) note_session_active(client.session());
   if (linearizable) {
-    read_round_next_.emplace_back(id, request_id);
+    read_rounds_.add(id, request_id);
     start_read_round();
   }
   pump(id, client);
 }
 
-void Replica::open_session(ClientId id, Client& client, std::uint64_t request_id,
+void Replica::open_session(ClientId id, ClientQueue& client, std::uint64_t request_id,
                            const protocol::OpenSessionRequest& request) {
   if (request.previous) {
     // Moving a session here: answer (after a read-index round, so the
     // session's existence is current) only once we have applied what the
     // client had seen.
-    client.session = *request.previous;
-    client.wait_for = std::max(client.wait_for, Slot{request.last_zxid.value()});
-    client.last_zxid = std::max(client.last_zxid, request.last_zxid);
+    client.move_session_here(*request.previous, request.last_zxid);
     submit_read(id, client, request_id, request, true);
     return;
   }
@@ -177,59 +149,29 @@ void Replica::open_session(ClientId id, Client& client, std::uint64_t request_id
                codec::LogCommand{0, SessionId{0}, nonce, store::OpenSessionCommand{timeout}});
 }
 
-void Replica::answer_now(ClientId id, Client& client, std::uint64_t request_id,
+void Replica::answer_now(ClientId id, ClientQueue& client, std::uint64_t request_id,
                          protocol::Status status, protocol::ResultBody body) {
-  Pending done;
-  done.request_id = request_id;
-  done.response =
-      protocol::Response{request_id, Zxid{applied_.value()}, std::move(status), std::move(body)};
-  done.restamp = true;
-  client.queue.push_back(std::move(done));
+  client.push_answer(
+      request_id, now_.monotonic_ms,
+      protocol::Response{request_id, Zxid{applied_.value()}, std::move(status), std::move(body)});
   pump(id, client);
 }
 
-void Replica::complete_write(ClientId id, Client& client, std::uint64_t request_id,
+void Replica::complete_write(ClientId id, ClientQueue& client, std::uint64_t request_id,
                              protocol::Response response, bool restamp) {
-  for (Pending& p : client.queue) {
-    if (p.is_read || p.request_id != request_id || p.response) continue;
-    if (auto* opened = std::get_if<protocol::SessionResult>(&response.body)) {
-      client.session = opened->session;
-    }
-    p.response = std::move(response);
-    p.restamp = restamp;
-    break;
-  }
+  (void)client.answer_write(request_id, std::move(response), restamp);
   pump(id, client);
 }
 
 // Sends whatever is ready at the head of the connection's queue, in order,
 // then proposes the writes that no longer wait behind a read.
-void Replica::pump(ClientId id, Client& client) {
-  while (!client.queue.empty()) {
-    if (applied_ < client.wait_for) {
-      waiting_apply_.insert(id);
-      break;
-    }
-    Pending& head = client.queue.front();
-    if (!head.response && head.is_read) {
-      if (head.linearizable && !head.read_index) break;
-      if (head.read_index && applied_ < *head.read_index) {
-        waiting_apply_.insert(id);
-        break;
-      }
-      head.response = evaluate_read(id, client, head);
-    }
-    if (!head.response) break;
-    protocol::Response response = std::move(*head.response);
-    // An answer that is not a result of its own (an error before applying,
-    // a keep-alive) claims nothing newer than what the connection has seen,
-    // so the zxids a connection receives never go back.
-    if (head.restamp) response.zxid = client.last_zxid;
-    SYNOD_ASSERT(response.zxid >= client.last_zxid);
-    client.last_zxid = response.zxid;
-    client.queue.pop_front();
-    if (client.propose_from > 0) --client.propose_from;
-    emit(id, client, std::move(response));
+void Replica::pump(ClientId id, ClientQueue& client) {
+  for (;;) {
+    const Turn turn = client.turn(applied_);
+    if (turn == Turn::waits_for_apply) waiting_apply_.insert(id);
+    if (turn != Turn::read && turn != Turn::answer) break;
+    if (turn == Turn::read) client.answer_head(evaluate_read(id, client));
+    emit(id, client.pop_answer());
   }
   maybe_propose(id, client);
 }
@@ -243,50 +185,35 @@ void Replica::pump_all() {
   }
 }
 
-void Replica::emit(ClientId id, Client&, protocol::ServerMessage message) {
+void Replica::emit(ClientId id, protocol::ServerMessage message) {
   output_.to_clients.push_back(ToClient{id, std::move(message)});
 }
 
 void Replica::start_read_round() {
-  if (read_round_in_flight_ || read_round_next_.empty()) return;
-  read_round_in_flight_ = ++read_round_id_;
-  read_round_started_ms_ = now_.monotonic_ms;
-  read_round_members_ = std::move(read_round_next_);
-  read_round_next_.clear();
-  read_round_sessions_.assign(touched_since_report_.begin(), touched_since_report_.end());
-  touched_since_report_.clear();
+  if (!read_rounds_.can_start()) return;
+  const std::uint64_t round = read_rounds_.start(now_.monotonic_ms, liveness_.take_touched());
   std::vector<std::uint64_t> sessions;
-  sessions.reserve(read_round_sessions_.size());
-  for (const SessionId s : read_round_sessions_) sessions.push_back(s.value());
-  core_->read_index(*read_round_in_flight_, std::move(sessions));
+  sessions.reserve(read_rounds_.carried().size());
+  for (const SessionId s : read_rounds_.carried()) sessions.push_back(s.value());
+  core_->read_index(round, std::move(sessions));
 }
 
 void Replica::on_read_ready(const consensus::ReadReady& ready) {
-  if (!read_round_in_flight_ || ready.id != *read_round_in_flight_) return;
-  read_round_in_flight_.reset();
-  auto members = std::move(read_round_members_);
-  read_round_members_.clear();
-  if (!ready.ok) {
+  RoundEnd end = read_rounds_.finish(ready);
+  if (auto* failed = std::get_if<RoundFailed>(&end)) {
     // No leader confirmed it: the next tick asks again (reads time out),
     // with the sessions it carried.
-    read_round_next_.insert(read_round_next_.begin(), members.begin(), members.end());
-    touched_since_report_.insert(read_round_sessions_.begin(), read_round_sessions_.end());
+    liveness_.touch_again(failed->sessions);
     return;
   }
+  auto* confirmed = std::get_if<RoundConfirmed>(&end);
+  if (confirmed == nullptr) return;  // not the round in flight
   // One pass over each member client's queue, however many of its reads
   // rode on the round.
-  std::map<ClientId, std::vector<std::uint64_t>> by_client;
-  for (const auto& [id, request_id] : members) by_client[id].push_back(request_id);
-  for (auto& [id, request_ids] : by_client) {
+  for (const auto& [id, request_ids] : confirmed->requests) {
     auto it = clients_.find(id);
     if (it == clients_.end()) continue;
-    std::sort(request_ids.begin(), request_ids.end());
-    for (Pending& p : it->second.queue) {
-      if (p.is_read && !p.read_index &&
-          std::binary_search(request_ids.begin(), request_ids.end(), p.request_id)) {
-        p.read_index = ready.index;
-      }
-    }
+    it->second.assign_read_index(request_ids, confirmed->index);
     pump(id, it->second);
   }
   start_read_round();
@@ -296,114 +223,16 @@ void Replica::on_read_ready(const consensus::ReadReady& ready) {
 // so each client's scan stops at the first request still in time.
 void Replica::expire_requests() {
   for (auto& [id, client] : clients_) {
-    bool expired = false;
-    for (Pending& p : client.queue) {
-      if (p.response) continue;
-      if (p.deadline_ms > now_.monotonic_ms) break;
-      const char* why = p.is_read ? "the read timed out; it changed nothing"
-                                  : "the write timed out; it may or may not have happened";
-      p.response = protocol::Response{
-          p.request_id, Zxid{applied_.value()}, error(protocol::Error::TIMEOUT, why), {}};
-      p.restamp = true;
-      expired = true;
-      if (p.command && p.proposed) {
-        const auto key = std::pair{p.command->session, p.command->sequence};
-        const auto in_flight = writes_in_flight_.find(key);
-        if (in_flight != writes_in_flight_.end() && in_flight->second.client == id &&
-            in_flight->second.request_id == p.request_id) {
-          writes_in_flight_.erase(in_flight);
-        }
+    const Expiry expiry = client.expire(now_.monotonic_ms, Zxid{applied_.value()});
+    for (const ExpiredWrite& write : expiry.proposed) {
+      const auto in_flight = writes_in_flight_.find(write.key);
+      if (in_flight != writes_in_flight_.end() && in_flight->second.client == id &&
+          in_flight->second.request_id == write.request_id) {
+        writes_in_flight_.erase(in_flight);
       }
     }
-    if (expired) pump(id, client);
+    if (expiry.any) pump(id, client);
   }
-}
-
-protocol::Response Replica::evaluate_read(ClientId id, Client& client, const Pending& pending) {
-  protocol::Response r{pending.request_id, Zxid{applied_.value()}, {}, {}};
-  // A keep-alive's or a moved session's answer, after its read-index round
-  // carried the session to the leader: the session and how long it is safe.
-  const auto vouch = [&](SessionId session) {
-    if (!store_.session_exists(session)) {
-      r.status = error(protocol::Error::SESSION_EXPIRED,
-                       "session " + std::to_string(session.value()) + " has expired");
-      return false;
-    }
-    note_session_active(session);
-    const std::int64_t timeout = session_timeout_ms_[session];
-    r.body = protocol::SessionResult{session, timeout, timeout};
-    return true;
-  };
-  std::visit(Overloaded{
-                 [&](const protocol::GetRequest& q) {
-                   auto got = store_.get(q.path);
-                   if (!got.ok()) {
-                     r.status = got.status();
-                     return;
-                   }
-                   const store::NodeView& v = got.value();
-                   r.body = protocol::DataResult{std::string(v.data), v.stat, v.kind, v.ttl_ms};
-                   if (q.watch) r.status = watches_.add(id, q.path, WatchKind::data);
-                 },
-                 [&](const protocol::ExistsRequest& q) {
-                   auto got = store_.exists(q.path);
-                   if (q.watch) {
-                     const protocol::Status added = watches_.add(id, q.path, WatchKind::exists);
-                     if (!added.ok()) {
-                       r.status = added;
-                       return;
-                     }
-                   }
-                   if (!got.ok()) {
-                     r.status = got.status();
-                     return;
-                   }
-                   r.body = protocol::StatResult{got.value()};
-                 },
-                 [&](const protocol::ChildrenRequest& q) {
-                   auto page = store_.children(q.path, q.after, q.limit);
-                   if (!page.ok()) {
-                     r.status = page.status();
-                     return;
-                   }
-                   protocol::ChildrenResult result{page.value().entries, std::nullopt};
-                   if (page.value().more && !result.entries.empty()) {
-                     result.next_after = result.entries.back().name;
-                   }
-                   r.body = std::move(result);
-                   if (q.watch) r.status = watches_.add(id, q.path, WatchKind::children);
-                 },
-                 [&](const protocol::CheckFenceRequest& q) {
-                   r.status = store_.check_fence(q.fence);
-                   if (r.status.ok()) r.body = protocol::FenceResult{q.fence.token};
-                 },
-                 [&](const protocol::KeepAliveRequest&) { (void)vouch(client.session); },
-                 [&](const protocol::OpenSessionRequest& q) {
-                   if (!vouch(*q.previous)) client.session = SessionId{0};
-                 },
-                 [&](const protocol::SetWatchRequest& q) {
-                   const WatchKind kind = to_registry_kind(q.kind);
-                   if (!q.from_zxid) {
-                     r.status = watches_.add(id, q.path, kind);
-                     return;
-                   }
-                   auto replay =
-                       watches_.add_from(id, q.path, kind, *q.from_zxid, Zxid{applied_.value()});
-                   if (!replay.ok()) {
-                     r.status = replay.status();
-                     return;
-                   }
-                   for (Notification& n : replay.value()) {
-                     emit(id, client, protocol::WatchEvent{std::move(n.event), q.path, q.kind});
-                   }
-                 },
-                 [&](const protocol::RemoveWatchRequest& q) {
-                   watches_.remove(id, q.path, to_registry_kind(q.kind));
-                 },
-                 [&](const auto&) {},  // sync: only the zxid matters
-             },
-             pending.body);
-  return r;
 }
 
 protocol::Response Replica::write_response(std::uint64_t request_id, Zxid zxid,

@@ -24,6 +24,10 @@ std::string ReplicaOptions::validate() const {
   }
   if (request_timeout_ms <= 0) return "request_timeout_ms must be >= 1";
   if (pending_per_client_max == 0) return "pending_per_client_max must be >= 1";
+  if (ttl_removals_per_entry_max == 0 || ttl_removals_per_entry_max > store::ttl_removals_max) {
+    return "ttl_removals_per_entry_max must be in [1, " + std::to_string(store::ttl_removals_max) +
+           "]";
+  }
   return {};
 }
 
@@ -39,21 +43,22 @@ protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& o
   if (!opened.ok()) return protocol::Status{protocol::Error::CORRUPTED, opened.status().message};
   Storage::Opened& o = opened.value();
   auto replica = std::unique_ptr<Replica>(
-      new Replica(options, disk, prng, std::move(o.storage), std::move(o.durable), now));
+      new Replica(options, prng, std::move(o.storage), std::move(o.durable), now));
   for (std::string& note : o.notes) replica->output_.notes.push_back("recovery: " + note);
   if (replica->fatal_) return protocol::Status{protocol::Error::CORRUPTED, *replica->fatal_};
   return replica;
 }
 
-Replica::Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prng,
-                 Storage storage, consensus::Durable durable, Time now)
+Replica::Replica(const ReplicaOptions& options, base::Prng& prng, Storage storage,
+                 consensus::Durable durable, Time now)
     : options_(options),
       prng_(prng),
-      disk_(disk),
       storage_(std::move(storage)),
       store_(options.store),
       watches_(Zxid{durable.snapshot.slot.value()}, options.watches),
-      now_(now) {
+      now_(now),
+      read_rounds_(options.tick_ms * options.core.election_ticks),
+      liveness_(options.tick_ms * options.core.election_ticks, options.core.heartbeat_ticks) {
   applied_ = durable.snapshot.slot;
   snapshot_slot_ = durable.snapshot.slot;
   if (applied_ > Slot{0}) {
@@ -63,7 +68,7 @@ Replica::Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prn
            " does not load: " + loaded.message);
     }
   }
-  reload_session_timeouts();
+  liveness_.reload(store_.sessions());
   core_ = std::make_unique<consensus::Core>(options_.core, std::move(durable), prng);
   drain();
 }
@@ -80,15 +85,9 @@ void Replica::on_tick(Time now) {
   drain();
   session_tick();
   expire_requests();
-  if (read_round_in_flight_ &&
-      now_.monotonic_ms - read_round_started_ms_ > options_.tick_ms * options_.core.election_ticks) {
-    // The round's answer was lost: ask again, for everyone waiting.
-    read_round_members_.insert(read_round_members_.end(), read_round_next_.begin(),
-                               read_round_next_.end());
-    read_round_next_ = std::move(read_round_members_);
-    read_round_members_.clear();
-    read_round_in_flight_.reset();
-    touched_since_report_.insert(read_round_sessions_.begin(), read_round_sessions_.end());
+  // A round whose answer was lost is asked again, for everyone waiting.
+  if (auto carried = read_rounds_.give_up_if_lost(now_.monotonic_ms)) {
+    liveness_.touch_again(*carried);
   }
   // Reads whose round failed (no leader then) ask again on the next tick.
   start_read_round();
@@ -108,7 +107,7 @@ std::optional<Replica::SyncTicket> Replica::begin_sync() {
     fail("the disk failed to sync: " + pending.status().message);
     return std::nullopt;
   }
-  SyncTicket ticket{written_token_, std::move(pending.value())};
+  SyncTicket ticket{sync_gate_.written_token(), std::move(pending.value())};
   if (options_.canaries.skip_wal_sync) ticket.pending.job.reset();
   return ticket;
 }
@@ -119,20 +118,13 @@ std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const 
     fail("the disk failed to sync: " + status.message);
     return fatal_;
   }
-  if (ticket.token <= durable_token_) return std::nullopt;  // a later sync() covered it
-  durable_token_ = ticket.token;
-  while (!waiting_votes_.empty() && waiting_votes_.front().first <= durable_token_) {
-    for (auto& e : waiting_votes_.front().second) output_.send.push_back(std::move(e));
-    waiting_votes_.pop_front();
-  }
-  core_->on_persisted(durable_token_);
+  if (!sync_gate_.made_durable(ticket.token, output_.send)) return std::nullopt;
+  core_->on_persisted(sync_gate_.durable_token());
   drain();
   return fatal_;
 }
 
-bool Replica::wants_sync() const {
-  return sync_wanted_token_ > durable_token_ || !waiting_votes_.empty();
-}
+bool Replica::wants_sync() const { return sync_gate_.wants_sync(); }
 
 ReplicaOutput Replica::take_output() {
   flush_writes();
@@ -154,6 +146,14 @@ ReplicaStatus Replica::status() const {
   return s;
 }
 
+void Replica::check_invariants() const {
+  sync_gate_.check_invariants();
+  read_rounds_.check_invariants();
+  liveness_.check_invariants(store_);
+  watches_.check_invariants();
+  for (const auto& [id, client] : clients_) client.check_invariants();
+}
+
 void Replica::fail(std::string why) {
   if (!fatal_) {
     output_.notes.push_back("fatal: " + why);
@@ -172,17 +172,12 @@ void Replica::drain() {
         fail("the disk failed to write: " + status.message);
         return;
       }
-      written_token_ = out.persist_token;
       const consensus::PersistBatch& p = out.persist;
-      if (p.promised || p.snapshot || !p.accepted.empty()) sync_wanted_token_ = written_token_;
+      sync_gate_.wrote(out.persist_token, p.promised || p.snapshot || !p.accepted.empty());
     }
     for (auto& e : out.send_now) output_.send.push_back(std::move(e));
     if (!out.send_after_persist.empty()) {
-      if (out.persist_token <= durable_token_) {
-        for (auto& e : out.send_after_persist) output_.send.push_back(std::move(e));
-      } else {
-        waiting_votes_.emplace_back(out.persist_token, std::move(out.send_after_persist));
-      }
+      sync_gate_.hold(out.persist_token, std::move(out.send_after_persist), output_.send);
     }
     if (out.install_snapshot) {
       const protocol::Status loaded = store_.load_snapshot(*out.install_snapshot->data);
@@ -194,7 +189,7 @@ void Replica::drain() {
       snapshot_slot_ = applied_;
       ++snapshots_installed_;
       watches_.reset_history(Zxid{applied_.value()});
-      reload_session_timeouts();
+      liveness_.reload(store_.sessions());
       drop_watches_after_snapshot();
       if (observer_ != nullptr) observer_->installed(options_.core.self, applied_, store_);
     }
@@ -220,7 +215,9 @@ void Replica::apply(const consensus::ChosenEntry& chosen) {
     SYNOD_ASSERT_MSG(decoded.ok(), "a chosen entry does not decode");
     apply_command(chosen.slot, decoded.value());
   }
-  if (observer_ != nullptr) observer_->applied(options_.core.self, chosen.slot, chosen.entry, store_);
+  if (observer_ != nullptr) {
+    observer_->applied(options_.core.self, chosen.slot, chosen.entry, store_);
+  }
 }
 
 void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
@@ -231,12 +228,10 @@ void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
   std::vector<Notification> notifications;
   watches_.on_applied(zxid, result.events, notifications);
   for (Notification& n : notifications) {
-    auto it = clients_.find(n.client);
-    if (it == clients_.end()) continue;
+    if (!clients_.contains(n.client)) continue;
     if (options_.canaries.drop_watch_event && ++notifications_ % 10 == 0) continue;
     const protocol::Path path = protocol::Path::parse(n.event.path).value();
-    emit(n.client, it->second,
-         protocol::WatchEvent{std::move(n.event), path, protocol::WatchKind::data});
+    emit(n.client, protocol::WatchEvent{std::move(n.event), path, protocol::WatchKind::data});
   }
   after_apply_sessions(command, result);
   auto waiting = writes_in_flight_.find({command.session, command.sequence});
@@ -267,10 +262,9 @@ void Replica::drop_watches_after_snapshot() {
   for (auto& [id, client] : clients_) {
     if (watches_.count(id) == 0) continue;
     watches_.remove_client(id);
-    emit(id, client,
-         protocol::SessionEvent{protocol::SessionState::moved, client.session,
-                                "this server caught up from a snapshot; set watches again from "
-                                "your last zxid"});
+    emit(id, protocol::SessionEvent{protocol::SessionState::moved, client.session(),
+                                    "this server caught up from a snapshot; set watches again "
+                                    "from your last zxid"});
   }
 }
 
@@ -318,57 +312,62 @@ void Replica::propose_stamped(std::vector<codec::LogCommand> commands) {
 
 void Replica::flush_writes() {
   while (!fatal_ && (!to_propose_.empty() || !to_forward_.empty())) {
-    if (!to_forward_.empty()) {
-      std::vector<ToForward> batch = std::move(to_forward_);
-      to_forward_.clear();
-      std::vector<consensus::Entry> entries;
-      entries.reserve(batch.size());
-      for (const ToForward& f : batch) {
-        entries.push_back(consensus::Entry::command(codec::encode_command(f.command)));
-      }
-      if (!core_->forward(std::move(entries))) {
-        for (const ToForward& f : batch) {
-          writes_in_flight_.erase({f.command.session, f.command.sequence});
-          auto client = clients_.find(f.client);
-          if (client == clients_.end()) continue;
-          for (Pending& p : client->second.queue) {
-            if (p.is_read || p.request_id != f.request_id || p.response) continue;
-            p.response = protocol::Response{
-                p.request_id,
-                Zxid{applied_.value()},
-                protocol::Status{protocol::Error::NOT_LEADER, "no leader is known; try again"},
-                {}};
-            p.restamp = true;
-            break;
-          }
-          pump(f.client, client->second);
-        }
-      }
-    }
-    if (!to_propose_.empty()) {
-      if (!core_->is_leader()) {
-        // Leadership was lost this instant: the clients time out with an
-        // unknown outcome, which is what they would see after a crash.
-        to_propose_.clear();
-      } else {
-        // What does not fit under pending_slots_max waits for a later flush.
-        const auto count = static_cast<std::size_t>(
-            std::min<std::uint64_t>(core_->proposal_room(), to_propose_.size()));
-        if (count == 0) break;
-        std::vector<consensus::Entry> entries;
-        entries.reserve(count);
-        const std::int64_t time_ms = stamp();
-        for (std::size_t i = 0; i < count; ++i) {
-          to_propose_[i].time_ms = time_ms;
-          entries.push_back(consensus::Entry::command(codec::encode_command(to_propose_[i])));
-        }
-        to_propose_.erase(to_propose_.begin(), to_propose_.begin() + static_cast<std::ptrdiff_t>(count));
-        const consensus::ProposeResult result = core_->propose(std::move(entries));
-        SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
-      }
-    }
+    if (!to_forward_.empty()) forward_batch();
+    if (!to_propose_.empty() && !propose_batch()) break;
     drain();  // a leader's own forwards come back here as more to propose
   }
+}
+
+// Follower: the gathered writes go to the leader as one Forward. With no
+// leader known, each is answered NOT_LEADER (it was never handed on).
+void Replica::forward_batch() {
+  std::vector<ToForward> batch = std::move(to_forward_);
+  to_forward_.clear();
+  std::vector<consensus::Entry> entries;
+  entries.reserve(batch.size());
+  for (const ToForward& f : batch) {
+    entries.push_back(consensus::Entry::command(codec::encode_command(f.command)));
+  }
+  if (core_->forward(std::move(entries))) return;
+  for (const ToForward& f : batch) {
+    writes_in_flight_.erase({f.command.session, f.command.sequence});
+    auto client = clients_.find(f.client);
+    if (client == clients_.end()) continue;
+    (void)client->second.answer_write(
+        f.request_id,
+        protocol::Response{
+            f.request_id,
+            Zxid{applied_.value()},
+            protocol::Status{protocol::Error::NOT_LEADER, "no leader is known; try again"},
+            {}},
+        /*restamp=*/true);
+    pump(f.client, client->second);
+  }
+}
+
+// Leader: stamps and proposes as many gathered writes as fit under
+// pending_slots_max; the rest wait for a later flush. False when none fit.
+bool Replica::propose_batch() {
+  if (!core_->is_leader()) {
+    // Leadership was lost this instant: the clients time out with an
+    // unknown outcome, which is what they would see after a crash.
+    to_propose_.clear();
+    return true;
+  }
+  const auto count = static_cast<std::size_t>(
+      std::min<std::uint64_t>(core_->proposal_room(), to_propose_.size()));
+  if (count == 0) return false;
+  std::vector<consensus::Entry> entries;
+  entries.reserve(count);
+  const std::int64_t time_ms = stamp();
+  for (std::size_t i = 0; i < count; ++i) {
+    to_propose_[i].time_ms = time_ms;
+    entries.push_back(consensus::Entry::command(codec::encode_command(to_propose_[i])));
+  }
+  to_propose_.erase(to_propose_.begin(), to_propose_.begin() + static_cast<std::ptrdiff_t>(count));
+  const consensus::ProposeResult result = core_->propose(std::move(entries));
+  SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
+  return true;
 }
 
 // Leader: writes forwarded by followers. Bytes from a peer are checked here,

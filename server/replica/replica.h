@@ -1,5 +1,5 @@
 // Replica: one server's deterministic heart. It wires the consensus core, the
-// store, durable storage, the watch registry, read-index waiters and session
+// store, durable storage, the watch registry, read-index rounds and session
 // liveness, and is driven only through its inputs:
 //
 //   on_message(from, message)   a peer's consensus message
@@ -22,6 +22,18 @@
 //   - nothing is answered on a moved session before this replica has applied
 //     the zxid the client had seen;
 //   - watch events reach a client before any response with a higher zxid.
+//
+// ## The rooms it conducts
+// Replica itself opens, drains the core, applies chosen entries, takes
+// snapshots, batches writes to propose or forward, and evaluates reads
+// (replica.cpp, clients.cpp, reads.cpp, sessions.cpp). What it keeps between
+// inputs lives in deterministic values with their own contracts and tests:
+//   ClientQueue      client_queue.h      one connection's requests, in order
+//   ReadRounds       read_rounds.h       the read-index round in flight, the next
+//   SessionLiveness  session_liveness.h  deadlines, touches, expiry/TTL pacing
+//   SyncGate         sync_gate.h         votes held until their writes are durable
+//   WatchRegistry    watches.h           watches and the event history
+//   Storage          storage.h           the WAL, snapshots and meta on disk
 #pragma once
 
 #include <cstdint>
@@ -38,7 +50,11 @@
 #include "protocol/codec.h"
 #include "server/codec/peer.h"
 #include "server/replica/client_id.h"
+#include "server/replica/client_queue.h"
+#include "server/replica/read_rounds.h"
+#include "server/replica/session_liveness.h"
 #include "server/replica/storage.h"
+#include "server/replica/sync_gate.h"
 #include "server/replica/watches.h"
 #include "server/store/store.h"
 #include "server/wal/disk.h"
@@ -61,8 +77,9 @@ struct ReplicaOptions {
   std::int64_t session_timeout_max_ms = 60000;
   // A request not answered in this long gets TIMEOUT (outcome unknown).
   std::int64_t request_timeout_ms = 10000;
-  std::uint32_t pending_per_client_max = 4096;
-  std::uint32_t ttl_removals_per_entry_max = 256;
+  std::uint32_t pending_per_client_max = pending_per_client_max_default;
+  // In [1, store::ttl_removals_max].
+  std::uint32_t ttl_removals_per_entry_max = ttl_removals_per_entry_max_default;
   WatchLimits watches;
   ReplicaCanaries canaries;
 
@@ -155,31 +172,13 @@ class Replica {
   // A fatal disk error seen while writing; the owner must stop.
   [[nodiscard]] const std::optional<std::string>& fatal() const { return fatal_; }
 
- private:
-  // One request on a connection, answered strictly in arrival order.
-  struct Pending {
-    std::uint64_t request_id = 0;
-    bool is_read = false;             // evaluated at the head of the queue
-    bool linearizable = false;        // read: waits for a read-index round
-    std::int64_t deadline_ms = 0;     // TIMEOUT after this
-    protocol::ClientBody body;        // read: what to evaluate
-    std::optional<Slot> read_index;   // linearizable read: the round's answer
-    std::optional<protocol::Response> response;  // ready to send
-    bool restamp = false;   // not a result of its own: carries the last zxid sent
-    bool proposed = false;  // write: handed to consensus
-    std::optional<codec::LogCommand> command;  // write: what to propose
-  };
-  struct Client {
-    SessionId session{};
-    Slot wait_for{};  // a moved session: answer nothing before applying this
-    Zxid last_zxid{};  // the highest zxid sent on this connection
-    std::deque<Pending> queue;
-    // Every request in queue[0, propose_from) is answered or a proposed
-    // write: maybe_propose() looks no further back.
-    std::size_t propose_from = 0;
-  };
+  // Asserts the invariants of every room above (and that the session mirror
+  // matches the store). Between inputs only. O(state); for tests and the
+  // simulator.
+  void check_invariants() const;
 
-  Replica(const ReplicaOptions& options, wal::Disk& disk, base::Prng& prng, Storage storage,
+ private:
+  Replica(const ReplicaOptions& options, base::Prng& prng, Storage storage,
           consensus::Durable durable, Time now);
 
   // replica.cpp: driving the core, applying, snapshots.
@@ -189,30 +188,30 @@ class Replica {
   void maybe_snapshot();
   void drop_watches_after_snapshot();
   void after_apply_sessions(const codec::LogCommand& command, const store::ApplyResult& result);
-  void complete_write(ClientId id, Client& client, std::uint64_t request_id,
+  void complete_write(ClientId id, ClientQueue& client, std::uint64_t request_id,
                       protocol::Response response, bool restamp = false);
   void propose_stamped(std::vector<codec::LogCommand> commands);
   void flush_writes();
+  void forward_batch();
+  [[nodiscard]] bool propose_batch();
   void handle_forwarded(std::vector<consensus::Entry> entries);
   void fail(std::string why);
   [[nodiscard]] std::int64_t stamp();
 
-  // clients.cpp: requests, ordering, reads, watches.
-  void submit_write(ClientId id, Client& client, std::uint64_t request_id,
+  // clients.cpp: requests and their order, read-index rounds, timeouts.
+  void submit_write(ClientId id, ClientQueue& client, std::uint64_t request_id,
                     codec::LogCommand command);
-  void submit_read(ClientId id, Client& client, std::uint64_t request_id, protocol::ClientBody body,
-                   bool linearizable);
-  void open_session(ClientId id, Client& client, std::uint64_t request_id,
+  void submit_read(ClientId id, ClientQueue& client, std::uint64_t request_id,
+                   protocol::ClientBody body, bool linearizable);
+  void open_session(ClientId id, ClientQueue& client, std::uint64_t request_id,
                     const protocol::OpenSessionRequest& request);
-  void answer_now(ClientId id, Client& client, std::uint64_t request_id, protocol::Status status,
-                  protocol::ResultBody body = {});
-  void pump(ClientId id, Client& client);
-  void maybe_propose(ClientId id, Client& client);
-  void propose_write(ClientId id, Client& client, Pending& pending);
+  void answer_now(ClientId id, ClientQueue& client, std::uint64_t request_id,
+                  protocol::Status status, protocol::ResultBody body = {});
+  void pump(ClientId id, ClientQueue& client);
+  void maybe_propose(ClientId id, ClientQueue& client);
+  void propose_write(ClientId id, std::uint64_t request_id, codec::LogCommand command);
   void pump_all();
-  [[nodiscard]] protocol::Response evaluate_read(ClientId id, Client& client,
-                                                 const Pending& pending);
-  void emit(ClientId id, Client& client, protocol::ServerMessage message);
+  void emit(ClientId id, protocol::ServerMessage message);
   void start_read_round();
   void on_read_ready(const consensus::ReadReady& ready);
   void expire_requests();
@@ -220,16 +219,20 @@ class Replica {
                                                   const store::ApplyResult& result,
                                                   const store::Command& command) const;
 
+  // reads.cpp: a read at the head of its queue, one leaf per request kind.
+  // The head's answer; replayed watch events are emitted before it.
+  [[nodiscard]] protocol::Response evaluate_read(ClientId id, ClientQueue& client);
+  [[nodiscard]] bool vouch(SessionId session, protocol::Response& r);
+  void set_watch(ClientId id, const protocol::SetWatchRequest& q, protocol::Response& r);
+
   // sessions.cpp: liveness at the leader, touches from followers, TTLs.
   void note_session_active(SessionId session);
   void session_tick();
   void on_became_leader();
   void on_session_gone(SessionId session, protocol::SessionState state);
-  void reload_session_timeouts();
 
   ReplicaOptions options_;
   base::Prng& prng_;
-  wal::Disk& disk_;
   Storage storage_;
   std::unique_ptr<consensus::Core> core_;
   store::Store store_;
@@ -240,42 +243,24 @@ class Replica {
   Time now_;
   bool was_leader_ = false;
 
-  // Votes waiting for their writes: (persist token, messages).
-  std::deque<std::pair<std::uint64_t, std::vector<consensus::Envelope>>> waiting_votes_;
-  std::uint64_t written_token_ = 0;
-  std::uint64_t durable_token_ = 0;
-  std::uint64_t sync_wanted_token_ = 0;  // the last batch that waits for durability
+  SyncGate sync_gate_;  // votes held until their writes are durable
 
-  std::map<ClientId, Client> clients_;
+  std::map<ClientId, ClientQueue> clients_;
   // Clients whose next answer waits for applied_ to reach a slot (a moved
   // session, or a read at its read index): pump_all() looks only at them.
   std::set<ClientId> waiting_apply_;
-  // (session, sequence) of a write in flight -> who waits for it.
+  // A write in flight (its session and sequence) -> who waits for it.
   struct WriteInFlight {
     ClientId client;
     std::uint64_t request_id = 0;
     std::uint64_t installs = 0;  // snapshots_installed_ when it was handed on
   };
-  std::map<std::pair<SessionId, std::uint64_t>, WriteInFlight> writes_in_flight_;
+  std::map<WriteKey, WriteInFlight> writes_in_flight_;
   std::uint64_t snapshots_installed_ = 0;  // from the leader, since open
 
-
-  // Read-index rounds: one in flight; reads arriving meanwhile wait for the next.
-  std::uint64_t read_round_id_ = 0;
-  std::optional<std::uint64_t> read_round_in_flight_;
-  std::int64_t read_round_started_ms_ = 0;
-  std::vector<std::pair<ClientId, std::uint64_t>> read_round_members_;  // (client, request)
-  std::vector<std::pair<ClientId, std::uint64_t>> read_round_next_;
-  std::vector<SessionId> read_round_sessions_;  // carried to the leader by the round
-
-  // Session liveness (leader: deadlines; follower: sessions to touch).
-  std::map<SessionId, std::int64_t> session_timeout_ms_;  // mirrors the store
-  std::map<SessionId, std::int64_t> session_deadline_ms_;
-  std::map<SessionId, std::int64_t> expiring_;  // proposed for expiry, at (ms)
-  std::set<SessionId> touched_since_report_;
-  std::uint32_t touch_elapsed_ticks_ = 0;
-  std::optional<std::int64_t> ttl_removal_proposed_ms_;
-  std::uint64_t notifications_ = 0;
+  ReadRounds read_rounds_;    // one in flight; reads arriving meanwhile wait for the next
+  SessionLiveness liveness_;  // leader: deadlines; follower: sessions to touch
+  std::uint64_t notifications_ = 0;  // watch events sent (the drop_watch_event canary)
 
   // Writes gathered since the last take_output(), which proposes (leader) or
   // forwards (follower) them as one batch: every request that arrived
@@ -291,7 +276,6 @@ class Replica {
   // duplicated is proposed once. Bounded; oldest forgotten first.
   std::set<std::uint64_t> recently_opened_;
   std::deque<std::uint64_t> recently_opened_order_;
-
 
   ReplicaOutput output_;
   std::optional<std::string> fatal_;

@@ -12,10 +12,20 @@ namespace synod::replica {
 namespace {
 
 using protocol::EventType;
+using protocol::WatchKind;
+
+// One bit per kind, from its wire number: data (1) is bit 0, persistent_recursive (5) bit 4.
+constexpr unsigned bit_index(WatchKind kind) {
+  SYNOD_ASSERT(is_watch_kind(kind));
+  return static_cast<unsigned>(kind) - static_cast<unsigned>(watch_kind_first);
+}
+static_assert(bit_index(watch_kind_last) < 8, "every kind has a bit in a KindMask");
 
 constexpr std::uint8_t bit(WatchKind kind) {
-  return static_cast<std::uint8_t>(1u << static_cast<unsigned>(kind));
+  return static_cast<std::uint8_t>(1u << bit_index(kind));
 }
+
+constexpr std::uint8_t all_kind_bits = static_cast<std::uint8_t>(bit(watch_kind_last) * 2 - 1);
 
 constexpr std::uint8_t one_shot_bits =
     bit(WatchKind::data) | bit(WatchKind::exists) | bit(WatchKind::children);
@@ -93,7 +103,7 @@ WatchRegistry::WatchRegistry(Zxid history_start, WatchLimits limits)
 
 protocol::Status WatchRegistry::check_room(ClientId client, const protocol::Path& path,
                                            WatchKind kind) const {
-  SYNOD_ASSERT(static_cast<std::uint8_t>(kind) <= watch_kind_last);
+  SYNOD_ASSERT_MSG(is_watch_kind(kind), "the decoder passes only known kinds");
   if (contains(client, path, kind)) return protocol::ok_status();  // idempotent
   const std::size_t held = count(client);
   SYNOD_ASSERT(held <= limits_.watches_per_client_max);
@@ -313,7 +323,7 @@ void WatchRegistry::check_invariants() const {
     SYNOD_ASSERT_MSG(!clients.empty(), "an emptied path is erased");
     for (const auto& [client, mask] : clients) {
       SYNOD_ASSERT_MSG(mask != 0, "an emptied client entry is erased");
-      SYNOD_ASSERT(mask < (1u << (watch_kind_last + 1)));
+      SYNOD_ASSERT((mask & ~all_kind_bits) == 0);
       const auto state = by_client_.find(client);
       SYNOD_ASSERT(state != by_client_.end() && state->second.paths.contains(path));
       const auto bits = static_cast<std::size_t>(std::popcount(mask));

@@ -59,27 +59,27 @@
 
 #include "base/ids.h"
 #include "protocol/error.h"
+#include "protocol/messages.h"
 #include "protocol/path.h"
 #include "server/replica/client_id.h"
 #include "server/store/types.h"
 
 namespace synod::replica {
 
-// The registry's own numbering (one bit each in a KindMask). It is NOT the
-// wire's: proto/client.fbs numbers none = 0, data = 1, children = 2,
-// exists = 3, persistent = 4, persistent_recursive = 5, so the codec maps by
-// name, never by casting the number.
-enum class WatchKind : std::uint8_t {
-  data = 0,
-  exists = 1,
-  children = 2,
-  persistent = 3,
-  persistent_recursive = 4,
-};
-inline constexpr std::uint8_t watch_kind_last = 4;
+// The kinds are the protocol's own (protocol::WatchKind, numbered as on the
+// wire: data = 1 .. persistent_recursive = 5); the registry keeps one bit per
+// kind in a KindMask, derived from that number. A kind outside the range is
+// never passed in (the decoder refuses it; asserted).
+inline constexpr protocol::WatchKind watch_kind_first = protocol::WatchKind::data;
+inline constexpr protocol::WatchKind watch_kind_last = protocol::WatchKind::persistent_recursive;
 
-[[nodiscard]] constexpr bool is_one_shot(WatchKind kind) {
-  return kind == WatchKind::data || kind == WatchKind::exists || kind == WatchKind::children;
+[[nodiscard]] constexpr bool is_watch_kind(protocol::WatchKind kind) {
+  return kind >= watch_kind_first && kind <= watch_kind_last;
+}
+
+[[nodiscard]] constexpr bool is_one_shot(protocol::WatchKind kind) {
+  return kind == protocol::WatchKind::data || kind == protocol::WatchKind::exists ||
+         kind == protocol::WatchKind::children;
 }
 
 // Bytes one event is charged in the history: the length of its path plus this
@@ -134,7 +134,8 @@ class WatchRegistry {
   // and changes nothing. A new one beyond watches_per_client_max:
   // LIMIT_EXCEEDED, nothing registered. Any kind is accepted; the replica
   // decides which read sets which kind (a data watch only on an existing node).
-  [[nodiscard]] protocol::Status add(ClientId client, const protocol::Path& path, WatchKind kind);
+  [[nodiscard]] protocol::Status add(ClientId client, const protocol::Path& path,
+                                     protocol::WatchKind kind);
 
   // Watch-from-zxid. Registers (client, path, kind) for kind persistent or
   // persistent_recursive, and returns, in zxid (then event) order, every
@@ -150,13 +151,12 @@ class WatchRegistry {
   // `applied_zxid` is the replica's applied point; it must be at least the
   // zxid of the last on_applied() call (asserted: the registry sees every
   // entry as it is applied).
-  [[nodiscard]] protocol::Result<std::vector<Notification>> add_from(ClientId client,
-                                                                     const protocol::Path& path,
-                                                                     WatchKind kind, Zxid from_zxid,
-                                                                     Zxid applied_zxid);
+  [[nodiscard]] protocol::Result<std::vector<Notification>> add_from(
+      ClientId client, const protocol::Path& path, protocol::WatchKind kind, Zxid from_zxid,
+      Zxid applied_zxid);
 
   // Removes (client, path, kind) if registered; otherwise does nothing.
-  void remove(ClientId client, const protocol::Path& path, WatchKind kind);
+  void remove(ClientId client, const protocol::Path& path, protocol::WatchKind kind);
   // Removes every registration of `client` (its connection closed or its
   // session ended). Unknown clients are fine.
   void remove_client(ClientId client);
@@ -182,7 +182,8 @@ class WatchRegistry {
   [[nodiscard]] std::size_t count() const { return count_; }
   [[nodiscard]] std::size_t count(ClientId client) const;
   // Whether (client, path, kind) is registered.
-  [[nodiscard]] bool contains(ClientId client, const protocol::Path& path, WatchKind kind) const;
+  [[nodiscard]] bool contains(ClientId client, const protocol::Path& path,
+                              protocol::WatchKind kind) const;
 
   // The zxid of the oldest event retained, or nullopt when none is.
   [[nodiscard]] std::optional<Zxid> history_oldest_zxid() const;
@@ -198,7 +199,7 @@ class WatchRegistry {
   void check_invariants() const;
 
  private:
-  // The kinds one client holds on one path, one bit per WatchKind.
+  // The kinds one client holds on one path: bit (wire number - 1) per kind.
   using KindMask = std::uint8_t;
   using ClientMasks = std::map<ClientId, KindMask>;
   struct ClientState {
@@ -212,8 +213,8 @@ class WatchRegistry {
   };
 
   [[nodiscard]] protocol::Status check_room(ClientId client, const protocol::Path& path,
-                                            WatchKind kind) const;
-  void insert(ClientId client, const std::string& path, WatchKind kind);
+                                            protocol::WatchKind kind) const;
+  void insert(ClientId client, const std::string& path, protocol::WatchKind kind);
   // Clears `bits` from client's mask at the path `at` points to, erasing
   // emptied entries. Returns the iterator after the client's entry.
   ClientMasks::iterator clear_bits(std::map<std::string, ClientMasks, std::less<>>::iterator at,

@@ -171,6 +171,7 @@ void StoreCluster::crash(Server& s) {
 void StoreCluster::handle(Server& s) {
   if (!s.replica) return;
   replica::ReplicaOutput out = s.replica->take_output();
+  s.replica->check_invariants();  // the replica's rooms, after every event
   for (const std::string& note : out.notes) log_line(note);
   for (const auto& e : out.send) {
     // Every peer message crosses the wire format, so codec bugs surface too.

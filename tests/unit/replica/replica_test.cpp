@@ -51,6 +51,7 @@ struct Single {
       replica::ReplicaOutput out = replica->take_output();
       CHECK(out.send.empty());  // one voter: nobody to talk to
       for (auto& m : out.to_clients) received.push_back(std::move(m));
+      replica->check_invariants();
       if (!out.sync_needed) return;
       REQUIRE_FALSE(replica->sync().has_value());
     }
@@ -336,6 +337,7 @@ struct Follower {
       for (auto& m : out.to_clients) {
         if (auto* r = std::get_if<protocol::Response>(&m.message)) answers.push_back(*r);
       }
+      replica->check_invariants();
       if (!out.sync_needed) return;
       REQUIRE_FALSE(replica->sync().has_value());
     }
@@ -354,7 +356,8 @@ struct Follower {
 
 }  // namespace
 
-TEST_CASE("replica: a session's write chosen after its later write is answered NOT_EXECUTED, in order") {
+TEST_CASE("replica: a session's write chosen after its later write is answered NOT_EXECUTED, "
+          "in order") {
   Follower f;
   f.request(1, protocol::OpenSessionRequest{20000, std::nullopt, Zxid{}});
   REQUIRE(f.forwarded.size() == 1);

@@ -16,7 +16,7 @@ using protocol::Event;
 using protocol::EventType;
 using replica::ClientId;
 using replica::Notification;
-using replica::WatchKind;
+using protocol::WatchKind;
 using replica::WatchLimits;
 using replica::WatchRegistry;
 
@@ -550,7 +550,9 @@ TEST_CASE("watches: the registry agrees with a naive linear model over random op
       CAPTURE(step);
       const ClientId c{prng.range(1, 5)};
       const char* p = paths[prng.below(std::size(paths))];
-      const auto kind = static_cast<WatchKind>(prng.range(0, replica::watch_kind_last));
+      const auto kind = static_cast<WatchKind>(
+          prng.range(static_cast<std::uint64_t>(replica::watch_kind_first),
+                     static_cast<std::uint64_t>(replica::watch_kind_last)));
       const NaiveRegistration r{c, p, kind};
       const std::uint64_t op = prng.below(100);
       if (op < 35) {

@@ -1,0 +1,126 @@
+// Replica: evaluating a read at the head of its connection's queue, one leaf
+// per request kind. Each runs at the replica's applied point, after every
+// earlier request on the connection (and, for a linearizable read, after its
+// read index: ClientQueue, ReadRounds).
+#include <string>
+
+#include "base/assert.h"
+#include "base/overloaded.h"
+#include "server/replica/replica.h"
+
+namespace synod::replica {
+
+namespace {
+
+using protocol::Response;
+
+// A get; with watch, a data watch on the node it found.
+void read_get(const store::Store& store, WatchRegistry& watches, ClientId id,
+              const protocol::GetRequest& q, Response& r) {
+  auto got = store.get(q.path);
+  if (!got.ok()) {
+    r.status = got.status();
+    return;
+  }
+  const store::NodeView& v = got.value();
+  r.body = protocol::DataResult{std::string(v.data), v.stat, v.kind, v.ttl_ms};
+  if (q.watch) r.status = watches.add(id, q.path, protocol::WatchKind::data);
+}
+
+// An exists; with watch, an exists watch whether or not the node exists.
+void read_exists(const store::Store& store, WatchRegistry& watches, ClientId id,
+                 const protocol::ExistsRequest& q, Response& r) {
+  auto got = store.exists(q.path);
+  if (q.watch) {
+    const protocol::Status added = watches.add(id, q.path, protocol::WatchKind::exists);
+    if (!added.ok()) {
+      r.status = added;
+      return;
+    }
+  }
+  if (!got.ok()) {
+    r.status = got.status();
+    return;
+  }
+  r.body = protocol::StatResult{got.value()};
+}
+
+// One page of children; with watch, a children watch on the node.
+void read_children(const store::Store& store, WatchRegistry& watches, ClientId id,
+                   const protocol::ChildrenRequest& q, Response& r) {
+  auto page = store.children(q.path, q.after, q.limit);
+  if (!page.ok()) {
+    r.status = page.status();
+    return;
+  }
+  protocol::ChildrenResult result{page.value().entries, std::nullopt};
+  if (page.value().more && !result.entries.empty()) {
+    result.next_after = result.entries.back().name;
+  }
+  r.body = std::move(result);
+  if (q.watch) r.status = watches.add(id, q.path, protocol::WatchKind::children);
+}
+
+void read_fence(const store::Store& store, const protocol::CheckFenceRequest& q, Response& r) {
+  r.status = store.check_fence(q.fence);
+  if (r.status.ok()) r.body = protocol::FenceResult{q.fence.token};
+}
+
+}  // namespace
+
+protocol::Response Replica::evaluate_read(ClientId id, ClientQueue& client) {
+  Response r{client.head_request_id(), Zxid{applied_.value()}, {}, {}};
+  std::visit(base::Overloaded{
+                 [&](const protocol::GetRequest& q) { read_get(store_, watches_, id, q, r); },
+                 [&](const protocol::ExistsRequest& q) { read_exists(store_, watches_, id, q, r); },
+                 [&](const protocol::ChildrenRequest& q) {
+                   read_children(store_, watches_, id, q, r);
+                 },
+                 [&](const protocol::CheckFenceRequest& q) { read_fence(store_, q, r); },
+                 [&](const protocol::KeepAliveRequest&) { (void)vouch(client.session(), r); },
+                 [&](const protocol::OpenSessionRequest& q) {
+                   SYNOD_ASSERT_MSG(q.previous, "only a moved session's open is a read");
+                   if (!vouch(*q.previous, r)) client.end_session();
+                 },
+                 [&](const protocol::SetWatchRequest& q) { set_watch(id, q, r); },
+                 [&](const protocol::RemoveWatchRequest& q) {
+                   watches_.remove(id, q.path, q.kind);
+                 },
+                 [&](const auto&) {},  // sync: only the zxid matters
+             },
+             client.head_read());
+  return r;
+}
+
+// A keep-alive's or a moved session's answer, after its read-index round
+// carried the session to the leader: the session and how long it is safe.
+bool Replica::vouch(SessionId session, Response& r) {
+  if (!store_.session_exists(session)) {
+    r.status = protocol::Status{protocol::Error::SESSION_EXPIRED,
+                                "session " + std::to_string(session.value()) + " has expired"};
+    return false;
+  }
+  note_session_active(session);
+  const std::int64_t timeout = liveness_.timeout_ms(session);
+  r.body = protocol::SessionResult{session, timeout, timeout};
+  return true;
+}
+
+// A watch; from a past zxid, a persistent one whose retained events since
+// then are sent first (before this answer), or COMPACTED.
+void Replica::set_watch(ClientId id, const protocol::SetWatchRequest& q, Response& r) {
+  if (!q.from_zxid) {
+    r.status = watches_.add(id, q.path, q.kind);
+    return;
+  }
+  auto replay = watches_.add_from(id, q.path, q.kind, *q.from_zxid, Zxid{applied_.value()});
+  if (!replay.ok()) {
+    r.status = replay.status();
+    return;
+  }
+  for (Notification& n : replay.value()) {
+    emit(id, protocol::WatchEvent{std::move(n.event), q.path, q.kind});
+  }
+}
+
+}  // namespace synod::replica
