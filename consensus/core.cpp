@@ -8,19 +8,20 @@
 
 namespace synod::consensus {
 
-std::string Options::validate() const {
-  if (self == no_node) return "self must be a node id >= 1";
-  if (heartbeat_ticks == 0) return "heartbeat_ticks must be >= 1";
-  if (election_ticks < 2 * heartbeat_ticks) return "election_ticks must be >= 2 * heartbeat_ticks";
-  if (accept_entries_max == 0) return "accept_entries_max must be >= 1";
-  if (accept_bytes_max == 0) return "accept_bytes_max must be >= 1";
+base::CheckStatus Options::validate() const {
+  if (self == no_node) return base::invalid("self must be a node id >= 1");
+  if (heartbeat_ticks == 0) return base::invalid("heartbeat_ticks must be >= 1");
+  if (election_ticks < 2 * heartbeat_ticks)
+    return base::invalid("election_ticks must be >= 2 * heartbeat_ticks");
+  if (accept_entries_max == 0) return base::invalid("accept_entries_max must be >= 1");
+  if (accept_bytes_max == 0) return base::invalid("accept_bytes_max must be >= 1");
   if (inflight_slots_max < accept_entries_max) {
-    return "inflight_slots_max must be >= accept_entries_max";
+    return base::invalid("inflight_slots_max must be >= accept_entries_max");
   }
   if (pending_slots_max < inflight_slots_max) {
-    return "pending_slots_max must be >= inflight_slots_max";
+    return base::invalid("pending_slots_max must be >= inflight_slots_max");
   }
-  if (snapshot_chunk_bytes_max == 0) return "snapshot_chunk_bytes_max must be >= 1";
+  if (snapshot_chunk_bytes_max == 0) return base::invalid("snapshot_chunk_bytes_max must be >= 1");
   return {};
 }
 
@@ -35,7 +36,7 @@ const char* message_name(const Message& message) {
 
 Core::Core(Options options, Durable recovered, base::Prng& prng)
     : options_(std::move(options)), prng_(prng) {
-  SYNOD_ASSERT_MSG(options_.validate().empty(), options_.validate().c_str());
+  SYNOD_ASSERT_MSG(options_.validate().ok(), options_.validate().message.c_str());
   SYNOD_ASSERT(recovered.snapshot.config.valid());
   promised_ = recovered.promised;
   max_round_seen_ = promised_.round;

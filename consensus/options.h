@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/ids.h"
+#include "base/status.h"
 #include "consensus/types.h"
 
 namespace synod::consensus {
@@ -46,8 +47,8 @@ struct Options {
 
   Canaries canaries;
 
-  // An empty string when the options are usable; otherwise what is wrong.
-  [[nodiscard]] std::string validate() const;
+  // ok when the options are usable; otherwise invalid, saying what is wrong.
+  [[nodiscard]] base::CheckStatus validate() const;
 };
 
 }  // namespace synod::consensus

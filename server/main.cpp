@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
   std::int64_t election_timeout_ms = 1000;
   std::int64_t heartbeat_ms = 100;
   std::int64_t tick_ms = 10;
-  std::int64_t session_timeout_min_ms = 2000;
-  std::int64_t session_timeout_max_ms = 60000;
+  std::int64_t session_timeout_ms_min = 2000;
+  std::int64_t session_timeout_ms_max = 60000;
   std::uint64_t snapshot_every = 10000;
   app.add_option("--id", id, "This server's id, in the --peers list")->required();
   app.add_option("--peers", peers_text,
@@ -52,10 +52,10 @@ int main(int argc, char** argv) {
   app.add_option("--heartbeat-ms", heartbeat_ms, "Leader heartbeat interval (ms)")
       ->capture_default_str();
   app.add_option("--tick-ms", tick_ms, "Length of one tick (ms)")->capture_default_str();
-  app.add_option("--session-timeout-min-ms", session_timeout_min_ms,
+  app.add_option("--session-timeout-min-ms", session_timeout_ms_min,
                  "Smallest session timeout granted (ms)")
       ->capture_default_str();
-  app.add_option("--session-timeout-max-ms", session_timeout_max_ms,
+  app.add_option("--session-timeout-max-ms", session_timeout_ms_max,
                  "Largest session timeout granted (ms)")
       ->capture_default_str();
   app.add_option("--snapshot-every", snapshot_every, "Applied entries between snapshots")
@@ -91,10 +91,10 @@ int main(int argc, char** argv) {
   r.core.election_ticks = static_cast<std::uint32_t>(election_timeout_ms / tick_ms);
   r.core.heartbeat_ticks = static_cast<std::uint32_t>(heartbeat_ms / tick_ms);
   r.tick_ms = tick_ms;
-  r.session_timeout_min_ms = session_timeout_min_ms;
-  r.session_timeout_max_ms = session_timeout_max_ms;
+  r.session_timeout_ms_min = session_timeout_ms_min;
+  r.session_timeout_ms_max = session_timeout_ms_max;
   r.snapshot_every = snapshot_every;
-  if (auto why = options.validate(); !why.empty()) return refuse(why);
+  if (auto checked = options.validate(); !checked.ok()) return refuse(checked.message);
 
   // A peer that vanishes must fail a write, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);

@@ -139,8 +139,8 @@ void Replica::open_session(ClientId id, ClientQueue& client, std::uint64_t reque
     submit_read(id, client, request_id, request, true);
     return;
   }
-  const std::int64_t timeout = std::clamp(request.timeout_ms, options_.session_timeout_min_ms,
-                                          options_.session_timeout_max_ms);
+  const std::int64_t timeout = std::clamp(request.timeout_ms, options_.session_timeout_ms_min,
+                                          options_.session_timeout_ms_max);
   // The open is matched to this request by (session 0, nonce): random, so a
   // restarted server never mistakes an old open it replays for a new one.
   const std::uint64_t nonce =

@@ -12,21 +12,21 @@ namespace {
 constexpr std::size_t recently_opened_max = 1 << 14;
 }  // namespace
 
-std::string ReplicaOptions::validate() const {
-  if (auto why = core.validate(); !why.empty()) return why;
-  if (tick_ms <= 0) return "tick_ms must be >= 1";
-  if (snapshot_every == 0) return "snapshot_every must be >= 1";
-  if (session_timeout_min_ms <= 0 || session_timeout_min_ms > session_timeout_max_ms) {
-    return "session timeouts need 0 < min <= max";
+base::CheckStatus ReplicaOptions::validate() const {
+  if (auto checked = core.validate(); !checked.ok()) return checked;
+  if (tick_ms <= 0) return base::invalid("tick_ms must be >= 1");
+  if (snapshot_every == 0) return base::invalid("snapshot_every must be >= 1");
+  if (session_timeout_ms_min <= 0 || session_timeout_ms_min > session_timeout_ms_max) {
+    return base::invalid("session timeouts need 0 < min <= max");
   }
-  if (session_timeout_min_ms < 2 * tick_ms * core.election_ticks) {
-    return "session_timeout_min_ms must cover two election timeouts";
+  if (session_timeout_ms_min < 2 * tick_ms * core.election_ticks) {
+    return base::invalid("session_timeout_ms_min must cover two election timeouts");
   }
-  if (request_timeout_ms <= 0) return "request_timeout_ms must be >= 1";
-  if (pending_per_client_max == 0) return "pending_per_client_max must be >= 1";
+  if (request_timeout_ms <= 0) return base::invalid("request_timeout_ms must be >= 1");
+  if (pending_per_client_max == 0) return base::invalid("pending_per_client_max must be >= 1");
   if (ttl_removals_per_entry_max == 0 || ttl_removals_per_entry_max > store::ttl_removals_max) {
-    return "ttl_removals_per_entry_max must be in [1, " + std::to_string(store::ttl_removals_max) +
-           "]";
+    return base::invalid("ttl_removals_per_entry_max must be in [1, " +
+                         std::to_string(store::ttl_removals_max) + "]");
   }
   return {};
 }
@@ -35,8 +35,8 @@ protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& o
                                                          wal::Disk& disk, base::Prng& prng,
                                                          const consensus::Configuration& initial,
                                                          Time now) {
-  if (auto why = options.validate(); !why.empty()) {
-    return protocol::Status{protocol::Error::BAD_ARGUMENTS, why};
+  if (auto checked = options.validate(); !checked.ok()) {
+    return protocol::Status{protocol::Error::BAD_ARGUMENTS, checked.message};
   }
   const consensus::Snapshot start{Slot{0}, initial, std::make_shared<const std::string>()};
   auto opened = Storage::open(disk, options.wal, start);

@@ -73,8 +73,8 @@ struct ReplicaOptions {
   wal::WalOptions wal;
   std::int64_t tick_ms = 10;  // the length of one tick, for timeouts in ms
   std::uint64_t snapshot_every = 10000;  // applied entries between snapshots
-  std::int64_t session_timeout_min_ms = 1000;
-  std::int64_t session_timeout_max_ms = 60000;
+  std::int64_t session_timeout_ms_min = 1000;
+  std::int64_t session_timeout_ms_max = 60000;
   // A request not answered in this long gets TIMEOUT (outcome unknown).
   std::int64_t request_timeout_ms = 10000;
   std::uint32_t pending_per_client_max = pending_per_client_max_default;
@@ -83,7 +83,8 @@ struct ReplicaOptions {
   WatchLimits watches;
   ReplicaCanaries canaries;
 
-  [[nodiscard]] std::string validate() const;
+  // ok when usable; otherwise invalid, naming the first bad field.
+  [[nodiscard]] base::CheckStatus validate() const;
 };
 
 struct Time {

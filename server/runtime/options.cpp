@@ -58,13 +58,14 @@ base::CheckResult<std::map<NodeId, Address>> parse_peers(std::string_view text) 
   return out;
 }
 
-std::string RuntimeOptions::validate() const {
-  if (id == no_node) return "--id must be in [1, " + std::to_string(node_id_max) + "]";
+base::CheckStatus RuntimeOptions::validate() const {
+  if (id == no_node)
+    return base::invalid("--id must be in [1, " + std::to_string(node_id_max) + "]");
   if (!peers.contains(id)) {
-    return "--peers must include this server's own id " + std::to_string(id.value());
+    return base::invalid("--peers must include this server's own id " + std::to_string(id.value()));
   }
-  if (replica.core.self != id) return "the replica's id differs from --id";
-  if (data_dir.empty()) return "--data-dir is required";
+  if (replica.core.self != id) return base::invalid("the replica's id differs from --id");
+  if (data_dir.empty()) return base::invalid("--data-dir is required");
   return replica.validate();
 }
 

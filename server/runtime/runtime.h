@@ -76,8 +76,8 @@ struct RuntimeOptions {
   std::string data_dir;             // for log lines only; the Disk is passed in
   replica::ReplicaOptions replica;  // replica.core.self == id
 
-  // "" when usable; otherwise what is wrong, as a sentence.
-  [[nodiscard]] std::string validate() const;
+  // ok when usable; otherwise invalid, with what is wrong as a sentence.
+  [[nodiscard]] base::CheckStatus validate() const;
 };
 
 // Limits of the runtime (STYLE.md habit 6).

@@ -128,9 +128,9 @@ void StoreCluster::start(Server& s) {
   o.core.snapshot_chunk_bytes_max *= 64;
   o.tick_ms = tick_ms;
   o.snapshot_every = options_.snapshot_every;
-  o.session_timeout_min_ms = std::max<std::int64_t>(1000, 2 * tick_ms * o.core.election_ticks);
-  o.session_timeout_max_ms = 4 * o.session_timeout_min_ms;
-  o.request_timeout_ms = 4 * o.session_timeout_min_ms;
+  o.session_timeout_ms_min = std::max<std::int64_t>(1000, 2 * tick_ms * o.core.election_ticks);
+  o.session_timeout_ms_max = 4 * o.session_timeout_ms_min;
+  o.request_timeout_ms = 4 * o.session_timeout_ms_min;
   o.store.canary_keep_ephemerals_on_expiry = options_.canary == "keep-ephemerals-on-expiry";
   o.store.canary_ignore_fence = options_.canary == "ignore-fence";
   o.store.canary_ignore_session_order = options_.canary == "ignore-session-order";

@@ -36,8 +36,8 @@ struct Single {
     o.core.heartbeat_ticks = 2;
     o.tick_ms = tick_ms;
     o.snapshot_every = 8;
-    o.session_timeout_min_ms = 1000;
-    o.session_timeout_max_ms = 4000;
+    o.session_timeout_ms_min = 1000;
+    o.session_timeout_ms_max = 4000;
     auto opened = Replica::open(o, disk, prng, consensus::Configuration{{NodeId{1}}, {}},
                                 replica::Time{now_ms, now_ms});
     REQUIRE_MESSAGE(opened.ok(), opened.status().message);
@@ -316,8 +316,8 @@ struct Follower {
     o.core.self = NodeId{1};
     o.core.election_ticks = 1000;  // never runs for leader in this test
     o.tick_ms = tick_ms;
-    o.session_timeout_min_ms = 20000;
-    o.session_timeout_max_ms = 40000;
+    o.session_timeout_ms_min = 20000;
+    o.session_timeout_ms_max = 40000;
     auto opened = Replica::open(o, disk, prng,
                                 consensus::Configuration{{NodeId{1}, NodeId{2}}, {}},
                                 replica::Time{0, 0});
