@@ -28,6 +28,11 @@ base::CheckStatus ReplicaOptions::validate() const {
     return base::invalid("ttl_removals_per_entry_max must be in [1, " +
                          std::to_string(store::ttl_removals_max) + "]");
   }
+  if (expire_sessions_per_entry_max == 0 ||
+      expire_sessions_per_entry_max > store::expire_sessions_max) {
+    return base::invalid("expire_sessions_per_entry_max must be in [1, " +
+                         std::to_string(store::expire_sessions_max) + "]");
+  }
   return {};
 }
 
@@ -362,12 +367,43 @@ bool Replica::propose_batch() {
   const std::int64_t time_ms = stamp();
   for (std::size_t i = 0; i < count; ++i) {
     to_propose_[i].time_ms = time_ms;
-    entries.push_back(consensus::Entry::command(codec::encode_command(to_propose_[i])));
+    if (auto bytes = encode_checked(to_propose_[i])) {
+      entries.push_back(consensus::Entry::command(std::move(*bytes)));
+    }
   }
   to_propose_.erase(to_propose_.begin(), to_propose_.begin() + static_cast<std::ptrdiff_t>(count));
+  if (entries.empty()) return true;
   const consensus::ProposeResult result = core_->propose(std::move(entries));
   SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
   return true;
+}
+
+// Every entry the leader proposes is its own encoding, decoded here exactly
+// as apply() will decode it once chosen: a command the decoder would refuse
+// (a bug in whoever built it) is dropped with a sentence, and its waiter, if
+// any, answered, instead of being chosen and stopping every replica at that
+// slot. Nothing unchecked enters the log.
+std::optional<std::string> Replica::encode_checked(const codec::LogCommand& command) {
+  std::string bytes = codec::encode_command(command);
+  auto decoded = codec::decode_command(bytes);
+  if (decoded.ok()) return bytes;
+  output_.notes.push_back(
+      node_name(options_.core.self) +
+      " refused to propose a command the log could not hold: " + decoded.status().message);
+  const auto waiting = writes_in_flight_.find({command.session, command.sequence});
+  if (waiting == writes_in_flight_.end()) return std::nullopt;
+  const WriteInFlight in_flight = waiting->second;
+  writes_in_flight_.erase(waiting);
+  auto client = clients_.find(in_flight.client);
+  if (client == clients_.end()) return std::nullopt;
+  complete_write(
+      in_flight.client, client->second, in_flight.request_id,
+      protocol::Response{in_flight.request_id,
+                         Zxid{applied_.value()},
+                         protocol::Status{protocol::Error::BAD_ARGUMENTS, decoded.status().message},
+                         {}},
+      /*restamp=*/true);
+  return std::nullopt;
 }
 
 // Leader: writes forwarded by followers. Bytes from a peer are checked here,

@@ -80,6 +80,8 @@ struct ReplicaOptions {
   std::uint32_t pending_per_client_max = pending_per_client_max_default;
   // In [1, store::ttl_removals_max].
   std::uint32_t ttl_removals_per_entry_max = ttl_removals_per_entry_max_default;
+  // In [1, store::expire_sessions_max].
+  std::uint32_t expire_sessions_per_entry_max = expire_sessions_per_entry_max_default;
   WatchLimits watches;
   ReplicaCanaries canaries;
 
@@ -195,6 +197,7 @@ class Replica {
   void flush_writes();
   void forward_batch();
   [[nodiscard]] bool propose_batch();
+  [[nodiscard]] std::optional<std::string> encode_checked(const codec::LogCommand& command);
   void handle_forwarded(std::vector<consensus::Entry> entries);
   void fail(std::string why);
   [[nodiscard]] std::int64_t stamp();

@@ -82,10 +82,12 @@ std::optional<std::vector<std::uint64_t>> SessionLiveness::follower_tick() {
   return ids;
 }
 
-std::vector<SessionId> SessionLiveness::due_for_expiry(std::int64_t now_ms) {
+std::vector<SessionId> SessionLiveness::due_for_expiry(std::int64_t now_ms, std::size_t max) {
+  SYNOD_ASSERT(max >= 1);
   saw_time(now_ms);
   std::vector<SessionId> due;
   for (const auto& [session, deadline] : deadline_ms_) {
+    if (due.size() == max) break;
     if (deadline >= now_ms) continue;
     const auto proposed = expiring_ms_.find(session);
     if (proposed != expiring_ms_.end() && now_ms - proposed->second < retry_ms_) continue;

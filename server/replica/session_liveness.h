@@ -55,6 +55,14 @@ inline constexpr std::uint32_t ttl_removals_per_entry_max_default = 256;
 static_assert(ttl_removals_per_entry_max_default >= 1);
 static_assert(ttl_removals_per_entry_max_default <= store::ttl_removals_max);
 
+// Sessions one expiry proposal may name (ReplicaOptions::
+// expire_sessions_per_entry_max): at least one, and never more than the
+// decoder accepts in one command. More overdue sessions than this expire
+// over several ticks, oldest deadline first.
+inline constexpr std::uint32_t expire_sessions_per_entry_max_default = 1024;
+static_assert(expire_sessions_per_entry_max_default >= 1);
+static_assert(expire_sessions_per_entry_max_default <= store::expire_sessions_max);
+
 class SessionLiveness {
  public:
   // `retry_ms` >= 1: how long a lost expiry or TTL-removal proposal waits
@@ -94,9 +102,10 @@ class SessionLiveness {
   // id); call reported() if the Touch left.
   [[nodiscard]] std::optional<std::vector<std::uint64_t>> follower_tick();
   void reported() { touched_.clear(); }
-  // A leader's tick: the sessions past their deadline that are not already
-  // proposed for expiry within retry_ms, by id. They are marked expiring now.
-  [[nodiscard]] std::vector<SessionId> due_for_expiry(std::int64_t now_ms);
+  // A leader's tick: at most `max` (>= 1) sessions past their deadline that
+  // are not already proposed for expiry within retry_ms, by id. They are
+  // marked expiring now; the rest are due again at the next tick.
+  [[nodiscard]] std::vector<SessionId> due_for_expiry(std::int64_t now_ms, std::size_t max);
   // Whether the leader may propose a TTL removal now, and that it did; an
   // applied removal lets the next one go at once.
   [[nodiscard]] bool ttl_removal_due(std::int64_t now_ms) const;

@@ -32,7 +32,8 @@ void Replica::session_tick() {
   // Room for both up front: at -O3 GCC 12 reports a false -Wstringop-overflow
   // inside the variant's move when push_back reallocates here.
   commands.reserve(2);
-  store::ExpireSessionsCommand expire{liveness_.due_for_expiry(now_.monotonic_ms)};
+  store::ExpireSessionsCommand expire{
+      liveness_.due_for_expiry(now_.monotonic_ms, options_.expire_sessions_per_entry_max)};
   if (!expire.sessions.empty()) {
     output_.notes.push_back("leader proposes expiring " + std::to_string(expire.sessions.size()) +
                             " session(s), starting with " +

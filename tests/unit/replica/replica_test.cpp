@@ -384,3 +384,42 @@ TEST_CASE("replica: a session's write chosen after its later write is answered N
   CHECK(f.replica->store().exists(path("/eight")).ok());
   CHECK_FALSE(f.replica->store().exists(path("/seven")).ok());
 }
+
+TEST_CASE(
+    "replica: more sessions expiring at once than one entry may name expire over several "
+    "entries, and every replica goes on") {
+  // A failover gives every session the same fresh deadline, so thousands can
+  // fall due in one tick. One expiry entry names at most
+  // expire_sessions_per_entry_max of them (the decoder refuses more than
+  // store::expire_sessions_max): a single unbounded entry would be chosen
+  // and then stop every replica that applies it.
+  Single s;
+  s.tick(40);
+  REQUIRE(s.replica->core().is_leader());
+  constexpr std::uint64_t sessions = store::expire_sessions_max + 1000;
+  for (std::uint64_t i = 1; i <= sessions; ++i) {
+    s.replica->on_request(ClientId{i}, protocol::ClientRequest{1, protocol::OpenSessionRequest{
+                                                                      1000, std::nullopt, Zxid{}}});
+  }
+  s.settle();
+  s.tick(1);
+  REQUIRE(s.replica->status().sessions == sessions);
+  for (std::uint64_t i = 1; i <= sessions; ++i) s.replica->on_client_gone(ClientId{i});
+  const Slot before = s.replica->applied();
+  s.tick(150);  // past every deadline (1000 ms), with room for the entries
+  CHECK(s.replica->status().sessions == 0);
+  // At least ceil(sessions / per-entry max) expiry entries were applied.
+  CHECK(s.replica->applied().value() - before.value() >=
+        (sessions + replica::expire_sessions_per_entry_max_default - 1) /
+            replica::expire_sessions_per_entry_max_default);
+}
+
+TEST_CASE("replica: expire_sessions_per_entry_max is checked against what the decoder accepts") {
+  replica::ReplicaOptions o;
+  o.core.self = NodeId{1};
+  CHECK(o.validate().ok());
+  o.expire_sessions_per_entry_max = 0;
+  CHECK_FALSE(o.validate().ok());
+  o.expire_sessions_per_entry_max = static_cast<std::uint32_t>(store::expire_sessions_max) + 1;
+  CHECK_FALSE(o.validate().ok());
+}

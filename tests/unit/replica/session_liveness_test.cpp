@@ -43,9 +43,9 @@ TEST_CASE("session liveness: a new leader gives every session a fresh timeout be
           "expires") {
   Mirror m(3);
   CHECK(m.liveness.became_leader(5000) == 3);
-  CHECK(m.liveness.due_for_expiry(5999).empty());
-  CHECK(m.liveness.due_for_expiry(6000).empty());  // at the deadline: still alive
-  CHECK(m.liveness.due_for_expiry(6001) == ids({1, 2, 3}));
+  CHECK(m.liveness.due_for_expiry(5999, 100).empty());
+  CHECK(m.liveness.due_for_expiry(6000, 100).empty());  // at the deadline: still alive
+  CHECK(m.liveness.due_for_expiry(6001, 100) == ids({1, 2, 3}));
   m.liveness.check_invariants(m.store);
 }
 
@@ -53,21 +53,21 @@ TEST_CASE("session liveness: a session heard from at the leader outlives a silen
   Mirror m(2);
   (void)m.liveness.became_leader(0);
   m.liveness.note_active(SessionId{2}, true, 800);  // deadline 1800
-  CHECK(m.liveness.due_for_expiry(1001) == ids({1}));
+  CHECK(m.liveness.due_for_expiry(1001, 100) == ids({1}));
   m.liveness.forget(SessionId{1});  // its expiry applied
-  CHECK(m.liveness.due_for_expiry(1800).empty());
-  CHECK(m.liveness.due_for_expiry(1801) == ids({2}));
+  CHECK(m.liveness.due_for_expiry(1800, 100).empty());
+  CHECK(m.liveness.due_for_expiry(1801, 100) == ids({2}));
 }
 
 TEST_CASE("session liveness: a lost expiry proposal is made again after retry_ms, not before") {
   Mirror m(1);
   (void)m.liveness.became_leader(0);
-  CHECK(m.liveness.due_for_expiry(1001) == ids({1}));
-  CHECK(m.liveness.due_for_expiry(1001 + retry_ms - 1).empty());
-  CHECK(m.liveness.due_for_expiry(1001 + retry_ms) == ids({1}));
+  CHECK(m.liveness.due_for_expiry(1001, 100) == ids({1}));
+  CHECK(m.liveness.due_for_expiry(1001 + retry_ms - 1, 100).empty());
+  CHECK(m.liveness.due_for_expiry(1001 + retry_ms, 100) == ids({1}));
   // Once applied, the session is forgotten and never proposed again.
   m.liveness.forget(SessionId{1});
-  CHECK(m.liveness.due_for_expiry(5000).empty());
+  CHECK(m.liveness.due_for_expiry(5000, 100).empty());
   CHECK_FALSE(m.liveness.knows(SessionId{1}));
 }
 
@@ -75,9 +75,9 @@ TEST_CASE("session liveness: an opened session gets a deadline at the leader onl
   Mirror m(0);
   m.liveness.opened(SessionId{7}, 500, false, 0);
   CHECK(m.liveness.timeout_ms(SessionId{7}) == 500);
-  CHECK(m.liveness.due_for_expiry(10'000).empty());  // a follower's open: no deadline
+  CHECK(m.liveness.due_for_expiry(10'000, 100).empty());  // a follower's open: no deadline
   m.liveness.opened(SessionId{8}, 500, true, 10'000);
-  CHECK(m.liveness.due_for_expiry(10'501) == ids({8}));
+  CHECK(m.liveness.due_for_expiry(10'501, 100) == ids({8}));
 }
 
 TEST_CASE("session liveness: a follower reports what it heard every report_ticks ticks") {
@@ -101,7 +101,7 @@ TEST_CASE("session liveness: a follower keeps no deadlines") {
   Mirror m(1);
   (void)m.liveness.became_leader(0);
   (void)m.liveness.follower_tick();  // leadership was lost
-  CHECK(m.liveness.due_for_expiry(10'000).empty());
+  CHECK(m.liveness.due_for_expiry(10'000, 100).empty());
 }
 
 TEST_CASE("session liveness: a read-index round carries the touched sessions; a failed one "
