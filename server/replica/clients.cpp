@@ -74,11 +74,27 @@ void Replica::on_request(ClientId id, protocol::ClientRequest request) {
           },
       },
       request.body);
+  note_request_deadline(id);
   if (client.session() != SessionId{0}) note_session_active(client.session());
   drain();
 }
 
+void Replica::note_request_deadline(ClientId id) {
+  const std::int64_t deadline = now_.monotonic_ms + options_.request_timeout_ms;
+  if (!request_deadlines_.empty() && request_deadlines_.back() == std::pair{deadline, id}) return;
+  request_deadlines_.emplace_back(deadline, id);
+}
+
+void Replica::rebind(ClientId id, SessionId before, const ClientQueue& client) {
+  if (before == client.session()) return;
+  if (before != SessionId{0}) session_clients_.erase({before, id});
+  if (client.session() != SessionId{0}) session_clients_.insert({client.session(), id});
+}
+
 void Replica::on_client_gone(ClientId id) {
+  if (auto it = clients_.find(id); it != clients_.end()) {
+    session_clients_.erase({it->second.session(), id});
+  }
   watches_.remove_client(id);
   waiting_apply_.erase(id);
   std::erase_if(writes_in_flight_, [&](const auto& kv) { return kv.second.client == id; });
@@ -135,7 +151,9 @@ void Replica::open_session(ClientId id, ClientQueue& client, std::uint64_t reque
     // Moving a session here: answer (after a read-index round, so the
     // session's existence is current) only once we have applied what the
     // client had seen.
+    const SessionId before = client.session();
     client.move_session_here(*request.previous, request.last_zxid);
+    rebind(id, before, client);
     submit_read(id, client, request_id, request, true);
     return;
   }
@@ -159,7 +177,9 @@ void Replica::answer_now(ClientId id, ClientQueue& client, std::uint64_t request
 
 void Replica::complete_write(ClientId id, ClientQueue& client, std::uint64_t request_id,
                              protocol::Response response, bool restamp) {
+  const SessionId before = client.session();
   (void)client.answer_write(request_id, std::move(response), restamp);
+  rebind(id, before, client);
   pump(id, client);
 }
 
@@ -220,9 +240,21 @@ void Replica::on_read_ready(const consensus::ReadReady& ready) {
 }
 
 // Deadlines grow along a queue (each is its arrival plus request_timeout_ms),
-// so each client's scan stops at the first request still in time.
+// so each due client's scan stops at the first request still in time.
 void Replica::expire_requests() {
-  for (auto& [id, client] : clients_) {
+  std::vector<ClientId> due;
+  while (!request_deadlines_.empty() && request_deadlines_.front().first <= now_.monotonic_ms) {
+    if (due.empty() || due.back() != request_deadlines_.front().second) {
+      due.push_back(request_deadlines_.front().second);
+    }
+    request_deadlines_.pop_front();
+  }
+  std::sort(due.begin(), due.end());
+  due.erase(std::unique(due.begin(), due.end()), due.end());
+  for (const ClientId id : due) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) continue;
+    ClientQueue& client = it->second;
     const Expiry expiry = client.expire(now_.monotonic_ms, Zxid{applied_.value()});
     for (const ExpiredWrite& write : expiry.proposed) {
       const auto in_flight = writes_in_flight_.find(write.key);

@@ -80,7 +80,10 @@ protocol::Response Replica::evaluate_read(ClientId id, ClientQueue& client) {
                  [&](const protocol::KeepAliveRequest&) { (void)vouch(client.session(), r); },
                  [&](const protocol::OpenSessionRequest& q) {
                    SYNOD_ASSERT_MSG(q.previous, "only a moved session's open is a read");
-                   if (!vouch(*q.previous, r)) client.end_session();
+                   if (!vouch(*q.previous, r)) {
+                     client.end_session();
+                     rebind(id, *q.previous, client);
+                   }
                  },
                  [&](const protocol::SetWatchRequest& q) { set_watch(id, q, r); },
                  [&](const protocol::RemoveWatchRequest& q) {

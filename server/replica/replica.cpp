@@ -156,7 +156,17 @@ void Replica::check_invariants() const {
   read_rounds_.check_invariants();
   liveness_.check_invariants(store_);
   watches_.check_invariants();
-  for (const auto& [id, client] : clients_) client.check_invariants();
+  std::size_t bound = 0;
+  for (const auto& [id, client] : clients_) {
+    client.check_invariants();
+    if (client.session() == SessionId{0}) continue;
+    SYNOD_ASSERT_MSG(session_clients_.contains({client.session(), id}),
+                     "every connection acting as a session is indexed by it");
+    ++bound;
+  }
+  SYNOD_ASSERT(session_clients_.size() == bound);
+  SYNOD_ASSERT(std::is_sorted(request_deadlines_.begin(), request_deadlines_.end(),
+                              [](const auto& a, const auto& b) { return a.first < b.first; }));
 }
 
 void Replica::fail(std::string why) {

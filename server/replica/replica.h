@@ -219,6 +219,10 @@ class Replica {
   void start_read_round();
   void on_read_ready(const consensus::ReadReady& ready);
   void expire_requests();
+  void note_request_deadline(ClientId id);
+  // The connection `id` acted as `before` and now acts as client.session():
+  // the session -> connections index follows.
+  void rebind(ClientId id, SessionId before, const ClientQueue& client);
   [[nodiscard]] protocol::Response write_response(std::uint64_t request_id, Zxid zxid,
                                                   const store::ApplyResult& result,
                                                   const store::Command& command) const;
@@ -250,6 +254,14 @@ class Replica {
   SyncGate sync_gate_;  // votes held until their writes are durable
 
   std::map<ClientId, ClientQueue> clients_;
+  // (session, connection) for every connection acting as a session: a
+  // session's end finds its connections without walking every client.
+  std::set<std::pair<SessionId, ClientId>> session_clients_;
+  // (deadline, connection) per arrival, in arrival order, so also in
+  // deadline order (every request gets request_timeout_ms): a tick looks
+  // only at connections with a request due, not at every connection. An
+  // entry whose request was answered in time is dropped when it falls due.
+  std::deque<std::pair<std::int64_t, ClientId>> request_deadlines_;
   // Clients whose next answer waits for applied_ to reach a slot (a moved
   // session, or a read at its read index): pump_all() looks only at them.
   std::set<ClientId> waiting_apply_;

@@ -13,9 +13,12 @@
 //               report, pushes it to now + timeout (never back). A new leader
 //               gives every session a fresh timeout before expiring any
 //               (became_leader()); a follower keeps none (follower_tick()).
-//   expiring    leader only: sessions proposed for expiry, and when. A
-//               proposal that was lost (leadership moved, the log was full)
-//               is made again after retry_ms.
+//               Indexed by deadline too, so a tick looks only at the
+//               sessions that are due.
+//   expiring    leader only: sessions proposed for expiry, and when, indexed
+//               by that time. A proposal that was lost (leadership moved, the
+//               log was full) is made again after retry_ms, unless the
+//               session was heard from meanwhile.
 //   touched     follower only: sessions heard from since the last Touch
 //               report. They leave with the next read-index round
 //               (take_touched()) or, every report_ticks ticks, in a Touch
@@ -30,8 +33,13 @@
 // timeout_ms() of one is a bug (asserted). Timeouts come from applied
 // entries, so they are not asserted on (a forwarded open carries a peer's).
 //
+// ## Cost
+// Every call is O(log sessions) per session it touches or returns; no call
+// but reload(), became_leader() and check_invariants() walks every session,
+// so an idle session costs nothing per tick.
+//
 // Deterministic and single-threaded; ordered containers only, so the order of
-// the sessions it returns is by id and never depends on a hash.
+// the sessions it returns never depends on a hash.
 #pragma once
 
 #include <cstddef>
@@ -41,6 +49,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "base/ids.h"
@@ -103,8 +112,9 @@ class SessionLiveness {
   [[nodiscard]] std::optional<std::vector<std::uint64_t>> follower_tick();
   void reported() { touched_.clear(); }
   // A leader's tick: at most `max` (>= 1) sessions past their deadline that
-  // are not already proposed for expiry within retry_ms, by id. They are
-  // marked expiring now; the rest are due again at the next tick.
+  // are not already proposed for expiry within retry_ms: first the lost
+  // proposals due again, then by deadline (ties by id). They are marked
+  // expiring now; the rest are due at the next tick.
   [[nodiscard]] std::vector<SessionId> due_for_expiry(std::int64_t now_ms, std::size_t max);
   // Whether the leader may propose a TTL removal now, and that it did; an
   // applied removal lets the next one go at once.
@@ -118,14 +128,20 @@ class SessionLiveness {
 
  private:
   void saw_time(std::int64_t now_ms);
+  void set_deadline(SessionId session, std::int64_t deadline_ms);
+  void retry_lost_proposals(std::int64_t now_ms, std::size_t max, std::vector<SessionId>& due);
 
   std::int64_t retry_ms_;
   std::uint32_t report_ticks_;
   std::int64_t now_ms_ = std::numeric_limits<std::int64_t>::min();  // the latest seen
 
   std::map<SessionId, std::int64_t> timeout_ms_;   // mirrors the store
-  std::map<SessionId, std::int64_t> deadline_ms_;  // leader only
+  // Leader only. A session is in by_deadline_ (at its deadline) or in
+  // by_proposal_ (at the time its expiry was proposed), never both.
+  std::map<SessionId, std::int64_t> deadline_ms_;
   std::map<SessionId, std::int64_t> expiring_ms_;  // proposed for expiry, at
+  std::set<std::pair<std::int64_t, SessionId>> by_deadline_;
+  std::set<std::pair<std::int64_t, SessionId>> by_proposal_;
   std::set<SessionId> touched_;                    // follower: since the last report
   std::uint32_t report_elapsed_ticks_ = 0;
   std::optional<std::int64_t> ttl_removal_proposed_ms_;

@@ -77,12 +77,18 @@ void Replica::after_apply_sessions(const codec::LogCommand& command,
 
 void Replica::on_session_gone(SessionId session, protocol::SessionState state) {
   liveness_.forget(session);
-  for (auto& [id, client] : clients_) {
-    if (client.session() != session) continue;
+  std::vector<ClientId> bound;
+  for (auto it = session_clients_.lower_bound({session, ClientId{0}});
+       it != session_clients_.end() && it->first == session; ++it) {
+    bound.push_back(it->second);
+  }
+  for (const ClientId id : bound) {
+    ClientQueue& client = clients_.at(id);
     if (state == protocol::SessionState::expired) {
       emit(id, protocol::SessionEvent{state, session,
                                       "session " + std::to_string(session.value()) + " expired"});
       client.end_session();
+      rebind(id, session, client);
     }
     watches_.remove_client(id);
   }

@@ -146,3 +146,26 @@ TEST_CASE("session liveness: the mirror follows the store through opens, closes 
   m.liveness.reload(m.store.sessions());
   m.liveness.check_invariants(m.store);
 }
+
+TEST_CASE("session liveness: a session heard from while its expiry proposal was lost is not "
+          "proposed again, and expires later by its new deadline") {
+  Mirror m(1);
+  (void)m.liveness.became_leader(0);
+  CHECK(m.liveness.due_for_expiry(1001, 100) == ids({1}));  // proposed; the proposal is lost
+  m.liveness.note_active(SessionId{1}, true, 1050);         // deadline 2050
+  CHECK(m.liveness.due_for_expiry(1001 + retry_ms, 100).empty());
+  m.liveness.check_invariants(m.store);
+  CHECK(m.liveness.due_for_expiry(2050, 100).empty());
+  CHECK(m.liveness.due_for_expiry(2051, 100) == ids({1}));
+  m.liveness.check_invariants(m.store);
+}
+
+TEST_CASE("session liveness: a tick names at most max sessions, by deadline, the rest later") {
+  Mirror m(5);
+  (void)m.liveness.became_leader(0);
+  m.liveness.note_active(SessionId{1}, true, 10);  // deadline 1010: the latest
+  CHECK(m.liveness.due_for_expiry(2000, 2) == ids({2, 3}));
+  CHECK(m.liveness.due_for_expiry(2001, 2) == ids({4, 5}));
+  CHECK(m.liveness.due_for_expiry(2002, 2) == ids({1}));
+  m.liveness.check_invariants(m.store);
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# bench/sessions.sh — how session count costs, measured on loopback: starts a
+# 3-server ensemble (fsync on) in a temporary directory, opens SESSIONS
+# sessions from PROCS client processes at once (each opening its share one
+# after another), holds them idle for HOLD seconds while sampling the
+# servers' CPU, then stops everything. Prints every process's opening times
+# per step and the servers' CPU share while idle.
+#   BUILD_DIR (default build), SESSIONS (10000), PROCS (5), STEP (500),
+#   HOLD (30), BASE_PORT (17000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD_DIR:-build}
+sessions=${SESSIONS:-10000}
+procs=${PROCS:-5}
+step=${STEP:-500}
+hold=${HOLD:-30}
+base=${BASE_PORT:-17000}
+synodd="$build/server/synodd"
+tool="$build/bench/sessions/synod-sessions"
+for bin in "$synodd" "$tool"; do
+  [[ -x $bin ]] || { echo "bench/sessions.sh: $bin is missing; build first" >&2; exit 2; }
+done
+dir=$(mktemp -d /tmp/synod-sessions.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+peers="1=127.0.0.1:$((base + 11)),2=127.0.0.1:$((base + 12)),3=127.0.0.1:$((base + 13))"
+servers="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
+for id in 1 2 3; do
+  mkdir -p "$dir/data$id"
+  bootstrap=()
+  "$synodd" --help 2>/dev/null | grep -q -- --bootstrap && bootstrap=(--bootstrap)
+  "$synodd" --id "$id" --peers "$peers" "${bootstrap[@]}" --client-addr "127.0.0.1:$((base + id))" \
+    --admin-addr "127.0.0.1:$((base + 20 + id))" --data-dir "$dir/data$id" \
+    >"$dir/synodd$id.log" 2>&1 &
+  pids+=($!)
+done
+server_pids=$(IFS=,; echo "${pids[*]}")
+echo "bench/sessions.sh: 3 servers (pids $server_pids); $sessions sessions from $procs processes"
+per=$((sessions / procs))
+clients=()
+for p in $(seq 1 "$procs"); do
+  "$tool" --servers "$servers" --sessions "$per" --step "$step" --hold-seconds "$hold" \
+    --pids "$server_pids" --label "process $p" &
+  clients+=($!)
+done
+status=0
+for c in "${clients[@]}"; do wait "$c" || status=1; done
+leaders=$(grep -h "became leader\|leads:" "$dir"/synodd*.log | wc -l)
+echo "bench/sessions.sh: leadership changes during the run (log lines): $leaders"
+exit $status
