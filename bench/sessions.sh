@@ -32,9 +32,7 @@ peers="1=127.0.0.1:$((base + 11)),2=127.0.0.1:$((base + 12)),3=127.0.0.1:$((base
 servers="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
 for id in 1 2 3; do
   mkdir -p "$dir/data$id"
-  bootstrap=()
-  "$synodd" --help 2>/dev/null | grep -q -- --bootstrap && bootstrap=(--bootstrap)
-  "$synodd" --id "$id" --peers "$peers" "${bootstrap[@]}" --client-addr "127.0.0.1:$((base + id))" \
+  "$synodd" --id "$id" --peers "$peers" --bootstrap --client-addr "127.0.0.1:$((base + id))" \
     --admin-addr "127.0.0.1:$((base + 20 + id))" --data-dir "$dir/data$id" \
     >"$dir/synodd$id.log" 2>&1 &
   pids+=($!)

@@ -46,7 +46,7 @@ for id in 1 2 3; do
     continue
   fi
   mkdir -p "$dir/data$id"
-  "$synodd" --id "$id" --peers "$peers" \
+  "$synodd" --id "$id" --peers "$peers" --bootstrap \
     --client-addr "127.0.0.1:700$id" --admin-addr "127.0.0.1:800$id" \
     --data-dir "$dir/data$id" >"$dir/synodd$id.log" 2>&1 &
   echo $! >"$dir/$id.pid"

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <string>
 
+#include "server/runtime/identity.h"
 #include "server/runtime/posix_disk.h"
 #include "server/runtime/runtime.h"
 
@@ -37,10 +38,20 @@ int main(int argc, char** argv) {
   std::int64_t session_timeout_ms_min = 2000;
   std::int64_t session_timeout_ms_max = 60000;
   std::uint64_t snapshot_every = 10000;
+  bool bootstrap = false;
+  std::string cluster_token = "synod";
   app.add_option("--id", id, "This server's id, in the --peers list")->required();
   app.add_option("--peers", peers_text,
-                 "The initial voters, this server included: 1=HOST:PORT,2=HOST:PORT,...")
-      ->required();
+                 "The founding voters, this server included: 1=HOST:PORT,2=HOST:PORT,... "
+                 "(read once, when the data dir is new; afterwards the persisted membership "
+                 "is used)");
+  app.add_flag("--bootstrap", bootstrap,
+               "Found a new ensemble with --peers if the data dir is new (every founder passes "
+               "it once); without it a new data dir is refused");
+  app.add_option("--cluster-token", cluster_token,
+                 "Founding only: mixed into the cluster id, so two ensembles with the same "
+                 "--peers stay apart")
+      ->capture_default_str();
   app.add_option("--client-addr", client_text, "HOST:PORT for client connections")->required();
   app.add_option("--admin-addr", admin_text, "HOST:PORT for HTTP /status, /metrics, /health")
       ->required();
@@ -76,9 +87,12 @@ int main(int argc, char** argv) {
   }
   runtime::RuntimeOptions options;
   options.id = NodeId{id};
-  auto peers = runtime::parse_peers(peers_text);
-  if (!peers.ok()) return refuse(peers.status().message);
-  options.peers = std::move(peers).value();
+  runtime::IdentityFlags identity_flags{NodeId{id}, {}, bootstrap, cluster_token, data_dir};
+  if (!peers_text.empty()) {
+    auto peers = runtime::parse_peers(peers_text);
+    if (!peers.ok()) return refuse(peers.status().message);
+    identity_flags.peers = std::move(peers).value();
+  }
   auto client_addr = runtime::parse_address(client_text);
   if (!client_addr.ok()) return refuse("--client-addr: " + client_addr.status().message);
   options.client_addr = std::move(client_addr).value();
@@ -94,7 +108,7 @@ int main(int argc, char** argv) {
   r.session_timeout_ms_min = session_timeout_ms_min;
   r.session_timeout_ms_max = session_timeout_ms_max;
   r.snapshot_every = snapshot_every;
-  if (auto checked = options.validate(); !checked.ok()) return refuse(checked.message);
+  if (auto checked = r.validate(); !checked.ok()) return refuse(checked.message);
 
   // A peer that vanishes must fail a write, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
@@ -105,5 +119,11 @@ int main(int argc, char** argv) {
   auto lock = runtime::DataDirLock::acquire(data_dir);
   if (!lock.ok()) return refuse(lock.status().message + "; stop it first");
   runtime::PosixDisk disk(data_dir);
+  auto settled = runtime::settle_identity(identity_flags, disk);
+  if (!settled.ok()) return refuse(settled.status().message);
+  options.peers = std::move(settled.value().peers);
+  options.cluster_id = settled.value().identity.cluster_id;
+  options.notes = std::move(settled.value().notes);
+  if (auto checked = options.validate(); !checked.ok()) return refuse(checked.message);
   return runtime::run(options, disk);
 }

@@ -65,6 +65,7 @@ base::CheckStatus RuntimeOptions::validate() const {
     return base::invalid("--peers must include this server's own id " + std::to_string(id.value()));
   }
   if (replica.core.self != id) return base::invalid("the replica's id differs from --id");
+  if (cluster_id == 0) return base::invalid("the cluster id is not settled (identity.h)");
   if (data_dir.empty()) return base::invalid("--data-dir is required");
   return replica.validate();
 }

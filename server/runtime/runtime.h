@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "base/ids.h"
 #include "base/status.h"
@@ -70,7 +71,11 @@ struct Address {
 
 struct RuntimeOptions {
   NodeId id{};
-  std::map<NodeId, Address> peers;  // the initial voters, self included
+  // The members' peer addresses, self included: from the data dir's
+  // identity file (identity.h), never from flags once it exists.
+  std::map<NodeId, Address> peers;
+  std::uint64_t cluster_id = 0;    // the ensemble's id (wal/identity.h), nonzero
+  std::vector<std::string> notes;  // sentences to log at start (settling the identity)
   Address client_addr;
   Address admin_addr;
   std::string data_dir;             // for log lines only; the Disk is passed in

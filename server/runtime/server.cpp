@@ -118,6 +118,7 @@ int Server::run() {
     if (!resolve(address, remotes[id], "peer " + std::to_string(id.value()))) return 2;
   }
 
+  for (const std::string& note : options_.notes) log(note);
   consensus::Configuration initial;
   for (const auto& [id, address] : options_.peers) initial.voters.push_back(id);
   auto opened = replica::Replica::open(options_.replica, disk_, prng_, initial, now_time());

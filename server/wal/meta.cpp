@@ -7,8 +7,8 @@ namespace synod::wal {
 
 namespace {
 
-Status corrupt(const std::string& what) {
-  return error_status(Code::corrupt, std::string(meta_name) + ": " + what);
+Status corrupt(const FramedFile& file, const std::string& what) {
+  return error_status(Code::corrupt, std::string(file.name) + ": " + what);
 }
 
 std::uint32_t meta_crc(std::string_view header_start, std::string_view blob) {
@@ -18,10 +18,10 @@ std::uint32_t meta_crc(std::string_view header_start, std::string_view blob) {
 
 }  // namespace
 
-std::string encode_meta(std::string_view blob) {
+std::string encode_framed(const FramedFile& file, std::string_view blob) {
   SYNOD_ASSERT(blob.size() <= meta_bytes_max);
   std::string bytes;
-  base::put_u32(bytes, meta_magic);
+  base::put_u32(bytes, file.magic);
   base::put_u8(bytes, meta_version);
   for (int i = 0; i < 3; ++i) base::put_u8(bytes, 0);
   base::put_u32(bytes, static_cast<std::uint32_t>(blob.size()));
@@ -31,53 +31,56 @@ std::string encode_meta(std::string_view blob) {
   return bytes;
 }
 
-Result<std::string> decode_meta(std::string_view bytes) {
+Result<std::string> decode_framed(const FramedFile& file, std::string_view bytes) {
   if (bytes.size() < meta_header_bytes) {
-    return corrupt("meta header is " + std::to_string(bytes.size()) + " bytes at offset 0, needs " +
-                   std::to_string(meta_header_bytes));
+    return corrupt(file, "header is " + std::to_string(bytes.size()) +
+                             " bytes at offset 0, needs " + std::to_string(meta_header_bytes));
   }
-  if (base::get_u32(bytes, 0) != meta_magic) return corrupt("bad magic at offset 0");
+  if (base::get_u32(bytes, 0) != file.magic) return corrupt(file, "bad magic at offset 0");
   const std::uint8_t version = base::get_u8(bytes, 4);
   if (version != meta_version) {
-    return corrupt("unsupported format version " + std::to_string(version) +
-                   " at offset 4 (this build reads " + std::to_string(meta_version) + ")");
+    return corrupt(file, "unsupported format version " + std::to_string(version) +
+                             " at offset 4 (this build reads " + std::to_string(meta_version) +
+                             ")");
   }
   const std::uint32_t length = base::get_u32(bytes, 8);
   if (length > meta_bytes_max || length != bytes.size() - meta_header_bytes) {
-    return corrupt("blob length " + std::to_string(length) +
-                   " at offset 8 disagrees with the file size " + std::to_string(bytes.size()));
+    return corrupt(file, "blob length " + std::to_string(length) +
+                             " at offset 8 disagrees with the file size " +
+                             std::to_string(bytes.size()));
   }
   const std::string_view blob = bytes.substr(meta_header_bytes);
   if (meta_crc(bytes.substr(0, 12), blob) != base::get_u32(bytes, 12)) {
-    return corrupt("bad checksum at offset 12");
+    return corrupt(file, "bad checksum at offset 12");
   }
   return std::string(blob);
 }
 
-Status write_meta(Disk& disk, std::string_view blob) {
+Status write_framed(Disk& disk, const FramedFile& file, std::string_view blob) {
   if (blob.size() > meta_bytes_max) {
-    return error_status(Code::too_large, "meta blob of " + std::to_string(blob.size()) +
+    return error_status(Code::too_large, std::string(file.name) + " blob of " +
+                                             std::to_string(blob.size()) +
                                              " bytes exceeds meta_bytes_max (" +
                                              std::to_string(meta_bytes_max) + ")");
   }
-  const std::string bytes = encode_meta(blob);
+  const std::string bytes = encode_framed(file, blob);
   // Decode what is about to be written (STYLE.md habit 11).
-  SYNOD_ASSERT(decode_meta(bytes).ok());
-  SYNOD_ASSERT(decode_meta(bytes).value() == blob);
-  if (Status status = disk.create(meta_temp_name); !status.ok()) return status;
-  if (Status status = disk.append(meta_temp_name, bytes); !status.ok()) return status;
-  if (Status status = disk.sync(meta_temp_name); !status.ok()) return status;
-  if (Status status = disk.rename(meta_temp_name, meta_name); !status.ok()) return status;
+  SYNOD_ASSERT(decode_framed(file, bytes).ok());
+  SYNOD_ASSERT(decode_framed(file, bytes).value() == blob);
+  if (Status status = disk.create(file.temp_name); !status.ok()) return status;
+  if (Status status = disk.append(file.temp_name, bytes); !status.ok()) return status;
+  if (Status status = disk.sync(file.temp_name); !status.ok()) return status;
+  if (Status status = disk.rename(file.temp_name, file.name); !status.ok()) return status;
   return disk.sync_dir("");
 }
 
-Result<std::optional<std::string>> read_meta(Disk& disk) {
-  auto bytes = read_whole(disk, meta_name);
+Result<std::optional<std::string>> read_framed(Disk& disk, const FramedFile& file) {
+  auto bytes = read_whole(disk, file.name);
   if (!bytes.ok()) {
     if (bytes.status().error == Code::not_found) return std::optional<std::string>{};
     return bytes.status();
   }
-  auto blob = decode_meta(bytes.value());
+  auto blob = decode_framed(file, bytes.value());
   if (!blob.ok()) return blob.status();
   return std::optional<std::string>{std::move(blob).value()};
 }

@@ -46,18 +46,38 @@ inline constexpr std::uint32_t meta_bytes_max = 64u << 10;
 
 static_assert(meta_header_bytes == 4 + 1 + 3 + 4 + 4);
 
-// The whole meta file for a blob of at most meta_bytes_max bytes.
-[[nodiscard]] std::string encode_meta(std::string_view blob);
+// A small file replaced atomically, framed as above: meta is one, the
+// identity file (identity.h) another, each with its own name and magic.
+struct FramedFile {
+  std::string_view name;
+  std::string_view temp_name;
+  std::uint32_t magic = 0;
+};
+inline constexpr FramedFile meta_file{meta_name, meta_temp_name, meta_magic};
 
-// Checks every field; Code::corrupt naming "meta" and the offset.
-[[nodiscard]] Result<std::string> decode_meta(std::string_view bytes);
+// The whole file for a blob of at most meta_bytes_max bytes.
+[[nodiscard]] std::string encode_framed(const FramedFile& file, std::string_view blob);
+// Checks every field; Code::corrupt naming the file and the offset.
+[[nodiscard]] Result<std::string> decode_framed(const FramedFile& file, std::string_view bytes);
+// Replaces the file atomically (M1, M2); returns once the new blob is
+// durable. Code::too_large if blob exceeds meta_bytes_max (nothing written).
+[[nodiscard]] Status write_framed(Disk& disk, const FramedFile& file, std::string_view blob);
+// The current blob, or none if the file was never written. Does not touch
+// the temp file (recovery removes meta.tmp; identity.h says for its own).
+[[nodiscard]] Result<std::optional<std::string>> read_framed(Disk& disk, const FramedFile& file);
 
-// Replaces meta atomically (M1, M2); returns once the new blob is durable.
-// Code::too_large if blob exceeds meta_bytes_max (nothing written).
-[[nodiscard]] Status write_meta(Disk& disk, std::string_view blob);
-
-// The current blob, or none if meta was never written. Does not touch
-// meta.tmp (recovery removes it).
-[[nodiscard]] Result<std::optional<std::string>> read_meta(Disk& disk);
+// meta itself.
+[[nodiscard]] inline std::string encode_meta(std::string_view blob) {
+  return encode_framed(meta_file, blob);
+}
+[[nodiscard]] inline Result<std::string> decode_meta(std::string_view bytes) {
+  return decode_framed(meta_file, bytes);
+}
+[[nodiscard]] inline Status write_meta(Disk& disk, std::string_view blob) {
+  return write_framed(disk, meta_file, blob);
+}
+[[nodiscard]] inline Result<std::optional<std::string>> read_meta(Disk& disk) {
+  return read_framed(disk, meta_file);
+}
 
 }  // namespace synod::wal

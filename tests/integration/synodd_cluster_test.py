@@ -64,8 +64,10 @@ ADMIN_PORT = {i: free_port("127.0.0.1") for i in NODES}
 PEERS = ",".join(f"{i}={peer_host(i)}:{PEER_PORT[i]}" for i in NODES)
 
 
-def args_for(i, data_dir=None, client_port=None, admin_port=None):
-    return [SYNODD, "--id", str(i), "--peers", PEERS,
+def args_for(i, data_dir=None, client_port=None, admin_port=None, bootstrap=True):
+    # Every founder passes --bootstrap; on a data dir that already holds an
+    # identity it changes nothing (the persisted membership is used).
+    return [SYNODD, "--id", str(i), "--peers", PEERS] + (["--bootstrap"] if bootstrap else []) + [
             "--client-addr", f"127.0.0.1:{client_port or CLIENT_PORT[i]}",
             "--admin-addr", f"127.0.0.1:{admin_port or ADMIN_PORT[i]}",
             "--data-dir", data_dir or os.path.join(tmp, f"data{i}"),
@@ -185,6 +187,45 @@ def check_startup_refusals():
     log(f"  it said: {r.stderr.decode(errors='replace').strip().splitlines()[-1]}")
 
 
+def check_identity(leader):
+    log("a new data dir without --bootstrap is refused, and says what to do")
+    fresh = os.path.join(tmp, "fresh")
+    r = subprocess.run(args_for(1, data_dir=fresh, client_port=free_port("127.0.0.1"),
+                                admin_port=free_port("127.0.0.1"), bootstrap=False),
+                       capture_output=True, timeout=10)
+    if r.returncode != 2 or b"--bootstrap" not in r.stderr:
+        fail(f"a new data dir without --bootstrap exited {r.returncode} ({r.stderr!r}), "
+             "want 2 naming --bootstrap")
+    if os.path.exists(os.path.join(fresh, "identity")) or os.path.exists(
+            os.path.join(fresh, "meta")):
+        fail("a refused start wrote to the new data dir")
+    log(f"  it said: {r.stderr.decode(errors='replace').strip().splitlines()[-1][:100]}...")
+
+    follower = next(i for i in NODES if i != leader)
+    procs[follower].send_signal(signal.SIGTERM)
+    procs[follower].wait(timeout=10)
+    other = next(i for i in NODES if i != follower)
+    log(f"a data dir is bound to its server: data{follower} under --id {other} is refused")
+    r = subprocess.run(args_for(other, data_dir=os.path.join(tmp, f"data{follower}"),
+                                client_port=free_port("127.0.0.1"),
+                                admin_port=free_port("127.0.0.1")),
+                       capture_output=True, timeout=10)
+    if r.returncode != 2 or f"belongs to node {follower}".encode() not in r.stderr:
+        fail(f"data{follower} under --id {other} exited {r.returncode} ({r.stderr!r}), want 2")
+
+    log(f"restart node {follower} with other --peers: the persisted membership wins")
+    bogus = ",".join(f"{i}=127.0.0.{i}:{free_port('127.0.0.1')}" for i in NODES)
+    args = args_for(follower)
+    args[args.index("--peers") + 1] = bogus
+    out = open(os.path.join(tmp, f"node{follower}.log"), "ab")
+    procs[follower] = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    wait_for("one leader with two followers after the restart", lambda: settled_leader(NODES), 20)
+    with open(os.path.join(tmp, f"node{follower}.log"), "rb") as f:
+        text = f.read()
+    if b"ignoring --peers" not in text:
+        fail(f"node {follower} did not say it ignored the changed --peers")
+
+
 def check_admin(leader):
     log("/health, /metrics and /status answer")
     for i in NODES:
@@ -264,6 +305,8 @@ def main():
 
     check_admin(leader)
     check_startup_refusals()
+    check_identity(leader)
+    leader = wait_for("one leader with two followers", lambda: settled_leader(NODES), 20)
     check_malformed_frames(leader)
 
     log(f"SIGKILL the leader, node {leader}")
