@@ -126,7 +126,9 @@ class Core {
   // a chosen point to read at, or not ok when no leader could confirm it.
   // `sessions` were active here: the leader notes them (Output::touched)
   // before it starts the round, so an ok answer proves it heard of them.
-  void read_index(std::uint64_t id, std::vector<std::uint64_t> sessions = {});
+  // `vouches`: the answer will vouch for sessions (ReadIndex::vouches), so
+  // its index covers every slot the leader has proposed.
+  void read_index(std::uint64_t id, std::vector<std::uint64_t> sessions = {}, bool vouches = false);
   // Hands client writes to the leader (README §12). False when no leader is
   // known; delivery is not guaranteed either way.
   [[nodiscard]] bool forward(std::vector<Entry> entries);
@@ -208,7 +210,7 @@ class Core {
   void on_touch(NodeId from, const Touch& m);
   void on_read_index(NodeId from, const ReadIndex& m);
   void on_read_index_reply(NodeId from, const ReadIndexReply& m);
-  void start_read(Leader& leader, NodeId requester, std::uint64_t id);
+  void start_read(Leader& leader, NodeId requester, std::uint64_t id, bool vouches);
   void maybe_release_reads();
   void fail_reads(Leader& leader);
   void answer_read(NodeId requester, std::uint64_t id, bool ok, Slot index);

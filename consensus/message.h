@@ -111,10 +111,14 @@ struct Touch {
 // that is safe to read at; the leader answers after one quorum round that
 // proves it still leads. `sessions` were active at the follower: the leader
 // notes them (as a Touch) before it answers, so an answer proves the leader
-// heard of them (README §12).
+// heard of them (README §12). A round that `vouches` for a session (a
+// keep-alive, a moved session) is given an index that covers everything the
+// leader has proposed, not only what is chosen, so an expiry the leader
+// already proposed is applied before the session is vouched for (§12).
 struct ReadIndex {
   std::uint64_t id = 0;
   std::vector<std::uint64_t> sessions;
+  bool vouches = false;
 };
 struct ReadIndexReply {
   std::uint64_t id = 0;

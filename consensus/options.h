@@ -19,6 +19,7 @@ struct Canaries {
   bool short_quorum = false;           // chosen with one vote too few
   bool two_reconfigs_at_once = false;  // a second configuration change while one is pending
   bool stale_local_read = false;       // read_index answers from local state, no quorum round
+  bool vouch_below_proposed = false;   // a vouching round's index ignores what is proposed
 };
 
 struct Options {

@@ -7,21 +7,21 @@
 
 namespace synod::consensus {
 
-void Core::read_index(std::uint64_t id, std::vector<std::uint64_t> sessions) {
+void Core::read_index(std::uint64_t id, std::vector<std::uint64_t> sessions, bool vouches) {
   if (options_.canaries.stale_local_read) {
     output_.reads.push_back(ReadReady{id, true, chosen_});
     return;
   }
   if (auto* leader = std::get_if<Leader>(&role_)) {
     output_.touched.insert(output_.touched.end(), sessions.begin(), sessions.end());
-    start_read(*leader, options_.self, id);
+    start_read(*leader, options_.self, id, vouches);
     return;
   }
   if (leader_hint_ == no_node) {
     output_.reads.push_back(ReadReady{id, false, {}});
     return;
   }
-  send(leader_hint_, ReadIndex{id, std::move(sessions)}, false);
+  send(leader_hint_, ReadIndex{id, std::move(sessions), vouches}, false);
 }
 
 bool Core::forward(std::vector<Entry> entries) {
@@ -67,7 +67,7 @@ void Core::on_read_index(NodeId from, const ReadIndex& m) {
     return;
   }
   output_.touched.insert(output_.touched.end(), m.sessions.begin(), m.sessions.end());
-  start_read(*leader, from, m.id);
+  start_read(*leader, from, m.id, m.vouches);
 }
 
 void Core::on_read_index_reply(NodeId, const ReadIndexReply& m) {
@@ -77,9 +77,13 @@ void Core::on_read_index_reply(NodeId, const ReadIndexReply& m) {
 // README §11: the read may be served at `index` once a quorum acknowledges a
 // round that started after the request arrived, proving no newer leader had
 // chosen anything by then. index is at least the leadership's opening no-op,
-// so it covers everything chosen by earlier leaders.
-void Core::start_read(Leader& leader, NodeId requester, std::uint64_t id) {
-  const Slot index = std::max(chosen_, leader.first_own);
+// so it covers everything chosen by earlier leaders. A vouching round's index
+// also covers every slot proposed so far (README §12): an expiry already
+// proposed is applied before a keep-alive is answered, which then says the
+// session expired instead of vouching for it.
+void Core::start_read(Leader& leader, NodeId requester, std::uint64_t id, bool vouches) {
+  Slot index = std::max(chosen_, leader.first_own);
+  if (vouches && !options_.canaries.vouch_below_proposed) index = std::max(index, log_end());
   leader.reads.push_back(PendingRead{++leader.read_seq, index, requester, id});
   for (auto& [peer, progress] : leader.peers) {
     if (latest_config().is_voter(peer) || chosen_config().is_voter(peer)) {

@@ -142,7 +142,8 @@ WrittenMessage write(Builder& fbb, const consensus::Touch& m) {
 
 WrittenMessage write(Builder& fbb, const consensus::ReadIndex& m) {
   const auto sessions = fbb.CreateVector(m.sessions);
-  return {proto::PeerMessage::ReadIndex, proto::CreateReadIndex(fbb, m.id, sessions).Union()};
+  return {proto::PeerMessage::ReadIndex,
+          proto::CreateReadIndex(fbb, m.id, sessions, m.vouches).Union()};
 }
 
 WrittenMessage write(Builder& fbb, const consensus::ReadIndexReply& m) {
@@ -325,7 +326,7 @@ consensus::Message read(Reader&, const proto::Touch& m) {
 }
 
 consensus::Message read(Reader&, const proto::ReadIndex& m) {
-  consensus::ReadIndex out{m.id(), {}};
+  consensus::ReadIndex out{m.id(), {}, m.vouches()};
   if (m.sessions() == nullptr) return out;
   out.sessions.reserve(m.sessions()->size());
   for (fb::uoffset_t i = 0; i < m.sessions()->size(); ++i) {

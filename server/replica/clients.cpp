@@ -133,13 +133,28 @@ void Replica::propose_write(ClientId id, std::uint64_t request_id, codec::LogCom
   }
 }
 
+namespace {
+
+// The session a read's answer vouches for (safe_until): a keep-alive's, or a
+// moved session's; 0 for any other read.
+SessionId vouched_session(const ClientQueue& client, const protocol::ClientBody& body) {
+  if (std::holds_alternative<protocol::KeepAliveRequest>(body)) return client.session();
+  if (const auto* open = std::get_if<protocol::OpenSessionRequest>(&body); open && open->previous) {
+    return *open->previous;
+  }
+  return SessionId{0};
+}
+
+}  // namespace
+
 void Replica::submit_read(ClientId id, ClientQueue& client, std::uint64_t request_id,
                           protocol::ClientBody body, bool linearizable) {
+  const SessionId vouch = vouched_session(client, body);
   client.push_read(request_id, now_.monotonic_ms, std::move(body), linearizable);
   // The session rides on the round to the leader (a follower's touch).
   if (linearizable && client.session() != SessionId{0}) note_session_active(client.session());
   if (linearizable) {
-    read_rounds_.add(id, request_id);
+    read_rounds_.add(id, request_id, vouch);
     start_read_round();
   }
   pump(id, client);
@@ -215,7 +230,7 @@ void Replica::start_read_round() {
   std::vector<std::uint64_t> sessions;
   sessions.reserve(read_rounds_.carried().size());
   for (const SessionId s : read_rounds_.carried()) sessions.push_back(s.value());
-  core_->read_index(round, std::move(sessions));
+  core_->read_index(round, std::move(sessions), read_rounds_.vouches());
 }
 
 void Replica::on_read_ready(const consensus::ReadReady& ready) {

@@ -11,13 +11,21 @@ ReadRounds::ReadRounds(std::int64_t lost_after_ms) : lost_after_ms_(lost_after_m
   SYNOD_ASSERT(lost_after_ms_ >= 1);
 }
 
-void ReadRounds::add(ClientId client, std::uint64_t request_id) {
-  gathering_.emplace_back(client, request_id);
+void ReadRounds::add(ClientId client, std::uint64_t request_id, SessionId vouch_for) {
+  gathering_.push_back(Request{client, request_id, vouch_for});
 }
 
-std::uint64_t ReadRounds::start(std::int64_t now_ms, std::vector<SessionId> sessions) {
+std::uint64_t ReadRounds::start(std::int64_t now_ms, std::vector<SessionId> touched) {
   SYNOD_ASSERT_MSG(can_start(), "one round in flight, and only with requests on it");
-  in_flight_ = Round{++last_id_, now_ms, std::move(gathering_), std::move(sessions)};
+  bool vouches = false;
+  for (const Request& r : gathering_) {
+    if (r.vouch_for == SessionId{0}) continue;
+    touched.push_back(r.vouch_for);
+    vouches = true;
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  in_flight_ = Round{++last_id_, now_ms, std::move(gathering_), std::move(touched), vouches};
   gathering_.clear();
   return last_id_;
 }
@@ -40,9 +48,8 @@ RoundEnd ReadRounds::finish(const consensus::ReadReady& ready) {
   if (!in_flight_ || ready.id != in_flight_->id) return std::monostate{};
   if (!ready.ok) return RoundFailed{requeue()};
   RoundConfirmed confirmed{ready.index, {}};
-  for (const auto& [client, request_id] : in_flight_->requests) {
-    confirmed.requests[client].push_back(request_id);
-  }
+  for (const Request& r : in_flight_->requests)
+    confirmed.requests[r.client].push_back(r.request_id);
   for (auto& [client, request_ids] : confirmed.requests) {
     std::sort(request_ids.begin(), request_ids.end());
   }
@@ -59,6 +66,14 @@ void ReadRounds::check_invariants() const {
   if (!in_flight_) return;
   SYNOD_ASSERT_MSG(!in_flight_->requests.empty(), "a round starts only with requests on it");
   SYNOD_ASSERT(in_flight_->id == last_id_ && last_id_ >= 1);
+  SYNOD_ASSERT(std::is_sorted(in_flight_->sessions.begin(), in_flight_->sessions.end()));
+  for (const Request& r : in_flight_->requests) {
+    if (r.vouch_for == SessionId{0}) continue;
+    SYNOD_ASSERT_MSG(
+        in_flight_->vouches && std::binary_search(in_flight_->sessions.begin(),
+                                                  in_flight_->sessions.end(), r.vouch_for),
+        "a round carries every session a request on it vouches for");
+  }
 }
 
 }  // namespace synod::replica

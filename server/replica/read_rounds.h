@@ -9,6 +9,10 @@
 //   in flight   at most one round: its id, when it started, the requests
 //               riding on it, and the sessions it carries to the leader (a
 //               follower's touches ride on the round, see SessionLiveness).
+//               A request that will vouch for a session (a keep-alive, a
+//               moved session's open) names it, and the round that carries
+//               the request always carries that session and vouches()
+//               (consensus/README.md §12), whatever became of the touches.
 //   gathering   the requests that arrived since the round in flight started;
 //               they go together in the next one.
 // A request is named by (client, request id); the rounds never look inside
@@ -66,15 +70,19 @@ class ReadRounds {
   // answer before it is asked again (an election timeout).
   explicit ReadRounds(std::int64_t lost_after_ms);
 
-  // The request joins the next round.
-  void add(ClientId client, std::uint64_t request_id);
+  // The request joins the next round; `vouch_for` is the session its answer
+  // will vouch for (0: none).
+  void add(ClientId client, std::uint64_t request_id, SessionId vouch_for = SessionId{0});
   // Whether start() may be called: no round in flight, some request gathering.
   [[nodiscard]] bool can_start() const { return !in_flight_ && !gathering_.empty(); }
-  // Starts the next round with every gathering request, carrying `sessions`
-  // to the leader. Returns its id, for Core::read_index. Asserts can_start().
-  [[nodiscard]] std::uint64_t start(std::int64_t now_ms, std::vector<SessionId> sessions);
+  // Starts the next round with every gathering request, carrying `touched`
+  // and every session a gathering request vouches for to the leader (by id,
+  // once each). Returns its id, for Core::read_index. Asserts can_start().
+  [[nodiscard]] std::uint64_t start(std::int64_t now_ms, std::vector<SessionId> touched);
   // The sessions the round in flight carries (empty when none is in flight).
   [[nodiscard]] const std::vector<SessionId>& carried() const;
+  // Whether a request on the round in flight vouches for a session.
+  [[nodiscard]] bool vouches() const { return in_flight_ && in_flight_->vouches; }
   // The core's answer to a round (see the lifecycle above).
   [[nodiscard]] RoundEnd finish(const consensus::ReadReady& ready);
   // When the round in flight has waited more than lost_after_ms, gives it up
@@ -90,12 +98,17 @@ class ReadRounds {
   void check_invariants() const;
 
  private:
-  using Request = std::pair<ClientId, std::uint64_t>;  // (client, request id)
+  struct Request {
+    ClientId client;
+    std::uint64_t request_id = 0;
+    SessionId vouch_for{};  // 0: none
+  };
   struct Round {
     std::uint64_t id = 0;
     std::int64_t started_ms = 0;
     std::vector<Request> requests;
     std::vector<SessionId> sessions;
+    bool vouches = false;
   };
 
   // The round in flight failed: its requests go before the gathering ones.

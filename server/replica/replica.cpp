@@ -84,8 +84,10 @@ void Replica::on_message(NodeId from, const consensus::Message& message) {
 }
 
 void Replica::on_tick(Time now) {
+  const std::int64_t previous_ms = now_.monotonic_ms;
   now_.monotonic_ms = std::max(now_.monotonic_ms, now.monotonic_ms);
   now_.wall_ms = now.wall_ms;
+  note_tick_gap(previous_ms);
   core_->tick();
   drain();
   session_tick();

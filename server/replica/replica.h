@@ -194,6 +194,7 @@ class Replica {
   void complete_write(ClientId id, ClientQueue& client, std::uint64_t request_id,
                       protocol::Response response, bool restamp = false);
   void propose_stamped(std::vector<codec::LogCommand> commands);
+  void propose_now(std::vector<codec::LogCommand> commands);
   void flush_writes();
   void forward_batch();
   [[nodiscard]] bool propose_batch();
@@ -235,6 +236,8 @@ class Replica {
 
   // sessions.cpp: liveness at the leader, touches from followers, TTLs.
   void note_session_active(SessionId session);
+  void note_tick_gap(std::int64_t previous_ms);
+  [[nodiscard]] std::int64_t liveness_now() const;
   void session_tick();
   void on_became_leader();
   void on_session_gone(SessionId session, protocol::SessionState state);
@@ -276,6 +279,7 @@ class Replica {
 
   ReadRounds read_rounds_;    // one in flight; reads arriving meanwhile wait for the next
   SessionLiveness liveness_;  // leader: deadlines; follower: sessions to touch
+  std::int64_t stalled_ms_ = 0;      // this replica's own stalls, off the liveness clock
   std::uint64_t notifications_ = 0;  // watch events sent (the drop_watch_event canary)
 
   // Writes gathered since the last take_output(), which proposes (leader) or

@@ -11,12 +11,28 @@
 
 namespace synod::replica {
 
+// Session liveness runs on the monotonic clock minus the time this replica
+// itself was stalled (a tick that came more than two ticks late: a blocked
+// event loop, a descheduled process). Keep-alives that arrived meanwhile
+// still wait in socket buffers, so a leader must not count that time
+// against its sessions; it only ever delays an expiry, never hastens one.
+void Replica::note_tick_gap(std::int64_t previous_ms) {
+  const std::int64_t gap = now_.monotonic_ms - previous_ms;
+  if (gap <= 2 * options_.tick_ms) return;
+  stalled_ms_ += gap - options_.tick_ms;
+  output_.notes.push_back(node_name(options_.core.self) + " was stalled for " +
+                          std::to_string(gap) + " ms; session deadlines move by " +
+                          std::to_string(gap - options_.tick_ms) + " ms");
+}
+
+std::int64_t Replica::liveness_now() const { return now_.monotonic_ms - stalled_ms_; }
+
 void Replica::note_session_active(SessionId session) {
-  liveness_.note_active(session, core_->is_leader(), now_.monotonic_ms);
+  liveness_.note_active(session, core_->is_leader(), liveness_now());
 }
 
 void Replica::on_became_leader() {
-  const std::size_t sessions = liveness_.became_leader(now_.monotonic_ms);
+  const std::size_t sessions = liveness_.became_leader(liveness_now());
   output_.notes.push_back(node_name(options_.core.self) + " leads: " + std::to_string(sessions) +
                           " session(s) get a fresh timeout before any expires");
 }
@@ -28,28 +44,48 @@ void Replica::session_tick() {
     }
     return;
   }
+  // Expiries and TTL removals go straight into the core's log, never into
+  // a batch for later: a vouching read round that starts from now on gets
+  // an index covering them (consensus/README.md §12). Nothing is decided
+  // while the log has no room.
+  if (core_->proposal_room() < 2) return;
   std::vector<codec::LogCommand> commands;
   // Room for both up front: at -O3 GCC 12 reports a false -Wstringop-overflow
   // inside the variant's move when push_back reallocates here.
   commands.reserve(2);
   store::ExpireSessionsCommand expire{
-      liveness_.due_for_expiry(now_.monotonic_ms, options_.expire_sessions_per_entry_max)};
+      liveness_.due_for_expiry(liveness_now(), options_.expire_sessions_per_entry_max)};
   if (!expire.sessions.empty()) {
     output_.notes.push_back("leader proposes expiring " + std::to_string(expire.sessions.size()) +
                             " session(s), starting with " +
                             std::to_string(expire.sessions.front().value()));
     commands.push_back(codec::LogCommand{0, SessionId{0}, 0, std::move(expire)});
   }
-  if (liveness_.ttl_removal_due(now_.monotonic_ms)) {
+  if (liveness_.ttl_removal_due(liveness_now())) {
     std::vector<protocol::Path> paths =
         store_.expired_ttl_nodes(stamp(), options_.ttl_removals_per_entry_max);
     if (!paths.empty()) {
-      liveness_.ttl_removal_proposed(now_.monotonic_ms);
+      liveness_.ttl_removal_proposed(liveness_now());
       commands.push_back(
           codec::LogCommand{0, SessionId{0}, 0, store::RemoveExpiredTtlCommand{std::move(paths)}});
     }
   }
-  if (!commands.empty()) propose_stamped(std::move(commands));
+  if (!commands.empty()) propose_now(std::move(commands));
+}
+
+// Leader: stamps and proposes the leader's own commands at once.
+void Replica::propose_now(std::vector<codec::LogCommand> commands) {
+  std::vector<consensus::Entry> entries;
+  const std::int64_t time_ms = stamp();
+  for (codec::LogCommand& c : commands) {
+    c.time_ms = time_ms;
+    if (auto bytes = encode_checked(c)) entries.push_back(consensus::Entry::command(*bytes));
+  }
+  if (entries.empty()) return;
+  // Busy during a leadership transfer: the expiry is lost like any lost
+  // proposal, made again after retry_ms if the session is still overdue.
+  const consensus::ProposeResult result = core_->propose(std::move(entries));
+  SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
 }
 
 void Replica::after_apply_sessions(const codec::LogCommand& command,
@@ -60,7 +96,7 @@ void Replica::after_apply_sessions(const codec::LogCommand& command,
         if constexpr (std::is_same_v<C, store::OpenSessionCommand>) {
           if (!result.response.status.ok()) return;
           liveness_.opened(result.response.session, c.timeout_ms, core_->is_leader(),
-                           now_.monotonic_ms);
+                           liveness_now());
         } else if constexpr (std::is_same_v<C, store::CloseSessionCommand>) {
           if (result.response.status.ok())
             on_session_gone(c.session, protocol::SessionState::closed);

@@ -9,10 +9,12 @@ namespace synod::sim {
 
 const std::vector<std::string>& canary_names() {
   static const std::vector<std::string> names = {
-      "skip-promise-adoption", "ack-before-persist", "short-quorum",
-      "forget-promise-on-restart", "two-reconfigs-at-once", "stale-local-read",
-      "drop-watch-event", "keep-ephemerals-on-expiry", "ignore-fence", "skip-wal-sync",
-      "ignore-session-order"};
+      "skip-promise-adoption", "ack-before-persist",
+      "short-quorum",          "forget-promise-on-restart",
+      "two-reconfigs-at-once", "stale-local-read",
+      "drop-watch-event",      "keep-ephemerals-on-expiry",
+      "ignore-fence",          "skip-wal-sync",
+      "ignore-session-order",  "vouch-below-proposed"};
   return names;
 }
 
@@ -64,6 +66,7 @@ SimOptions options_from_seed(std::uint64_t seed, const std::string& canary) {
   o.core.canaries.short_quorum = canary == "short-quorum";
   o.core.canaries.two_reconfigs_at_once = canary == "two-reconfigs-at-once";
   o.core.canaries.stale_local_read = canary == "stale-local-read";
+  o.core.canaries.vouch_below_proposed = canary == "vouch-below-proposed";
   if (canary == "stale-local-read") o.read_permille = std::max(o.read_permille, 200u);
   if (canary == "two-reconfigs-at-once") o.reconfig_permille = std::max(o.reconfig_permille, 20u);
   return o;

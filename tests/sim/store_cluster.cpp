@@ -360,6 +360,7 @@ void StoreCluster::on_server_message(Client& c, const protocol::ServerMessage& m
     bytes = protocol::encode_session_event(std::get<protocol::SessionEvent>(message));
   }
   c.core->on_frame(now_ms(), bytes);
+  check_safe_until(c);
 }
 
 client::RequestId StoreCluster::submit(Client& c, Op op, protocol::ClientBody body) {
@@ -643,6 +644,9 @@ void StoreCluster::model_apply(Slot slot, const consensus::Entry& entry) {
     const codec::LogCommand command = codec::decode_command(entry.data).value();
     const store::ApplyResult result = model_.apply(Zxid{slot.value()}, command.time_ms,
                                                    command.command, command.sequence);
+    if (const auto* expire = std::get_if<store::ExpireSessionsCommand>(&command.command)) {
+      note_expired(*expire);
+    }
     if (command.sequence != 0) {
       const std::pair key{command.session, command.sequence};
       auto [it, first] = model_writes_.try_emplace(key, slot, result.response);
@@ -665,6 +669,26 @@ void StoreCluster::model_apply(Slot slot, const consensus::Entry& entry) {
   }
   model_digests_.push_back(model_.digest());
   if (slot.value() % 16 == 0) check_ephemerals(protocol::Path::root());
+}
+
+// The first replica to apply an expiry deletes the session's ephemerals
+// there, now: from this moment another client may take its locks.
+void StoreCluster::note_expired(const store::ExpireSessionsCommand& expire) {
+  for (const SessionId s : expire.sessions) {
+    if (!model_.session_exists(s)) expired_at_ms_.try_emplace(s, now_ms());
+  }
+  for (const auto& client : clients_) check_safe_until(*client);
+}
+
+// safe_until only ever grows, so one told too late stays visible.
+void StoreCluster::check_safe_until(const Client& c) {
+  if (c.core == nullptr) return;
+  const auto expired = expired_at_ms_.find(c.core->session());
+  if (expired == expired_at_ms_.end() || c.core->safe_until_ms() <= expired->second) return;
+  fail("safe_until: client " + std::to_string(c.index) + " was told session " +
+       std::to_string(c.core->session().value()) + " is safe until " +
+       std::to_string(c.core->safe_until_ms()) + " ms, but its expiry was applied at " +
+       std::to_string(expired->second) + " ms");
 }
 
 // An ephemeral exists exactly while its session lives: every node's owner is

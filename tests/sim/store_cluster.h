@@ -18,6 +18,9 @@
 //                 after moving to another server
 //   watches       a client with a recursive watch on / receives exactly the
 //                 model's events, in order, and none after a higher response
+//   safe_until    no client is ever told its session is safe until a moment
+//                 after the one its expiry was applied (its ephemerals
+//                 deleted, its locks free for others)
 #pragma once
 
 #include <cstdint>
@@ -123,6 +126,8 @@ class StoreCluster : public replica::ApplyObserver {
   void check_read(Client& client, const Op& op, const protocol::Response& response);
   void model_apply(Slot slot, const consensus::Entry& entry);
   void check_ephemerals(const protocol::Path& path);
+  void note_expired(const store::ExpireSessionsCommand& expire);
+  void check_safe_until(const Client& client);
   void run_tick();
   void begin_liveness();
   [[nodiscard]] RunResult result();
@@ -163,6 +168,8 @@ class StoreCluster : public replica::ApplyObserver {
   std::map<std::string, std::vector<Version>> history_;
   std::vector<protocol::Event> model_events_;  // every event, in order
   Zxid completed_zxid_max_{};               // over all completed operations
+  // Session -> when the first replica applied its expiry (ms).
+  std::map<SessionId, std::int64_t> expired_at_ms_;
 };
 
 }  // namespace synod::sim

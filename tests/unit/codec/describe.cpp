@@ -71,7 +71,7 @@ struct MessageText {
   std::string operator()(const consensus::ReadIndex& m) const {
     std::string out = "ReadIndex{" + num(m.id) + ", sessions";
     for (const std::uint64_t s : m.sessions) out += " " + num(s);
-    return out + "}";
+    return out + (m.vouches ? ", vouches}" : "}");
   }
   std::string operator()(const consensus::ReadIndexReply& m) const {
     return "ReadIndexReply{" + num(m.id) + "," + num(m.ok) + "," + s(m.index) + "}";

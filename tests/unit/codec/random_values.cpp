@@ -172,7 +172,7 @@ consensus::Message random_message(base::Prng& prng) {
       return m;
     }
     case 11: {
-      consensus::ReadIndex m{any_u64(prng), {}};
+      consensus::ReadIndex m{any_u64(prng), {}, prng.chance(1, 2)};
       const auto count = prng.below(5);
       for (std::uint64_t i = 0; i < count; ++i) m.sessions.push_back(any_u64(prng));
       return m;

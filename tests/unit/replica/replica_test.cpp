@@ -423,3 +423,24 @@ TEST_CASE("replica: expire_sessions_per_entry_max is checked against what the de
   o.expire_sessions_per_entry_max = static_cast<std::uint32_t>(store::expire_sessions_max) + 1;
   CHECK_FALSE(o.validate().ok());
 }
+
+TEST_CASE(
+    "replica: a leader that was itself stalled does not count the stall against its "
+    "sessions") {
+  // Keep-alives that arrived during a stall wait in socket buffers; a
+  // leader that expired sessions on waking would expire live ones.
+  Single s;
+  s.tick(40);
+  REQUIRE(s.replica->core().is_leader());
+  const SessionId session = s.open_session(ClientId{1}, 1);  // timeout clamped to 2000 ms
+  s.now_ms += 5000;                                          // the event loop was blocked
+  s.replica->on_tick(replica::Time{s.now_ms, 1'700'000'000'000 + s.now_ms});
+  s.settle();
+  s.tick(1);
+  CHECK(s.replica->store().session_exists(session));
+  // Silence afterwards still expires it, one timeout later.
+  s.tick(150);
+  CHECK(s.replica->store().session_exists(session));
+  s.tick(100);
+  CHECK_FALSE(s.replica->store().session_exists(session));
+}
