@@ -21,6 +21,21 @@ std::uint64_t dir_bytes(wal::Disk& disk, std::string_view dir) {
 
 }  // namespace
 
+std::string health_answer(const replica::ReplicaStatus& status) {
+  std::string problems;
+  if (status.consensus.leader == no_node) problems += "no leader is known\n";
+  const std::uint64_t behind = status.consensus.chosen.value() > status.applied.value()
+                                   ? status.consensus.chosen.value() - status.applied.value()
+                                   : 0;
+  if (behind > health_apply_lag_max) {
+    problems += "applied slot " + std::to_string(status.applied.value()) + " is " +
+                std::to_string(behind) + " behind the chosen slot " +
+                std::to_string(status.consensus.chosen.value()) + "\n";
+  }
+  if (problems.empty()) return http_response(200, "OK", "text/plain", "ok\n");
+  return http_response(503, "Service Unavailable", "text/plain", "unhealthy\n" + problems);
+}
+
 RequestLine parse_request_line(std::string_view head) {
   RequestLine line;
   const auto eol = head.find("\r\n");
@@ -57,7 +72,7 @@ std::string admin_answer(std::string_view head, const RuntimeOptions& options,
   if (line.method != "GET") {
     return http_response(405, "Method Not Allowed", "text/plain", "only GET is served\n");
   }
-  if (line.path == "/health") return http_response(200, "OK", "text/plain", "ok\n");
+  if (line.path == "/health") return health_answer(replica.status());
   if (line.path == "/status") {
     return http_response(200, "OK", "application/json", status_json(options, replica.status()));
   }

@@ -98,6 +98,9 @@ inline constexpr std::size_t client_queue_bytes_max = std::size_t{128} << 20;
 // Admin HTTP: the request head, and how long a client may take to send it.
 inline constexpr std::size_t admin_request_bytes_max = 8192;
 inline constexpr std::int64_t admin_request_timeout_ms = 5000;
+// /health reports a server that has applied fewer than this many of the
+// chosen slots as unhealthy (catching up).
+inline constexpr std::uint64_t health_apply_lag_max = 1000;
 // Admin connections served at once; more are closed on accept.
 inline constexpr std::size_t admin_connections_max = 64;
 // Client connections at once; more are closed on accept with a logged reason.

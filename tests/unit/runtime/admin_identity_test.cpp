@@ -1,0 +1,84 @@
+// The runtime's plain-C++ pieces: /health's answer and settling a data
+// dir's identity (server/runtime/admin.h, identity.h), over MemoryDisk.
+#include <doctest/doctest.h>
+
+#include "server/runtime/admin.h"
+#include "server/runtime/identity.h"
+#include "server/wal/memory_disk.h"
+
+using namespace synod;
+
+namespace {
+
+replica::ReplicaStatus healthy() {
+  replica::ReplicaStatus s;
+  s.consensus.leader = NodeId{2};
+  s.consensus.chosen = Slot{5000};
+  s.applied = Slot{4990};
+  return s;
+}
+
+runtime::IdentityFlags flags(std::uint32_t id, bool bootstrap) {
+  runtime::IdentityFlags f;
+  f.id = NodeId{id};
+  f.bootstrap = bootstrap;
+  f.data_dir = "/data";
+  for (std::uint32_t i = 1; i <= 3; ++i) {
+    f.peers[NodeId{i}] = runtime::Address{"127.0.0." + std::to_string(i), 7100};
+  }
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("health: ok with a leader and caught up; 503 naming each problem otherwise") {
+  CHECK(runtime::health_answer(healthy()).starts_with("HTTP/1.1 200 OK"));
+  replica::ReplicaStatus s = healthy();
+  s.consensus.leader = no_node;
+  s.applied = Slot{10};
+  const std::string answer = runtime::health_answer(s);
+  CHECK(answer.starts_with("HTTP/1.1 503 Service Unavailable"));
+  CHECK(answer.find("no leader is known") != std::string::npos);
+  CHECK(answer.find("4990 behind the chosen slot 5000") != std::string::npos);
+}
+
+TEST_CASE("identity: a new data dir is refused without --bootstrap and founded with it") {
+  wal::MemoryDisk disk;
+  auto refused = runtime::settle_identity(flags(1, false), disk);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message.find("--bootstrap") != std::string::npos);
+  CHECK_FALSE(disk.exists("identity"));
+  auto founded = runtime::settle_identity(flags(1, true), disk);
+  REQUIRE(founded.ok());
+  CHECK(founded.value().peers.size() == 3);
+  // Every founder derives the same cluster id from the same --peers.
+  wal::MemoryDisk other;
+  CHECK(runtime::settle_identity(flags(2, true), other).value().identity.cluster_id ==
+        founded.value().identity.cluster_id);
+}
+
+TEST_CASE("identity: once persisted, flags never override it; another --id is refused") {
+  wal::MemoryDisk disk;
+  REQUIRE(runtime::settle_identity(flags(1, true), disk).ok());
+  runtime::IdentityFlags changed = flags(1, false);
+  changed.peers[NodeId{3}] = runtime::Address{"10.0.0.9", 9999};
+  auto kept = runtime::settle_identity(changed, disk);
+  REQUIRE(kept.ok());
+  CHECK(kept.value().peers.at(NodeId{3}).host == "127.0.0.3");
+  CHECK(kept.value().notes.back().starts_with("ignoring --peers"));
+  runtime::IdentityFlags none = flags(1, false);
+  none.peers.clear();  // no --peers at all: the persisted ones
+  CHECK(runtime::settle_identity(none, disk).value().peers.size() == 3);
+  auto wrong = runtime::settle_identity(flags(2, false), disk);
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.status().message.find("belongs to node 1") != std::string::npos);
+}
+
+TEST_CASE("identity: a data dir written before identity files adopts --peers once") {
+  wal::MemoryDisk disk;
+  REQUIRE(wal::write_meta(disk, "ballot").ok());
+  auto adopted = runtime::settle_identity(flags(1, false), disk);
+  REQUIRE(adopted.ok());
+  CHECK(disk.exists("identity"));
+  CHECK(adopted.value().notes.back().find("adopts --peers") != std::string::npos);
+}
