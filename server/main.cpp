@@ -124,6 +124,10 @@ int main(int argc, char** argv) {
   options.peers = std::move(settled.value().peers);
   options.cluster_id = settled.value().identity.cluster_id;
   options.notes = std::move(settled.value().notes);
+  const runtime::DescriptorBudget budget =
+      runtime::raise_descriptor_limit(options.client_connections_max);
+  options.client_connections_max = budget.client_connections;
+  if (!budget.note.empty()) options.notes.push_back(budget.note);
   if (auto checked = options.validate(); !checked.ok()) return refuse(checked.message);
   return runtime::run(options, disk);
 }

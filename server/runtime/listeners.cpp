@@ -125,6 +125,15 @@ awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
   inbound_peers_.erase(socket);
 }
 
+// EMFILE/ENFILE: the connection waits in the backlog while the listener
+// pauses, rather than spinning on a full descriptor table.
+awaitable<void> Listeners::pause_if_out_of_descriptors(const asio::error_code& ec) {
+  if (ec != asio::error::no_descriptors && ec != asio::error::no_buffer_space) co_return;
+  asio::steady_timer pause(server_.io());
+  pause.expires_after(std::chrono::milliseconds(accept_pause_ms));
+  co_await pause.async_wait(use_tuple);
+}
+
 awaitable<void> Listeners::accept_clients() {
   SYNOD_ASSERT_MSG(client_acceptor_.is_open(), "spawned only after listen() succeeded");
   while (!server_.stopping()) {
@@ -132,12 +141,14 @@ awaitable<void> Listeners::accept_clients() {
     if (ec) {
       if (server_.stopping()) co_return;
       server_.log("accepting a client connection failed: " + ec.message());
+      co_await pause_if_out_of_descriptors(ec);
       continue;
     }
-    if (server_.client_count() >= client_connections_max) {
+    const std::size_t max = server_.options().client_connections_max;
+    if (server_.client_count() >= max) {
       server_.log("refusing a client connection from " + endpoint_name(socket) + ": already " +
-                  std::to_string(server_.client_count()) +
-                  " clients (client_connections_max)");
+                  std::to_string(server_.client_count()) + " clients (client_connections_max " +
+                  std::to_string(max) + ")");
       continue;  // the socket closes as it goes out of scope
     }
     ++server_.metrics().client_connections_accepted;
@@ -151,6 +162,7 @@ awaitable<void> Listeners::accept_admin() {
     auto [ec, socket] = co_await admin_acceptor_.async_accept(use_tuple);
     if (ec) {
       if (server_.stopping()) co_return;
+      co_await pause_if_out_of_descriptors(ec);
       continue;
     }
     if (admin_connections_ >= admin_connections_max) continue;  // closed by scope

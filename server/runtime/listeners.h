@@ -8,7 +8,7 @@
 //     decode, or a message not addressed to us (or claiming to be from us)
 //     closes that connection with a logged reason and is counted
 //     (peer_frames_rejected); it is network input, never asserted.
-//   - clients: up to client_connections_max at once; one more is closed on
+//   - clients: up to RuntimeOptions::client_connections_max at once; one more is closed on
 //     accept with a logged reason. Each accepted socket becomes a
 //     ClientConnection owned by the Server (Server::attach_client).
 //   - admin: up to admin_connections_max at once, more are closed on accept;
@@ -58,6 +58,7 @@ class Listeners {
                                 std::string_view what);
   awaitable<void> read_peer(std::shared_ptr<tcp::socket> socket);
   awaitable<void> serve_admin(tcp::socket socket);
+  awaitable<void> pause_if_out_of_descriptors(const asio::error_code& ec);
 
   Server& server_;
   tcp::acceptor peer_acceptor_;

@@ -1,4 +1,7 @@
 // Parsing and checking of synodd's options (runtime.h). Pure; no Asio here.
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <string_view>
@@ -58,6 +61,25 @@ base::CheckResult<std::map<NodeId, Address>> parse_peers(std::string_view text) 
   return out;
 }
 
+DescriptorBudget raise_descriptor_limit(std::size_t wanted) {
+  const rlim_t need = static_cast<rlim_t>(wanted + descriptors_reserved);
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return {wanted, ""};
+  if (limit.rlim_cur < need) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? need : std::min(need, limit.rlim_max);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur >= need) return {wanted, ""};
+  const std::size_t room = limit.rlim_cur > descriptors_reserved + 1
+                               ? static_cast<std::size_t>(limit.rlim_cur) - descriptors_reserved
+                               : 1;
+  return {room, "RLIMIT_NOFILE allows " + std::to_string(limit.rlim_cur) +
+                    " descriptors (hard limit " + std::to_string(limit.rlim_max) +
+                    "): serving at most " + std::to_string(room) + " client connections, not " +
+                    std::to_string(wanted) + "; raise the limit (ulimit -n) for more"};
+}
+
 base::CheckStatus RuntimeOptions::validate() const {
   if (id == no_node)
     return base::invalid("--id must be in [1, " + std::to_string(node_id_max) + "]");
@@ -66,6 +88,7 @@ base::CheckStatus RuntimeOptions::validate() const {
   }
   if (replica.core.self != id) return base::invalid("the replica's id differs from --id");
   if (cluster_id == 0) return base::invalid("the cluster id is not settled (identity.h)");
+  if (client_connections_max == 0) return base::invalid("client_connections_max must be >= 1");
   if (data_dir.empty()) return base::invalid("--data-dir is required");
   return replica.validate();
 }

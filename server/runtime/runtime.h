@@ -69,6 +69,10 @@ struct Address {
 [[nodiscard]] base::CheckResult<std::map<NodeId, Address>> parse_peers(
     std::string_view text);
 
+// Client connections at once by default (RuntimeOptions::
+// client_connections_max); more are closed on accept with a logged reason.
+inline constexpr std::size_t client_connections_max_default = 10000;
+
 struct RuntimeOptions {
   NodeId id{};
   // The members' peer addresses, self included: from the data dir's
@@ -76,6 +80,9 @@ struct RuntimeOptions {
   std::map<NodeId, Address> peers;
   std::uint64_t cluster_id = 0;    // the ensemble's id (wal/identity.h), nonzero
   std::vector<std::string> notes;  // sentences to log at start (settling the identity)
+  // Client connections served at once; main() lowers it to what
+  // RLIMIT_NOFILE allows (raise_descriptor_limit).
+  std::size_t client_connections_max = client_connections_max_default;
   Address client_addr;
   Address admin_addr;
   std::string data_dir;             // for log lines only; the Disk is passed in
@@ -103,11 +110,25 @@ inline constexpr std::int64_t admin_request_timeout_ms = 5000;
 inline constexpr std::uint64_t health_apply_lag_max = 1000;
 // Admin connections served at once; more are closed on accept.
 inline constexpr std::size_t admin_connections_max = 64;
-// Client connections at once; more are closed on accept with a logged reason.
-inline constexpr std::size_t client_connections_max = 10000;
+// Descriptors synodd needs beside its client connections: peer links both
+// ways, admin connections, the listeners, WAL segments, snapshots, meta.
+inline constexpr std::size_t descriptors_reserved = 256;
+// After EMFILE/ENFILE on accept, a listener waits this long before it
+// accepts again (instead of spinning on a full descriptor table).
+inline constexpr std::int64_t accept_pause_ms = 100;
 // Outbound peer connections retry with exponential backoff in this range.
 inline constexpr std::int64_t peer_backoff_ms_min = 50;
 inline constexpr std::int64_t peer_backoff_ms_max = 2000;
+
+// Raises the soft RLIMIT_NOFILE to what `wanted` client connections need
+// (plus descriptors_reserved), as far as the hard limit allows, and returns
+// how many client connections the limit leaves room for (at most `wanted`),
+// with a sentence for the log when that is fewer. Plain POSIX.
+struct DescriptorBudget {
+  std::size_t client_connections = 0;
+  std::string note;  // empty when nothing was lowered
+};
+[[nodiscard]] DescriptorBudget raise_descriptor_limit(std::size_t wanted);
 
 // Runs synodd until SIGTERM or SIGINT (then: stop accepting, close sockets,
 // sync, return 0) or a fatal disk error (returns 1). Addresses that cannot be

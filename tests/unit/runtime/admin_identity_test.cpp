@@ -1,6 +1,9 @@
 // The runtime's plain-C++ pieces: /health's answer and settling a data
 // dir's identity (server/runtime/admin.h, identity.h), over MemoryDisk.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "server/runtime/admin.h"
 #include "server/runtime/identity.h"
@@ -81,4 +84,28 @@ TEST_CASE("identity: a data dir written before identity files adopts --peers onc
   REQUIRE(adopted.ok());
   CHECK(disk.exists("identity"));
   CHECK(adopted.value().notes.back().find("adopts --peers") != std::string::npos);
+}
+
+TEST_CASE(
+    "descriptors: the soft limit is raised as far as the hard one allows, and the client "
+    "cap lowered, with a sentence, when that is not enough") {
+  // In a child process, so this test's own limits stay as they were.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    rlimit low{200, 300};
+    if (::setrlimit(RLIMIT_NOFILE, &low) != 0) ::_exit(10);
+    const runtime::DescriptorBudget budget = runtime::raise_descriptor_limit(10000);
+    rlimit now{};
+    if (::getrlimit(RLIMIT_NOFILE, &now) != 0) ::_exit(11);
+    if (now.rlim_cur != 300) ::_exit(12);  // raised to the hard limit
+    if (budget.client_connections != 300 - runtime::descriptors_reserved) ::_exit(13);
+    if (budget.note.find("RLIMIT_NOFILE allows 300") == std::string::npos) ::_exit(14);
+    const runtime::DescriptorBudget enough = runtime::raise_descriptor_limit(10);
+    ::_exit(enough.client_connections == 10 && enough.note.empty() ? 0 : 15);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
