@@ -61,6 +61,7 @@ void ClientConnection::deliver(const protocol::ServerMessage& message) {
   }
   SYNOD_ASSERT_MSG(payload.size() <= protocol::frame_bytes_max,
                    "encode_response answers TOO_LARGE instead; an event holds bounded paths");
+  const std::size_t before = queue_.bytes();
   if (!queue_.push(std::move(payload))) {
     ++server_.metrics().client_connections_slow;
     close("its send queue is full (" + std::to_string(queue_.frames()) + " frames, " +
@@ -68,6 +69,7 @@ void ClientConnection::deliver(const protocol::ServerMessage& message) {
     return;
   }
   wake_.cancel_one();
+  server_.note_client_queued(static_cast<std::ptrdiff_t>(queue_.bytes() - before));
 }
 
 void ClientConnection::close(const std::string& reason, bool quiet) {
@@ -77,6 +79,7 @@ void ClientConnection::close(const std::string& reason, bool quiet) {
   asio::error_code ignored;
   socket_.close(ignored);
   wake_.cancel();
+  server_.note_client_queued(-static_cast<std::ptrdiff_t>(queue_.bytes()));
   queue_.clear();
   if (quiet) return;
   // Not from inside a drain: the replica hears of it as a fresh input.
@@ -141,7 +144,9 @@ awaitable<void> ClientConnection::writer() {
   try {
     std::vector<Frame> batch;
     while (!closed_) {
+      const std::size_t before = queue_.bytes();
       queue_.pop_batch(batch, write_batch_bytes_max);
+      server_.note_client_queued(-static_cast<std::ptrdiff_t>(before - queue_.bytes()));
       if (batch.empty()) {
         wake_.expires_at(asio::steady_timer::time_point::max());
         co_await wake_.async_wait(use_tuple);

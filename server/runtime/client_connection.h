@@ -12,7 +12,10 @@
 //     (client_frames_rejected); a request that verified but is invalid is
 //     answered with its error at once, since the replica never sees it.
 //   - A client that lets its queue overflow is too slow: the connection is
-//     closed and counted (client_connections_slow).
+//     closed and counted (client_connections_slow). Every change to the
+//     bytes queued is reported to the server (Server::note_client_queued),
+//     which keeps all clients together under client_queued_bytes_budget by
+//     closing the connection that holds the most.
 //   - close() runs once; after it deliver() does nothing. Unless quiet, the
 //     replica hears of the close later, as a fresh input (never from inside
 //     a drain). An exception stops at a coroutine's top and closes this one
@@ -49,6 +52,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // Closes the socket; unless `quiet`, tells the replica (later, not from
   // inside a drain). `reason` empty: an orderly close, not logged.
   void close(const std::string& reason, bool quiet = false);
+  // Bytes waiting to be sent to this client.
+  [[nodiscard]] std::size_t queued_bytes() const { return queue_.bytes(); }
   [[nodiscard]] const std::string& name() const { return name_; }
 
  private:

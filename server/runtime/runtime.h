@@ -102,6 +102,11 @@ inline constexpr std::size_t peer_queue_bytes_max = std::size_t{256} << 20;
 // is too slow and its connection is closed.
 inline constexpr std::size_t client_queue_frames_max = 16384;
 inline constexpr std::size_t client_queue_bytes_max = std::size_t{128} << 20;
+// Bytes queued for all clients together. Past it, the connection holding
+// the most is closed as too slow, until the total fits again, so many slow
+// clients cannot together exhaust memory.
+inline constexpr std::size_t client_queued_bytes_budget = std::size_t{1} << 30;
+static_assert(client_queued_bytes_budget >= client_queue_bytes_max);
 // Admin HTTP: the request head, and how long a client may take to send it.
 inline constexpr std::size_t admin_request_bytes_max = 8192;
 inline constexpr std::int64_t admin_request_timeout_ms = 5000;

@@ -67,6 +67,31 @@ void Server::attach_client(tcp::socket socket) {
   connection->start();
 }
 
+void Server::note_client_queued(std::ptrdiff_t delta) {
+  SYNOD_ASSERT(delta >= 0 || client_queued_bytes_ >= static_cast<std::size_t>(-delta));
+  client_queued_bytes_ =
+      static_cast<std::size_t>(static_cast<std::ptrdiff_t>(client_queued_bytes_) + delta);
+  if (client_queued_bytes_ <= client_queued_bytes_budget || trimming_posted_) return;
+  trimming_posted_ = true;
+  asio::post(io_, [this] { trim_client_queues(); });
+}
+
+// O(clients) per trim, and a trim runs only when the budget is spent.
+void Server::trim_client_queues() {
+  trimming_posted_ = false;
+  while (client_queued_bytes_ > client_queued_bytes_budget) {
+    std::shared_ptr<ClientConnection> largest;
+    for (const auto& [id, connection] : clients_) {
+      if (!largest || connection->queued_bytes() > largest->queued_bytes()) largest = connection;
+    }
+    if (!largest || largest->queued_bytes() == 0) return;
+    ++metrics_.client_connections_slow;
+    largest->close("the clients' send queues together exceed client_queued_bytes_budget (" +
+                   std::to_string(client_queued_bytes_) + " bytes); this one holds the most (" +
+                   std::to_string(largest->queued_bytes()) + " bytes)");
+  }
+}
+
 void Server::on_client_gone(replica::ClientId client) {
   const std::size_t erased = clients_.erase(client);
   SYNOD_ASSERT_MSG(erased == 1, "a connection closes (and is forgotten) once");

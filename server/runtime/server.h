@@ -50,6 +50,10 @@ class Server {
   // An accepted client socket becomes a ClientConnection under a fresh id.
   void attach_client(tcp::socket socket);
   [[nodiscard]] std::size_t client_count() const { return clients_.size(); }
+  // A connection's queued bytes changed by `delta`; over
+  // client_queued_bytes_budget in all, the connection holding the most is
+  // closed (after the current delivery, from a fresh handler).
+  void note_client_queued(std::ptrdiff_t delta);
   // The admin page for one request head (admin_answer in admin.h).
   [[nodiscard]] std::string admin_answer(std::string_view head) const;
 
@@ -88,6 +92,9 @@ class Server {
   Listeners listeners_;
   std::map<NodeId, std::shared_ptr<PeerLink>> links_;
   std::map<replica::ClientId, std::shared_ptr<ClientConnection>> clients_;
+  std::size_t client_queued_bytes_ = 0;  // over every connection in clients_
+  bool trimming_posted_ = false;
+  void trim_client_queues();
   std::uint64_t next_client_id_ = 1;
   Metrics metrics_;
   std::uint64_t inputs_since_sync_ = 0;
