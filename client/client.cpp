@@ -383,7 +383,10 @@ class Client::Impl {
     handlers.on_session = [this](const core::SessionChanged& c) { on_session(c); };
     std::random_device device;
     const std::uint64_t seed = (std::uint64_t{device()} << 32) | device();
+    // Assigned before it starts: its thread calls on_session (which reads
+    // engine_) as soon as the session changes.
     engine_ = std::make_unique<core::Engine>(std::move(core_options), std::move(handlers), seed);
+    engine_->start();
   }
 
   // Waits for the session's first answer: true when it opened.
