@@ -3,8 +3,10 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -192,12 +194,26 @@ int run_stat(Context& c, const Args& a) {
 int run_watch(Context& c, const Args& a) {
   std::ostream& out = c.out;
   const bool json = c.globals.json;
+  // Set on the client thread when the watch ends with a gap (a move to a
+  // server without its history): the command fails, the user re-reads.
+  auto compacted = std::make_shared<std::atomic<bool>>(false);
   auto set = c.client->set_watch(
       a.path, watch_kind(a),
-      [&out, json](const synod::WatchEvent& e) { out << format_event(e, json) << std::flush; },
+      [&out, json, compacted](const synod::WatchEvent& e) {
+        out << format_event(e, json) << std::flush;
+        if (e.type == synod::EventType::compacted) *compacted = true;
+      },
       a.from_zxid);
   if (!set.ok()) return fail(c, set.error(), a.path);
   while (!(c.interrupted && c.interrupted())) {
+    if (compacted->load()) {
+      return fail(c,
+                  synod::Error{synod::ErrorCode::COMPACTED,
+                               "the watch ended: the server the session moved to no longer holds "
+                               "the changes it missed; read the node again and watch from its zxid",
+                               true},
+                  a.path);
+    }
     const auto state = c.client->state();
     if (state == synod::SessionState::expired || state == synod::SessionState::closed) {
       return fail(c, synod::Error{synod::ErrorCode::SESSION_EXPIRED, "the session ended", true},

@@ -46,6 +46,8 @@ static_assert(static_cast<int>(WatchKind::persistent_recursive) ==
 static_assert(static_cast<int>(NodeKind::ttl) == static_cast<int>(protocol::NodeKind::ttl));
 static_assert(static_cast<int>(EventType::children_changed) ==
               static_cast<int>(protocol::EventType::children_changed));
+static_assert(static_cast<int>(EventType::compacted) ==
+              static_cast<int>(protocol::EventType::compacted));
 static_assert(children_limit_max == protocol::children_page_max);
 static_assert(multi_ops_max == protocol::multi_ops_max);
 static_assert(servers_max == core::servers_max);
@@ -312,6 +314,7 @@ std::string_view event_type_name(EventType type) {
     case EventType::deleted: return "DELETED";
     case EventType::data_changed: return "DATA_CHANGED";
     case EventType::children_changed: return "CHILDREN_CHANGED";
+    case EventType::compacted: return "COMPACTED";
   }
   return "UNKNOWN";
 }
@@ -383,7 +386,10 @@ class Client::Impl {
     handlers.on_session = [this](const core::SessionChanged& c) { on_session(c); };
     std::random_device device;
     const std::uint64_t seed = (std::uint64_t{device()} << 32) | device();
+    // Assigned before it starts: its thread calls on_session (which reads
+    // engine_) as soon as the session changes.
     engine_ = std::make_unique<core::Engine>(std::move(core_options), std::move(handlers), seed);
+    engine_->start();
   }
 
   // Waits for the session's first answer: true when it opened.
@@ -614,28 +620,36 @@ class Client::Impl {
     opening.client.reset();
   }
 
-  // Engine thread.
-  // The registration the event names gets it; an event naming none (a
-  // one-shot watch, or a live event the server labels with the changed
-  // path) goes to every registration covering the changed path, labelled
-  // with that registration (WatchEvent::watch_path says which fired), else
-  // to the default watcher as it came.
+  // Engine thread. Every registration the event fires gets it, labelled
+  // with that registration (WatchEvent::watch_path says which); a one-shot
+  // one is then gone, as on the server. An event that names a persistent
+  // registration (a replay from a zxid: the others had it live) goes to that
+  // one only; a compacted event too, and that registration ends. An event no
+  // registration takes (a one-shot watch left by a read) goes to the default
+  // watcher as it came.
   void on_watch(const protocol::WatchEvent& e) {
     const WatchEvent event = to_event(e);
+    const bool named_only = event.type == EventType::compacted ||
+                            event.watch_kind == WatchKind::persistent ||
+                            event.watch_kind == WatchKind::persistent_recursive;
     std::vector<std::pair<WatchCallback, WatchEvent>> calls;
     {
       std::lock_guard lock(mutex_);
-      const auto it = watches_.find({event.watch_path, event.watch_kind});
-      if (it != watches_.end()) {
-        calls.emplace_back(it->second.callback, event);
-      } else {
-        for (const auto& [key, registration] : watches_) {
-          if (!covers(key.first, key.second, event.path)) continue;
-          WatchEvent labelled = event;
-          labelled.watch_path = key.first;
-          labelled.watch_kind = key.second;
-          calls.emplace_back(registration.callback, std::move(labelled));
+      for (auto it = watches_.begin(); it != watches_.end();) {
+        const auto& [path, kind] = it->first;
+        const auto protocol_kind = static_cast<protocol::WatchKind>(kind);
+        const bool named = path == event.watch_path && kind == event.watch_kind;
+        const bool fires = named_only ? named : core::watch_fires(protocol_kind, path, e.event);
+        if (!fires) {
+          ++it;
+          continue;
         }
+        WatchEvent labelled = event;
+        labelled.watch_path = path;
+        labelled.watch_kind = kind;
+        calls.emplace_back(it->second.callback, std::move(labelled));
+        const bool ends = event.type == EventType::compacted || core::is_one_shot(protocol_kind);
+        it = ends ? watches_.erase(it) : std::next(it);
       }
     }
     if (calls.empty() && options_.default_watcher) {
@@ -646,16 +660,8 @@ class Client::Impl {
     }
   }
 
-  static bool covers(const std::string& watched, WatchKind kind, const std::string& changed) {
-    if (kind == WatchKind::persistent) return changed == watched;
-    if (kind != WatchKind::persistent_recursive) return false;
-    if (changed == watched || watched == "/") return true;
-    return changed.size() > watched.size() && changed.compare(0, watched.size(), watched) == 0 &&
-           changed[watched.size()] == '/';
-  }
-
-  // Engine thread. A moved session lost its server-side watches: set every
-  // registered one again, replaying from the last zxid seen.
+  // Engine thread. (A moved session's watches are set again by the core,
+  // client/core/watch_set.h.)
   void on_session(const core::SessionChanged& changed) {
     SessionState state = SessionState::connecting;
     switch (changed.status) {
@@ -665,26 +671,14 @@ class Client::Impl {
       case core::SessionStatus::expired: state = SessionState::expired; break;
       case core::SessionStatus::closed: state = SessionState::closed; break;
     }
-    std::vector<std::pair<std::string, WatchKind>> again;
     std::vector<std::uint64_t> listeners;
     {
       std::lock_guard lock(mutex_);
       if (state == SessionState::connected) opened_ = true;
       if (state == SessionState::expired || state == SessionState::closed) final_ = true;
-      if (changed.status == core::SessionStatus::moved) {
-        for (const auto& [key, registration] : watches_) again.push_back(key);
-      }
       for (const auto& [id, listener] : listeners_) listeners.push_back(id);
     }
     opened_cv_.notify_all();
-    const Zxid from = engine_->snapshot().last_zxid;
-    for (const auto& [path, kind] : again) {
-      auto parsed = protocol::Path::parse(path);
-      if (!parsed.ok()) continue;
-      engine_->submit(protocol::SetWatchRequest{std::move(parsed).value(),
-                                                static_cast<protocol::WatchKind>(kind), from},
-                      nullptr);
-    }
     if (options_.session_watcher) options_.session_watcher(state, changed.why);
     // Looked up one at a time: a listener removed by an earlier one (on
     // this thread) does not run.

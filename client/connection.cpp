@@ -301,14 +301,18 @@ struct Engine::Impl {
   std::vector<std::shared_ptr<asio::steady_timer>> timers;  // after()'s, not yet due
   std::thread thread;
   std::atomic<std::thread::id> thread_id{};
+  std::atomic<bool> started{false};  // start() ran: asio::post before it is a bug
 
   mutable std::mutex mutex;  // guards snap
   SessionSnapshot snap;
 };
 
 Engine::Engine(ClientOptions options, EngineHandlers handlers, std::uint64_t seed)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handlers), seed)) {
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handlers), seed)) {}
+
+void Engine::start() {
   Impl* impl = impl_.get();
+  SYNOD_ASSERT_MSG(!impl->started.exchange(true), "an Engine is started once");
   asio::post(impl->io, [impl] {
     impl->core.start(impl->now_ms());
     impl->drain();
@@ -332,6 +336,7 @@ void Engine::stop() {
 
 void Engine::submit(protocol::ClientBody body, Done done, std::optional<std::int64_t> timeout_ms) {
   Impl* impl = impl_.get();
+  SYNOD_ASSERT_MSG(impl->started.load(), "submit() after start()");
   const bool write = std::holds_alternative<protocol::WriteRequest>(body) ||
                      std::holds_alternative<protocol::MultiRequest>(body);
   asio::post(impl->io, [impl, body = std::move(body), done = std::move(done), timeout_ms,
@@ -348,6 +353,7 @@ void Engine::submit(protocol::ClientBody body, Done done, std::optional<std::int
 
 void Engine::close(Done done) {
   Impl* impl = impl_.get();
+  SYNOD_ASSERT_MSG(impl->started.load(), "close() after start()");
   asio::post(impl->io, [impl, done = std::move(done)]() mutable {
     if (impl->stopping) {
       if (done) done(Impl::abandoned(RequestId{0}, true));
@@ -359,10 +365,14 @@ void Engine::close(Done done) {
   });
 }
 
-void Engine::post(std::function<void()> fn) { asio::post(impl_->io, std::move(fn)); }
+void Engine::post(std::function<void()> fn) {
+  SYNOD_ASSERT_MSG(impl_->started.load(), "post() after start()");
+  asio::post(impl_->io, std::move(fn));
+}
 
 void Engine::after(std::int64_t delay_ms, std::function<void()> fn) {
   Impl* impl = impl_.get();
+  SYNOD_ASSERT_MSG(impl->started.load(), "after() after start()");
   asio::post(impl->io, [impl, delay_ms, fn = std::move(fn)]() mutable {
     if (impl->stopping) return;
     auto timer = std::make_shared<asio::steady_timer>(impl->io);

@@ -43,20 +43,26 @@ class Engine {
   using Done = std::function<void(Completed)>;
 
   // options.validate() must be ok (asserted). seed: the core's Prng. Starts
-  // the thread and the session at once.
+  // nothing: no handler can run before start(), so the owner may first
+  // store the Engine where its handlers will look for it.
   Engine(ClientOptions options, EngineHandlers handlers, std::uint64_t seed);
-  // stop(), if not done before.
+  // stop(), if started and not stopped before.
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
+
+  // Starts the thread and the session; handlers and callbacks run from
+  // then on. Once, before anything else but snapshot(), now_ms() and
+  // on_engine_thread() (submit, post, after: asserted).
+  void start();
 
   // Stops and joins the thread: the connection is closed without a
   // CloseSession (call close() first for a clean end). Done callbacks not
   // yet run run now, on the engine thread, with CONNECTION_LOSS (unknown
   // for a write or close, failed otherwise), and so do those of submits they
-  // make; after() callbacks not yet due are dropped. Idempotent; must not
-  // run on the engine thread. Afterwards only snapshot(), now_ms() and
-  // on_engine_thread() may be called.
+  // make; after() callbacks not yet due are dropped. Idempotent (and does
+  // nothing before start()); must not run on the engine thread. Afterwards only snapshot(),
+  // now_ms() and on_engine_thread() may be called.
   void stop();
 
   // `done` runs exactly once on the engine thread (see stop()); it may be

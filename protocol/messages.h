@@ -69,6 +69,12 @@ struct OpenSessionRequest {
 };
 struct KeepAliveRequest {};
 struct SyncRequest {};
+// A persistent or persistent_recursive watch; from_zxid: replay the retained
+// events after it first (COMPACTED when some are gone). A one-shot (data,
+// exists, children) watch; from_zxid: set again as of that zxid (a moved
+// session, ZooKeeper's SetWatches): when the node changed after it the
+// watch fires at once, before the answer, and is not registered. Either
+// one-shot form answers the node's stat (StatResult) when it exists.
 struct SetWatchRequest {
   Path path = Path::root();
   WatchKind kind = WatchKind::data;

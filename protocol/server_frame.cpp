@@ -182,10 +182,15 @@ ServerMessage read_response(Reader& r, const proto::Response& m) {
   return out;
 }
 
+static_assert(static_cast<int>(proto::EventType::compacted) ==
+                  static_cast<int>(EventType::compacted),
+              "proto EventType mirrors protocol::EventType");
+
 ServerMessage read_watch_event(Reader& r, const proto::WatchEvent& m) {
   WatchEvent out;
   const auto type = static_cast<std::uint8_t>(m.type());
-  if (type < 1 || type > 4) r.fail("event type " + std::to_string(type) + " is unknown");
+  if (type < 1 || type > static_cast<std::uint8_t>(EventType::compacted))
+    r.fail("event type " + std::to_string(type) + " is unknown");
   out.event = Event{static_cast<EventType>(type), Reader::text(m.path()), Zxid{m.zxid()}};
   out.watch_path = r.path(m.watch_path(), "watch path");
   const auto kind = static_cast<std::uint8_t>(m.watch_kind());

@@ -68,13 +68,20 @@ struct Stat {
   friend bool operator==(const Stat&, const Stat&) = default;
 };
 
-// ZooKeeper's numbering (Watcher.Event.EventType).
+// ZooKeeper's numbering (Watcher.Event.EventType), then Synod's own.
+// compacted: not a change of the store. The watch named by the event ended
+// with a gap: it was being resumed from a zxid whose history the server no
+// longer holds (COMPACTED), or the server it moved to refused it. The
+// watcher must re-read the state and set the watch again. The store never
+// emits it; the client library (client/core) and, in future, a server may.
 enum class EventType : std::uint8_t {
   created = 1,
   deleted = 2,
   data_changed = 3,
   children_changed = 4,
+  compacted = 5,
 };
+inline constexpr EventType event_type_last = EventType::compacted;
 
 // One change made by an entry. children_changed names the parent.
 struct Event {

@@ -120,6 +120,9 @@ void SessionCore::on_open_answer(std::int64_t now_ms, const Request& open,
                     "session " + std::to_string(session_.value()) + " on server " +
                         std::to_string(server_) + " with timeout " +
                         std::to_string(timeout_ms_) + " ms");
+    // As of the zxid the open carried, not the answer's: the new server may
+    // have applied changes whose events the old connection never delivered.
+    if (!first) queue_rewatches(std::get<protocol::OpenSessionRequest>(open.body).last_zxid);
     flush(now_ms);
     return;
   }
@@ -161,6 +164,7 @@ void SessionCore::end_session(Phase final_phase, const std::string& why, bool cl
   const bool had_connection =
       phase_ == Phase::connecting || phase_ == Phase::opening || phase_ == Phase::connected;
   phase_ = final_phase;
+  watches_.clear();
   if (had_connection && close_connection) actions_.emplace_back(Close{});
   keep_alive_in_flight_ = false;
   fail_all(final_phase == Phase::expired ? protocol::Error::SESSION_EXPIRED

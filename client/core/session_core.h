@@ -61,6 +61,7 @@
 #include "base/ids.h"
 #include "base/prng.h"
 #include "base/status.h"
+#include "client/core/watch_set.h"
 #include "protocol/codec.h"
 
 namespace synod::client {
@@ -116,9 +117,12 @@ struct WatchFired {
 };
 // connected: the session was opened. disconnected: the connection is gone;
 // the session may be alive until safe_until_ms() and perhaps longer (treat
-// it as suspended). moved: the session is attached to a new connection
-// (watches set on the old one are gone: set them again, with from_zxid =
-// last_zxid() to replay what was missed). expired, closed: final.
+// it as suspended). moved: the session is attached to a new connection; the
+// core sets every watch it holds again there, before anything else it
+// sends (watch_set.h: one-shot ones fire at once if their node changed
+// meanwhile, persistent ones replay from last_zxid(), and one the new server
+// cannot resume ends with a WatchFired of EventType::compacted). expired,
+// closed: final.
 enum class SessionStatus : std::uint8_t { connected, disconnected, moved, expired, closed };
 struct SessionChanged {
   SessionStatus status = SessionStatus::connected;
@@ -161,8 +165,9 @@ class SessionCore {
   // Any store operation: WriteRequest, MultiRequest, GetRequest,
   // ExistsRequest, ChildrenRequest, CheckFenceRequest, SyncRequest,
   // SetWatchRequest, RemoveWatchRequest. Anything else completes at once
-  // with BAD_ARGUMENTS. Waits (at most waiting_max) until a connection can
-  // take it; its deadline is now_ms + timeout_ms, where timeout_ms is unset
+  // with BAD_ARGUMENTS, and so does a one-shot SetWatchRequest with a
+  // from_zxid (that form is the core's own, for a move). Waits (at most waiting_max) until a
+  // connection can take it; its deadline is now_ms + timeout_ms, where timeout_ms is unset
   // (request_timeout_ms) or in [1, request_timeout_ms] (longer is clamped;
   // zero or less completes at once with BAD_ARGUMENTS).
   [[nodiscard]] RequestId submit(std::int64_t now_ms, protocol::ClientBody body,
@@ -192,11 +197,14 @@ class SessionCore {
   [[nodiscard]] std::size_t server() const { return server_; }
   [[nodiscard]] std::size_t outstanding() const { return in_flight_.size(); }
   [[nodiscard]] std::size_t waiting() const { return waiting_.size(); }
+  // The watches the core would set again after a move.
+  [[nodiscard]] const WatchSet& watches() const { return watches_; }
   // The earliest time on_tick has something to do; nullopt when final.
   [[nodiscard]] std::optional<std::int64_t> next_wakeup_ms() const;
 
  private:
-  enum class Kind : std::uint8_t { read, write, open, keep_alive, close };
+  // rewatch: a SetWatchRequest of the core's own after a move (watches_).
+  enum class Kind : std::uint8_t { read, write, open, keep_alive, close, rewatch };
   struct Request {
     RequestId id{};  // 0 for the core's own open and keep-alive
     Kind kind = Kind::read;
@@ -235,6 +243,10 @@ class SessionCore {
   [[nodiscard]] static Outcome outcome_of(Kind kind, const protocol::Status& status);
   [[nodiscard]] static std::optional<Kind> kind_of(const protocol::ClientBody& body);
   void see_zxid(Zxid zxid);
+  // After a move: every watch again, ahead of everything waiting.
+  void queue_rewatches(Zxid since);
+  void on_rewatch_answer(const Request& request, const protocol::Response& response);
+  void on_watch_event(protocol::WatchEvent event);
 
   ClientOptions options_;
   base::Prng& prng_;
@@ -256,6 +268,7 @@ class SessionCore {
 
   std::deque<Request> waiting_;    // submitted, not yet sent (submit order)
   std::deque<Request> in_flight_;  // sent on this connection (send order)
+  WatchSet watches_;               // what the server holds for this session
 
   std::vector<Action> actions_;
   std::vector<Event> events_;

@@ -1,6 +1,7 @@
 // SessionCore (session_core.h): submitting, sending, answering and failing
 // requests, in order.
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "base/assert.h"
@@ -40,6 +41,11 @@ RequestId SessionCore::submit(std::int64_t now_ms, protocol::ClientBody body,
     complete_now(request, protocol::Error::BAD_ARGUMENTS,
                  "submit takes writes, multis, reads, sync, check_fence and watch requests; "
                  "the core opens, keeps alive and (through close()) closes the session");
+  } else if (const auto* w = std::get_if<protocol::SetWatchRequest>(&request.body);
+             w != nullptr && w->from_zxid && is_one_shot(w->kind)) {
+    complete_now(request, protocol::Error::BAD_ARGUMENTS,
+                 "from_zxid is for persistent and persistent_recursive watches; the core sets "
+                 "one-shot watches again itself when the session moves");
   } else if (span_ms <= 0) {
     complete_now(request, protocol::Error::BAD_ARGUMENTS,
                  "timeout_ms must be positive, not " + std::to_string(span_ms));
@@ -128,10 +134,7 @@ void SessionCore::on_frame(std::int64_t now_ms, std::string_view bytes) {
   }
   last_receive_ms_ = now_ms;
   std::visit(Overloaded{[&](protocol::Response& r) { on_response(now_ms, std::move(r)); },
-                        [&](protocol::WatchEvent& e) {
-                          see_zxid(e.event.zxid);
-                          events_.emplace_back(WatchFired{std::move(e)});
-                        },
+                        [&](protocol::WatchEvent& e) { on_watch_event(std::move(e)); },
                         [&](protocol::SessionEvent& e) { on_session_event(now_ms, e); }},
              decoded.value());
 }
@@ -157,7 +160,9 @@ void SessionCore::on_response(std::int64_t now_ms, protocol::Response response) 
   extend_safe_until(request, response);
   if (request.kind == Kind::keep_alive) keep_alive_in_flight_ = false;
   const bool expired = response.status.error == protocol::Error::SESSION_EXPIRED;
-  const bool user = request.kind != Kind::keep_alive && !request.abandoned;
+  if (request.kind == Kind::read) watches_.on_answer(request.body, response);
+  if (request.kind == Kind::rewatch && !expired) on_rewatch_answer(request, response);
+  const bool user = request.id != RequestId{0} && !request.abandoned;
   if (user) complete(request, std::move(response));
   if (expired) {
     end_session(Phase::expired, "server " + std::to_string(server_) + " says the session expired");
@@ -219,7 +224,9 @@ void SessionCore::fail_all(protocol::Error error, const std::string& why) {
     if (r.id != RequestId{0} && !r.abandoned) complete_now(r, error, why);
   }
   in_flight_.clear();
-  for (const Request& r : waiting_) complete_now(r, error, why + " (never sent)");
+  for (const Request& r : waiting_) {
+    if (r.id != RequestId{0}) complete_now(r, error, why + " (never sent)");
+  }
   waiting_.clear();
 }
 
@@ -249,5 +256,40 @@ Outcome SessionCore::outcome_of(Kind kind, const protocol::Status& status) {
 }
 
 void SessionCore::see_zxid(Zxid zxid) { last_zxid_ = std::max(last_zxid_, zxid); }
+
+void SessionCore::on_watch_event(protocol::WatchEvent event) {
+  see_zxid(event.event.zxid);
+  watches_.on_event(event.event);
+  events_.emplace_back(WatchFired{std::move(event)});
+}
+
+// Rewatches left from an earlier move (never sent) are replaced, so each
+// watch goes once; they wait for no deadline (the set is the truth, and a
+// connection lost meanwhile means another move and another round).
+void SessionCore::queue_rewatches(Zxid since) {
+  std::erase_if(waiting_, [](const Request& r) { return r.kind == Kind::rewatch; });
+  const std::vector<protocol::SetWatchRequest> again = watches_.rewatch(since);
+  for (auto it = again.rbegin(); it != again.rend(); ++it) {
+    waiting_.push_front(Request{RequestId{0}, Kind::rewatch, *it,
+                                std::numeric_limits<std::int64_t>::max(), 0, 0, false});
+  }
+  if (!again.empty()) {
+    note("setting " + std::to_string(again.size()) + " watch(es) again on server " +
+         std::to_string(server_) + " as of zxid " + std::to_string(since.value()));
+  }
+}
+
+// A refused rewatch (COMPACTED, or any other refusal) ends that watch: its
+// watcher is told with a compacted event.
+void SessionCore::on_rewatch_answer(const Request& request, const protocol::Response& response) {
+  if (response.status.ok()) return;
+  const auto& q = std::get<protocol::SetWatchRequest>(request.body);
+  note("server " + std::to_string(server_) + " refused to set the " + q.path.text() +
+       " watch again (" + std::string(protocol::error_name(response.status.error)) + ": " +
+       response.status.message + "); its watcher is told it was compacted");
+  for (auto& event : watches_.refused(q, q.from_zxid.value_or(last_zxid_))) {
+    events_.emplace_back(WatchFired{std::move(event)});
+  }
+}
 
 }  // namespace synod::client

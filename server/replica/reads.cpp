@@ -2,6 +2,7 @@
 // per request kind. Each runs at the replica's applied point, after every
 // earlier request on the connection (and, for a linearizable read, after its
 // read index: ClientQueue, ReadRounds).
+#include <optional>
 #include <string>
 
 #include "base/assert.h"
@@ -61,6 +62,37 @@ void read_children(const store::Store& store, WatchRegistry& watches, ClientId i
   if (q.watch) r.status = watches.add(id, q.path, protocol::WatchKind::children);
 }
 
+// A one-shot watch set again as of `since` (a client whose session moved
+// here; ZooKeeper's SetWatches): the event it would have fired had it stayed
+// registered, judged from the node's state now, or nullopt when nothing it
+// watches changed after `since`. An exists watch on a node the client saw
+// comes as a data watch (the same triggers while the node exists), so a
+// missing node here is one the client saw missing too.
+std::optional<protocol::Event> changed_since(protocol::WatchKind kind, const std::string& path,
+                                             const protocol::Result<protocol::Stat>& now,
+                                             Zxid since, Zxid applied) {
+  using protocol::EventType;
+  const bool present = now.ok();
+  if (kind == protocol::WatchKind::exists) {
+    if (!present) return std::nullopt;
+    if (now.value().czxid > since)
+      return protocol::Event{EventType::created, path, now.value().czxid};
+    if (now.value().mzxid > since) {
+      return protocol::Event{EventType::data_changed, path, now.value().mzxid};
+    }
+    return std::nullopt;
+  }
+  // data and children: the node the watch was set on is gone (perhaps
+  // recreated since: a node of the same path is another node).
+  if (!present || now.value().czxid > since)
+    return protocol::Event{EventType::deleted, path, applied};
+  const Zxid changed = kind == protocol::WatchKind::data ? now.value().mzxid : now.value().pzxid;
+  if (changed <= since) return std::nullopt;
+  return protocol::Event{
+      kind == protocol::WatchKind::data ? EventType::data_changed : EventType::children_changed,
+      path, changed};
+}
+
 void read_fence(const store::Store& store, const protocol::CheckFenceRequest& q, Response& r) {
   r.status = store.check_fence(q.fence);
   if (r.status.ok()) r.body = protocol::FenceResult{q.fence.token};
@@ -110,8 +142,13 @@ bool Replica::vouch(SessionId session, Response& r) {
 }
 
 // A watch; from a past zxid, a persistent one whose retained events since
-// then are sent first (before this answer), or COMPACTED.
+// then are sent first (before this answer), or COMPACTED. A one-shot one
+// answers the node's stat when it exists.
 void Replica::set_watch(ClientId id, const protocol::SetWatchRequest& q, Response& r) {
+  if (is_one_shot(q.kind)) {
+    set_one_shot_watch(id, q, r);
+    return;
+  }
   if (!q.from_zxid) {
     r.status = watches_.add(id, q.path, q.kind);
     return;
@@ -124,6 +161,29 @@ void Replica::set_watch(ClientId id, const protocol::SetWatchRequest& q, Respons
   for (Notification& n : replay.value()) {
     emit(id, protocol::WatchEvent{std::move(n.event), q.path, q.kind});
   }
+}
+
+// A one-shot watch; from a past zxid (set again after a session moved), it
+// fires at once, unregistered, when its node changed after that zxid
+// (changed_since); the event goes before this answer.
+void Replica::set_one_shot_watch(ClientId id, const protocol::SetWatchRequest& q, Response& r) {
+  const protocol::Result<protocol::Stat> now = store_.exists(q.path);
+  if (now.ok()) r.body = protocol::StatResult{now.value()};
+  if (q.from_zxid && *q.from_zxid > Zxid{applied_.value()}) {
+    r.status = protocol::error_status(protocol::Error::BAD_ARGUMENTS,
+                                      "watch from zxid " + std::to_string(q.from_zxid->value()) +
+                                          " is past this server's applied zxid " +
+                                          std::to_string(applied_.value()));
+    return;
+  }
+  if (q.from_zxid) {
+    auto fired = changed_since(q.kind, q.path.text(), now, *q.from_zxid, Zxid{applied_.value()});
+    if (fired) {
+      emit(id, protocol::WatchEvent{std::move(*fired), q.path, q.kind});
+      return;
+    }
+  }
+  r.status = watches_.add(id, q.path, q.kind);
 }
 
 }  // namespace synod::replica

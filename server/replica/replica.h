@@ -233,6 +233,7 @@ class Replica {
   [[nodiscard]] protocol::Response evaluate_read(ClientId id, ClientQueue& client);
   [[nodiscard]] bool vouch(SessionId session, protocol::Response& r);
   void set_watch(ClientId id, const protocol::SetWatchRequest& q, protocol::Response& r);
+  void set_one_shot_watch(ClientId id, const protocol::SetWatchRequest& q, protocol::Response& r);
 
   // sessions.cpp: liveness at the leader, touches from followers, TTLs.
   void note_session_active(SessionId session);

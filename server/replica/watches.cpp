@@ -45,6 +45,7 @@ constexpr std::uint8_t exact_fire_bits(EventType type) {
              bit(WatchKind::persistent_recursive);
     case EventType::children_changed:
       return bit(WatchKind::children) | bit(WatchKind::persistent);
+    case EventType::compacted: return 0;  // not a change: the store never emits it
   }
   return 0;  // a type from a newer store: nothing fires
 }

@@ -4,7 +4,8 @@
 // Usage: synod-client-api-test --servers H:P,H:P,H:P --pids P0,P1,P2
 //   pids: the synodd processes serving those addresses, in the same order;
 //   the timeout check SIGSTOPs the first one for a few seconds (and
-//   SIGCONTs it, also on failure).
+//   SIGCONTs it, also on failure); the last check SIGKILLs the one its
+//   watcher is attached to.
 // Exit 0 when every check passed; 1 with "FAIL [check]: what" otherwise
 // (a watchdog fails a check that hangs); 2 for bad arguments. Every check
 // compares values the server returned. Run by client_api_test.py, which
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/experimental/deferred.hpp>
@@ -20,6 +22,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <memory>
@@ -158,8 +161,13 @@ struct Events {
       return false;
     });
     if (!ok) {
+      std::string got;
+      for (const auto& e : seen) {
+        got += " " + std::string(synod::event_type_name(e.type)) + " " + e.path + "@" +
+               std::to_string(e.zxid);
+      }
       fail("no " + std::string(synod::event_type_name(type)) + " event for " + path +
-           " reached the default watcher");
+           " reached the watcher (it got:" + (got.empty() ? " nothing" : got) + ")");
     }
     return *found;
   }
@@ -717,6 +725,65 @@ void check_close(const Setup& setup, synod::Client& a) {
   must_fail(std::move(invalid), synod::ErrorCode::BAD_ARGUMENTS, true, "connect without servers");
 }
 
+// A write from a session on a live server; retried while the ensemble elects
+// a new leader (a lost write that applied fires its event all the same).
+void write_until_ok(const std::string& what, const std::function<synod::ErrorCode()>& write) {
+  const auto deadline = Clock::now() + 15s;
+  for (;;) {
+    const synod::ErrorCode code = write();
+    if (code == synod::ErrorCode::OK || code == synod::ErrorCode::NODE_EXISTS) return;
+    if (Clock::now() > deadline) {
+      fail(what + " kept failing: " + std::string(synod::error_name(code)));
+    }
+    std::this_thread::sleep_for(50ms);  // a retry's pause, not synchronisation
+  }
+}
+
+// Last: it SIGKILLs the server the watcher is on (issue 14 point 12).
+void check_watches_survive_a_kill(const Setup& setup) {
+  begin("every kind of watch set on a server still fires after it is SIGKILLed", 40s);
+  Events events;
+  auto w_options = options_for(setup.servers);
+  w_options.session_timeout_ms = 6000;
+  w_options.default_watcher = [&events](const synod::WatchEvent& e) { events.add(e); };
+  auto w = must(synod::Client::connect(w_options), "connect the watcher");
+  const auto at = std::find(setup.servers.begin(), setup.servers.end(), w->server());
+  expect(at != setup.servers.end(), "the watcher's server is not one of --servers");
+  const auto killed = static_cast<std::size_t>(at - setup.servers.begin());
+  std::vector<std::string> others;
+  for (std::size_t i = 0; i < setup.servers.size(); ++i) {
+    if (i != killed) others.push_back(setup.servers[i]);
+  }
+  auto writer = must(synod::Client::connect(options_for(others)), "connect the writer");
+  for (const char* p : {"/wk-d", "/wk-c", "/wk-p", "/wk-r"}) {
+    (void)must(writer->create(p, "0"), std::string("create ") + p);
+  }
+  (void)must(w->get("/wk-d", {.watch = true}), "get /wk-d with a watch");
+  (void)must(w->exists("/wk-new", {.watch = true}), "exists /wk-new with a watch");
+  (void)must(w->children("/wk-c", {.read = {.watch = true}}), "children /wk-c with a watch");
+  const auto add = [&events](const synod::WatchEvent& e) { events.add(e); };
+  (void)must(w->set_watch("/wk-p", synod::WatchKind::persistent, add), "persistent /wk-p");
+  (void)must(w->set_watch("/wk-r", synod::WatchKind::persistent_recursive, add),
+             "persistent_recursive /wk-r");
+
+  kill(setup.pids.at(killed), SIGKILL);
+  // Changed while the watcher moves (or just after): its one-shot watch fires.
+  write_until_ok("set /wk-d", [&] { return writer->set("/wk-d", "1").code(); });
+  poll_until("the watcher's session to move off the killed server", 20s, [&] {
+    return w->state() == synod::SessionState::connected && w->server() != setup.servers[killed];
+  });
+  write_until_ok("create /wk-new", [&] { return writer->create("/wk-new", "").code(); });
+  write_until_ok("create /wk-c/k", [&] { return writer->create("/wk-c/k", "").code(); });
+  write_until_ok("set /wk-p", [&] { return writer->set("/wk-p", "1").code(); });
+  write_until_ok("create /wk-r/a", [&] { return writer->create("/wk-r/a", "").code(); });
+  (void)events.wait("/wk-d", synod::EventType::data_changed, 10s);
+  (void)events.wait("/wk-new", synod::EventType::created, 10s);
+  (void)events.wait("/wk-c", synod::EventType::children_changed, 10s);
+  (void)events.wait("/wk-p", synod::EventType::data_changed, 10s);
+  (void)events.wait("/wk-r/a", synod::EventType::created, 10s);
+  expect(events.count("/wk-d") == 1, "the one-shot data watch fired more than once");
+}
+
 asio::awaitable<void> run_all(Setup setup, asio::io_context& io) {
   Events events;
   std::atomic<int> blocked_code{-1};
@@ -757,6 +824,7 @@ asio::awaitable<void> run_all(Setup setup, asio::io_context& io) {
   co_await check_timeouts(setup, *a);
   check_close(setup, *a);
   a_ptr = nullptr;
+  check_watches_survive_a_kill(setup);
   begin("closing", 10s);
 }
 

@@ -252,17 +252,26 @@ struct MultiOp {
 inline constexpr std::size_t multi_ops_max = 1024;  // protocol::multi_ops_max
 
 // ---- watches ----
+// compacted is not a change: the watch it names has ended with a gap (the
+// session moved to a server that no longer holds the history the watch
+// needed to resume, or that refused it). Re-read the state and set the watch
+// again. It is delivered to that watch's callback only (or, for a one-shot
+// watch left by a read, to the default watcher).
 enum class EventType : std::uint8_t {
   created = 1,
   deleted = 2,
   data_changed = 3,
-  children_changed = 4
+  children_changed = 4,
+  compacted = 5,
 };
 [[nodiscard]] std::string_view event_type_name(EventType type);
 
-// data, children, exists: one-shot (left by a read with watch = true).
-// persistent: every change of the node until removed. persistent_recursive:
-// every change of the node and of everything below it.
+// data, children, exists: one-shot (left by a read with watch = true, or
+// set_watch). persistent: every change of the node until removed.
+// persistent_recursive: every change of the node and of everything below it
+// (not children_changed). A session that moves to another server keeps every
+// kind: the client sets them again there (ZooKeeper's SetWatches), and a
+// one-shot watch whose node changed meanwhile fires then.
 enum class WatchKind : std::uint8_t {
   data = 1,
   children = 2,
@@ -387,11 +396,14 @@ class Client {
                    Callback<std::uint64_t> done);
 
   // Registers `callback` for (path, kind), replacing an earlier one for the
-  // same pair. from_zxid: replay every change after that zxid first
-  // (COMPACTED if that history is gone). A session move drops the server's
-  // watches; the client sets them again with from_zxid = last_zxid(). When
-  // the server refuses the watch the registration is undone (unless another
-  // set_watch replaced it meanwhile). `callback` runs on the client thread.
+  // same pair. from_zxid (persistent kinds only; BAD_ARGUMENTS for a
+  // one-shot kind): replay every change after that zxid first (COMPACTED if
+  // that history is gone). A one-shot kind fires once, then is gone. On a
+  // session move the client sets the watch again, resumed at last_zxid();
+  // when the new server cannot resume it the callback gets an
+  // EventType::compacted event and the watch ends. When the server refuses
+  // the watch the registration is undone (unless another set_watch replaced
+  // it meanwhile). `callback` runs on the client thread.
   [[nodiscard]] Result<Done> set_watch(std::string_view path, WatchKind kind,
                                        WatchCallback callback,
                                        std::optional<std::uint64_t> from_zxid = std::nullopt);

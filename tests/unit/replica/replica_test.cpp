@@ -179,6 +179,70 @@ TEST_CASE("replica: a data watch fires once, before the response of the write th
   for (auto& m : s.received) CHECK_FALSE(std::holds_alternative<protocol::WatchEvent>(m.message));
 }
 
+namespace {
+
+std::vector<protocol::Event> events_for(const Single& s, ClientId client) {
+  std::vector<protocol::Event> out;
+  for (const auto& m : s.received) {
+    const auto* e = std::get_if<protocol::WatchEvent>(&m.message);
+    if (e != nullptr && m.client == client) out.push_back(e->event);
+  }
+  return out;
+}
+
+protocol::SetWatchRequest rewatch(const char* p, protocol::WatchKind kind, Zxid since) {
+  return protocol::SetWatchRequest{path(p), kind, since};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "replica: a one-shot watch set again from a zxid fires at once, unregistered, when its "
+    "node changed after that zxid, and is registered when it did not") {
+  Single s;
+  s.tick(40);
+  const ClientId watcher{1}, writer{2};
+  s.open_session(watcher, 1);
+  s.open_session(writer, 1);
+  const Zxid created = s.request(writer, 2, create("/w", "a")).zxid;
+  const Zxid changed =
+      s.request(writer, 3,
+                protocol::WriteRequest{std::nullopt, protocol::SetOp{path("/w"), "b", {}}})
+          .zxid;
+  REQUIRE(changed > created);
+
+  // Changed after the zxid the client had seen: the event comes before the answer.
+  auto r = s.request(watcher, 2, rewatch("/w", protocol::WatchKind::data, created));
+  CHECK(r.status.ok());
+  CHECK(std::holds_alternative<protocol::StatResult>(r.body));
+  REQUIRE(events_for(s, watcher).size() == 1);
+  CHECK(events_for(s, watcher)[0] ==
+        protocol::Event{protocol::EventType::data_changed, "/w", changed});
+  // ...and it is not registered: the next change fires nothing.
+  REQUIRE(s.request(writer, 4,
+                    protocol::WriteRequest{std::nullopt, protocol::SetOp{path("/w"), "c", {}}})
+              .status.ok());
+  CHECK(events_for(s, watcher).empty());
+
+  // Unchanged since: registered, and fires on the next change.
+  const Zxid now = s.request(watcher, 3, protocol::SyncRequest{}).zxid;
+  CHECK(s.request(watcher, 4, rewatch("/w", protocol::WatchKind::children, now)).status.ok());
+  CHECK(events_for(s, watcher).empty());
+  REQUIRE(s.request(writer, 5, create("/w/k", "")).status.ok());
+  REQUIRE(events_for(s, watcher).size() == 1);
+  CHECK(events_for(s, watcher)[0].type == protocol::EventType::children_changed);
+
+  // A data watch on a node gone since: deleted. An exists watch on a node
+  // created since: created.
+  CHECK(s.request(watcher, 5, rewatch("/gone", protocol::WatchKind::data, now)).status.ok());
+  REQUIRE(events_for(s, watcher).size() == 1);
+  CHECK(events_for(s, watcher)[0].type == protocol::EventType::deleted);
+  const Zxid before{created.value() - 1};
+  CHECK(s.request(watcher, 6, rewatch("/w", protocol::WatchKind::exists, before)).status.ok());
+  REQUIRE(events_for(s, watcher).size() == 1);
+  CHECK(events_for(s, watcher)[0] == protocol::Event{protocol::EventType::created, "/w", created});
+}
+
 TEST_CASE("replica: a silent session expires and its ephemerals go with it in the same entry") {
   Single s;
   s.tick(40);
