@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/assert.h"
+#include "server/replica/admission.h"
 
 namespace synod::replica {
 
@@ -16,6 +17,11 @@ base::CheckStatus ReplicaOptions::validate() const {
   if (auto checked = core.validate(); !checked.ok()) return checked;
   if (tick_ms <= 0) return base::invalid("tick_ms must be >= 1");
   if (snapshot_every == 0) return base::invalid("snapshot_every must be >= 1");
+  if (store.data_bytes_max > data_bytes_max_admitted) {
+    return base::invalid("store.data_bytes_max must be at most " +
+                         std::to_string(data_bytes_max_admitted) +
+                         " (one node's data must fit one log entry)");
+  }
   if (session_timeout_ms_min <= 0 || session_timeout_ms_min > session_timeout_ms_max) {
     return base::invalid("session timeouts need 0 < min <= max");
   }
@@ -380,6 +386,12 @@ void Replica::handle_forwarded(std::vector<consensus::Entry> entries) {
       output_.notes.push_back("dropped a forwarded write that does not decode: " +
                               (decoded.ok() ? std::string("not a command")
                                             : decoded.status().message));
+      continue;
+    }
+    // A follower admitted it; check again what a peer sent (admission.h).
+    if (auto admitted = admit_write(decoded.value(), options_.store); !admitted.ok()) {
+      output_.notes.push_back("node " + std::to_string(options_.core.self.value()) +
+                              " dropped a forwarded write: " + admitted.message);
       continue;
     }
     commands.push_back(std::move(decoded.value()));

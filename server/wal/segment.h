@@ -140,7 +140,9 @@ inline constexpr std::uint8_t segment_version = 1;
 inline constexpr std::uint64_t segment_header_bytes = 20;
 inline constexpr std::uint64_t record_header_bytes = 8;
 // The largest payload of one record. A length above it on disk is impossible.
-inline constexpr std::uint32_t record_bytes_max = 16u << 20;
+// Twice a peer frame, so any entry a frame can carry fits one record
+// (server/replica/admission.h asserts it).
+inline constexpr std::uint32_t record_bytes_max = 32u << 20;
 
 static_assert(segment_header_bytes == 4 + 1 + 3 + 8 + 4);
 static_assert(record_header_bytes == 4 + 4);
