@@ -130,7 +130,10 @@ std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const 
   return fatal_;
 }
 
-bool Replica::wants_sync() const { return sync_gate_.wants_sync(); }
+// Also when writes wait for WAL room that only a sync makes.
+bool Replica::wants_sync() const {
+  return sync_gate_.wants_sync() || (blocked_on_room_ && storage_.has_unsynced());
+}
 
 ReplicaOutput Replica::take_output() {
   flush_writes();
@@ -352,7 +355,10 @@ void Replica::forward_batch() {
 }
 
 // Leader: stamps and proposes as many gathered writes as fit under
-// pending_slots_max; the rest wait for a later flush. False when none fit.
+// pending_slots_max, and whose WAL records fit both a batch
+// (propose_batch_bytes_max) and what the WAL may still leave unsynced; the
+// rest wait for a later flush, after the next sync (backpressure, so one
+// append never exceeds the budget). False when none fit.
 bool Replica::propose_batch() {
   if (!core_->is_leader()) {
     // Leadership was lost this instant: the clients time out with an
@@ -360,16 +366,28 @@ bool Replica::propose_batch() {
     to_propose_.clear();
     return true;
   }
-  const auto count = static_cast<std::size_t>(
-      std::min<std::uint64_t>(core_->proposal_room(), to_propose_.size()));
-  if (count == 0) return false;
+  const auto count_max =
+      static_cast<std::size_t>(std::min<std::uint64_t>(core_->proposal_room(), to_propose_.size()));
+  // Room for the batch's chosen mark and its own records' slack.
+  constexpr std::uint64_t margin = 4096;
+  const std::uint64_t room = storage_.unsynced_room();
+  const std::uint64_t budget = std::min(propose_batch_bytes_max, room > margin ? room - margin : 0);
   std::vector<consensus::Entry> entries;
-  entries.reserve(count);
+  std::uint64_t bytes = 0;
   const std::int64_t time_ms = stamp();
-  for (std::size_t i = 0; i < count; ++i) {
+  for (std::size_t i = 0; i < count_max; ++i) {
     to_propose_[i].time_ms = time_ms;
-    entries.push_back(consensus::Entry::command(codec::encode_command(to_propose_[i])));
+    std::string data = codec::encode_command(to_propose_[i]);
+    bytes += wal::record_bytes_on_disk(accepted_record_bytes(data.size()));
+    if (bytes > budget) break;
+    entries.push_back(consensus::Entry::command(std::move(data)));
   }
+  const std::size_t count = entries.size();
+  if (count == 0) {
+    blocked_on_room_ = count_max > 0;
+    return false;
+  }
+  blocked_on_room_ = false;
   to_propose_.erase(to_propose_.begin(), to_propose_.begin() + static_cast<std::ptrdiff_t>(count));
   const consensus::ProposeResult result = core_->propose(std::move(entries));
   SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);

@@ -272,6 +272,9 @@ class Replica {
     codec::LogCommand command;
   };
   std::vector<codec::LogCommand> to_propose_;
+  // The last flush proposed nothing because the WAL's unsynced room was
+  // short: a sync must run (wants_sync) before the writes can go.
+  bool blocked_on_room_ = false;
   std::vector<ToForward> to_forward_;
   // Session opens proposed recently, by nonce: a Forward the network
   // duplicated is proposed once. Bounded; oldest forgotten first.

@@ -190,11 +190,34 @@ wal::Result<Storage::Opened> Storage::open(wal::Disk& disk, const wal::WalOption
   return Opened{std::move(storage), std::move(durable), std::move(r.notes)};
 }
 
+// Rule W2: pieces that fit the unsynced budget, syncing first when the next
+// does not. One record always fits an empty budget (wal.h).
 wal::Status Storage::append_records(std::span<const std::string> records) {
-  if (records.empty()) return {};
-  std::vector<std::string_view> views(records.begin(), records.end());
-  auto appended = wal_.append(views);
-  if (!appended.ok()) return appended.status();
+  for (const std::string& record : records) {
+    if (record.size() > wal::record_bytes_max) {
+      return wal::error_status(
+          wal::Code::too_large,
+          "a log record of " + std::to_string(record.size()) + " bytes exceeds record_bytes_max");
+    }
+  }
+  std::size_t next = 0;
+  while (next < records.size()) {
+    std::vector<std::string_view> piece;
+    std::uint64_t bytes = 0;
+    for (; next < records.size(); ++next) {
+      const std::uint64_t on_disk = wal::record_bytes_on_disk(records[next].size());
+      if (bytes + on_disk > wal_.unsynced_room()) break;
+      bytes += on_disk;
+      piece.push_back(records[next]);
+    }
+    if (piece.empty()) {
+      SYNOD_ASSERT(wal_.unsynced_bytes() > 0);
+      if (auto status = wal_.sync(); !status.ok()) return status;
+      continue;
+    }
+    auto appended = wal_.append(piece);
+    if (!appended.ok()) return appended.status();
+  }
   return {};
 }
 

@@ -19,6 +19,10 @@
 //   W2 Accepted values and chosen marks are appended to the WAL and become
 //      durable at the next sync(). A crash keeps a prefix of them; a torn
 //      last record is truncated by recovery. Votes leave only after sync().
+//      A batch is appended in pieces that each fit the WAL's unsynced budget;
+//      when the next piece does not fit, the WAL is synced first (back-
+//      pressure: an acceptor handed more than it may leave unsynced waits
+//      for its disk), so a batch is never refused for its size.
 //   W3 A snapshot from the leader (PersistBatch::snapshot) is written as a
 //      file at once and keeps the previous snapshot's WAL records, so nothing
 //      it does not cover is dropped.
@@ -63,6 +67,8 @@ class Storage {
   // Makes every record written so far durable: one sync for all (group commit).
   [[nodiscard]] wal::Status sync();
   [[nodiscard]] bool has_unsynced() const;
+  // Bytes write() can append before it would have to sync first.
+  [[nodiscard]] std::uint64_t unsynced_room() const { return wal_.unsynced_room(); }
   // sync() in two halves, for an fsync thread (wal::Wal::begin_sync): the
   // job covers every record written so far; the owner may keep writing
   // while it runs, and hands its result to finish_sync().

@@ -122,6 +122,11 @@ class Wal {
   // The first index of the oldest segment still on disk.
   [[nodiscard]] RecordIndex first_index() const;
   [[nodiscard]] std::uint64_t unsynced_bytes() const { return appended_bytes_ - synced_bytes_; }
+  // Bytes append() still takes before the next sync (unsynced_bytes_max
+  // minus unsynced_bytes()).
+  [[nodiscard]] std::uint64_t unsynced_room() const {
+    return options_.unsynced_bytes_max - unsynced_bytes();
+  }
   [[nodiscard]] std::size_t segment_count() const { return segments_.size(); }
 
  private:

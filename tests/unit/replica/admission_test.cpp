@@ -113,3 +113,28 @@ TEST_CASE("admission: a store limit above what one log entry can hold is refused
   o.store.data_bytes_max = replica::data_bytes_max_admitted + 1;
   CHECK_FALSE(o.validate().ok());
 }
+
+TEST_CASE("admission: a leader batches writes so one WAL append stays within its unsynced budget") {
+  replica::ReplicaOptions o = testing::single_options();
+  o.wal.unsynced_bytes_max = wal::unsynced_bytes_max_min;
+  SingleReplica s(o);
+  s.lead();
+  const ClientId client{1};
+  (void)s.open_session(client, 1);
+  REQUIRE(s.request(client, 2, create("/big", "")).status.ok());
+  // One turn of the loop brings 40 MiB of writes: more than may be unsynced.
+  s.received.clear();
+  constexpr std::uint64_t writes = 40;
+  for (std::uint64_t i = 0; i < writes; ++i) {
+    s.replica->on_request(client, protocol::ClientRequest{
+                                      10 + i, set("/big", std::string(std::size_t{1} << 20, 'b'))});
+  }
+  s.settle();
+  CHECK_FALSE(s.replica->fatal());
+  std::uint64_t ok = 0;
+  for (const auto& m : s.received) {
+    const auto* r = std::get_if<protocol::Response>(&m.message);
+    if (r != nullptr && r->status.ok()) ++ok;
+  }
+  CHECK(ok == writes);
+}
