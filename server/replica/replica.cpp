@@ -17,6 +17,14 @@ base::CheckStatus ReplicaOptions::validate() const {
   if (auto checked = core.validate(); !checked.ok()) return checked;
   if (tick_ms <= 0) return base::invalid("tick_ms must be >= 1");
   if (snapshot_every == 0) return base::invalid("snapshot_every must be >= 1");
+  if (store.sessions_max > store_snapshot_bytes_max / store::snapshot_session_bytes ||
+      store.bytes_max >
+          store_snapshot_bytes_max - store::snapshot_session_bytes * store.sessions_max) {
+    return base::invalid("store.bytes_max plus " + std::to_string(store::snapshot_session_bytes) +
+                         " bytes per session (sessions_max) must be at most " +
+                         std::to_string(store_snapshot_bytes_max) +
+                         ", the largest snapshot a replica writes");
+  }
   if (store.data_bytes_max > data_bytes_max_admitted) {
     return base::invalid("store.data_bytes_max must be at most " +
                          std::to_string(data_bytes_max_admitted) +

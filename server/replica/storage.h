@@ -47,11 +47,27 @@
 
 #include "consensus/output.h"
 #include "consensus/types.h"
+#include "server/store/types.h"
 #include "server/wal/disk.h"
+#include "server/wal/snapshot_file.h"
 #include "server/wal/status.h"
 #include "server/wal/wal.h"
 
 namespace synod::replica {
+
+// The snapshot file's payload is the configuration (at most this many bytes:
+// two counts and every id) and then the store's snapshot.
+inline constexpr std::uint64_t snapshot_config_bytes_max = 8 + 4 * 2 * std::uint64_t{node_id_max};
+// The largest store snapshot a Storage can write: what the store's quota
+// (StoreConfig::bytes_max) and its sessions may make, checked by
+// ReplicaOptions::validate(), so no replica ever writes a snapshot the file
+// format refuses.
+inline constexpr std::uint64_t store_snapshot_bytes_max =
+    wal::snapshot_bytes_max - snapshot_config_bytes_max;
+static_assert(store::StoreConfig{}.bytes_max +
+                      store::snapshot_session_bytes * store::StoreConfig{}.sessions_max <=
+                  store_snapshot_bytes_max,
+              "the default quota and session limit fit one snapshot file");
 
 class Storage {
  public:

@@ -138,3 +138,40 @@ TEST_CASE("admission: a leader batches writes so one WAL append stays within its
   }
   CHECK(ok == writes);
 }
+
+TEST_CASE("admission: a quota the snapshot file cannot hold is refused at open") {
+  replica::ReplicaOptions o = testing::single_options();
+  o.store.bytes_max =
+      replica::store_snapshot_bytes_max - store::snapshot_session_bytes * o.store.sessions_max;
+  CHECK(o.validate().ok());
+  o.store.bytes_max += 1;
+  CHECK_FALSE(o.validate().ok());
+  o.store.sessions_max = ~std::size_t{0};  // no overflow in the check
+  o.store.bytes_max = 1;
+  CHECK_FALSE(o.validate().ok());
+}
+
+TEST_CASE("admission: a full store refuses growth with LIMIT_EXCEEDED and still takes deletes") {
+  replica::ReplicaOptions o = testing::single_options();
+  o.store.bytes_max = 64 << 10;
+  SingleReplica s(o);
+  s.lead();
+  const ClientId client{1};
+  (void)s.open_session(client, 1);
+  std::uint64_t id = 2;
+  protocol::Response last;
+  for (int i = 0; i < 20; ++i) {
+    const std::string p = "/n" + std::to_string(i);
+    last = s.request(client, id++, create(p.c_str(), std::string(8 << 10, 'x')));
+    if (!last.status.ok()) break;
+  }
+  CHECK(last.status.error == protocol::Error::LIMIT_EXCEEDED);
+  CHECK(last.status.message.find("the store is full") != std::string::npos);
+  CHECK(s.replica->store().snapshot_bytes() <= o.store.bytes_max);
+  CHECK(s.replica->store().serialize_snapshot().size() == s.replica->store().snapshot_bytes());
+  CHECK(s.request(client, id++,
+                  protocol::WriteRequest{std::nullopt, protocol::DeleteOp{path("/n0"), {}}})
+            .status.ok());
+  CHECK(s.request(client, id++, create("/again", std::string(4 << 10, 'y'))).status.ok());
+  CHECK_FALSE(s.replica->fatal());
+}
