@@ -164,6 +164,8 @@ ReplicaStatus Replica::status() const {
 }
 
 void Replica::check_invariants() const {
+  SYNOD_ASSERT(output_.snapshot_job == nullptr || snapshot_running_);
+  SYNOD_ASSERT(snapshot_slot_ <= applied_);
   sync_gate_.check_invariants();
   read_rounds_.check_invariants();
   liveness_.check_invariants(store_);
@@ -285,20 +287,66 @@ void Replica::drop_watches_after_snapshot() {
   }
 }
 
+Slot next_snapshot_slot(Slot last, NodeId self, std::uint64_t snapshot_every) {
+  SYNOD_ASSERT(snapshot_every >= 1);
+  // frac(self * golden ratio), as 32 bits, scaled to the interval.
+  const std::uint64_t fraction = (std::uint64_t{self.value()} * 0x9E3779B97F4A7C15ull) >> 32;
+  const std::uint64_t offset =
+      static_cast<std::uint64_t>((static_cast<unsigned __int128>(fraction) * snapshot_every) >> 32);
+  SYNOD_ASSERT(offset < snapshot_every);
+  const std::uint64_t earliest = last.value() + std::max<std::uint64_t>(1, snapshot_every / 2);
+  std::uint64_t at = earliest / snapshot_every * snapshot_every + offset;
+  if (at < earliest) at += snapshot_every;
+  SYNOD_ASSERT(at >= earliest && at - earliest < snapshot_every);
+  return Slot{at};
+}
+
+// Serialises the store and re-appends the log after it here (fast: memory);
+// the fsyncs and the file write run as a SnapshotJob off the loop.
 void Replica::maybe_snapshot() {
-  if (applied_.value() < snapshot_slot_.value() + options_.snapshot_every) return;
+  if (snapshot_running_ || applied_ < snapshot_retry_at_) return;
+  if (applied_ < next_snapshot_slot(snapshot_slot_, options_.core.self, options_.snapshot_every)) {
+    return;
+  }
   auto data = std::make_shared<const std::string>(store_.serialize_snapshot());
   std::vector<consensus::AcceptedRecord> tail;
   for (Slot s = next(applied_); s <= core_->log_end(); s = next(s)) {
     tail.push_back({s, core_->ballot_at(s), core_->entry_at(s)});
   }
   const consensus::Snapshot snapshot{applied_, core_->config_for(next(applied_)), data};
-  if (auto status = storage_.save_snapshot(snapshot, tail, core_->chosen()); !status.ok()) {
-    fail("the disk failed to save a snapshot: " + status.message);
+  auto begun = storage_.begin_snapshot(snapshot, tail, core_->chosen());
+  if (!begun.ok()) {
+    fail("the disk failed to save a snapshot: " + begun.status().message);
     return;
   }
-  core_->compact(applied_, data);
-  snapshot_slot_ = applied_;
+  snapshot_running_ = true;
+  output_.snapshot_job =
+      std::unique_ptr<SnapshotJob>(new SnapshotJob(std::move(begun.value()), std::move(data)));
+}
+
+void Replica::finish_snapshot(std::unique_ptr<SnapshotJob> job) {
+  SYNOD_ASSERT(job != nullptr && snapshot_running_);
+  snapshot_running_ = false;
+  if (fatal_) return;
+  const Slot slot = job->slot();
+  const wal::Status finished = storage_.finish_snapshot(job->write_);
+  if (!job->write_.tail_ran.ok()) {
+    fail("the disk failed to sync the log before a snapshot: " + job->write_.tail_ran.message);
+    return;
+  }
+  if (!finished.ok()) {
+    const std::uint64_t wait = std::max<std::uint64_t>(1, options_.snapshot_every / 4);
+    snapshot_retry_at_ = Slot{applied_.value() + wait};
+    output_.notes.push_back("node " + std::to_string(options_.core.self.value()) +
+                            " could not write its snapshot at slot " +
+                            std::to_string(slot.value()) + ": " + finished.message +
+                            "; it keeps its log and tries again in " + std::to_string(wait) +
+                            " entries");
+    return;
+  }
+  core_->compact(slot, job->data_);
+  snapshot_slot_ = std::max(snapshot_slot_, slot);
+  drain();
 }
 
 // The leader's log time: its wall clock, but never behind an entry already

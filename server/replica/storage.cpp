@@ -250,9 +250,25 @@ bool Storage::has_unsynced() const { return wal_.durable_end() != wal_.next_inde
 
 wal::Status Storage::save_snapshot(const consensus::Snapshot& snapshot,
                                    std::span<const AcceptedRecord> tail, Slot chosen) {
+  auto write = begin_snapshot(snapshot, tail, chosen);
+  if (!write.ok()) return write.status();
+  (void)write.value().run();
+  return finish_snapshot(write.value());
+}
+
+wal::Status Storage::SnapshotWrite::run() {
+  tail_ran = tail.run();
+  if (!tail_ran.ok()) return tail_ran;
+  if (file) file_ran = file->run();
+  return file_ran;
+}
+
+wal::Result<Storage::SnapshotWrite> Storage::begin_snapshot(const consensus::Snapshot& snapshot,
+                                                            std::span<const AcceptedRecord> tail,
+                                                            Slot chosen) {
   SYNOD_ASSERT(snapshot.slot > snapshot_slot_);
   SYNOD_ASSERT(chosen >= snapshot.slot);
-  const wal::RecordIndex first = wal_.next_index();
+  SnapshotWrite write{snapshot.slot, wal_.next_index(), {}, nullptr, {}, {}};
   std::vector<std::string> records;
   for (const AcceptedRecord& r : tail) {
     SYNOD_ASSERT(r.slot > snapshot.slot);
@@ -260,19 +276,34 @@ wal::Status Storage::save_snapshot(const consensus::Snapshot& snapshot,
   }
   records.push_back(encode_chosen(chosen));
   if (auto status = append_records(records); !status.ok()) return status;
-  if (auto status = wal_.sync(); !status.ok()) return status;
-  if (auto status = wal::write_snapshot(*disk_, snapshot.slot, first,
+  auto pending = wal_.begin_sync();
+  if (!pending.ok()) return pending.status();
+  write.tail = std::move(pending.value());
+  auto file = wal::begin_write_snapshot(*disk_, snapshot.slot, write.first,
                                         encode_snapshot_payload(snapshot));
+  if (file.ok()) {
+    write.file = std::move(file.value());
+  } else {
+    write.file_ran = file.status();  // nothing to run; finish reports it
+  }
+  return write;
+}
+
+wal::Status Storage::finish_snapshot(SnapshotWrite& write) {
+  if (auto status = wal_.finish_sync(write.tail, write.tail_ran); !status.ok()) return status;
+  if (!write.file_ran.ok()) {
+    (void)wal::remove_snapshot_temp(*disk_, write.slot);  // best effort; recovery removes it too
+    return write.file_ran;
+  }
+  if (write.slot <= snapshot_slot_) return {};  // a leader's snapshot came past it meanwhile
+  // Keep one snapshot back (rule W4): drop what is older than the previous.
+  if (auto status = wal::remove_snapshots_below(*disk_, snapshot_slot_, /*make_durable=*/false);
       !status.ok()) {
     return status;
   }
-  // Keep one snapshot back (rule W4): drop what is older than the previous.
-  if (auto status = wal::remove_snapshots_below(*disk_, snapshot_slot_); !status.ok()) {
-    return status;
-  }
   if (auto status = wal_.truncate_prefix(snapshot_index_); !status.ok()) return status;
-  snapshot_slot_ = snapshot.slot;
-  snapshot_index_ = first;
+  snapshot_slot_ = write.slot;
+  snapshot_index_ = write.first;
   return {};
 }
 

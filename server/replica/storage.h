@@ -29,7 +29,14 @@
 //   W4 save_snapshot(s, tail) first appends the log after s again as fresh
 //      records, syncs, then writes snapshot s pointing at those records, and
 //      only then drops WAL segments and snapshots older than the previous
-//      snapshot, so a damaged newest snapshot can fall back one step.
+//      snapshot, so a damaged newest snapshot can fall back one step. The
+//      same in three steps so the fsyncs leave the owner's thread:
+//      begin_snapshot() appends and encodes, SnapshotWrite::run() syncs the
+//      records and then writes the file (on any one thread),
+//      finish_snapshot() drops the old. The drops are volatile: a crash
+//      brings old segments and snapshots back, which recovery removes again
+//      (segment.h rule O, snapshot_file.h S3). A failed file write changes
+//      nothing the previous snapshot needs; its temp file is removed.
 //
 // ## Recovery
 //   The newest valid snapshot (or the initial state), then the records from
@@ -95,9 +102,31 @@ class Storage {
 
   // The owner's snapshot at `snapshot.slot` (rule W4). `tail` is the log
   // after it, in slot order; `chosen` the chosen point (>= snapshot.slot).
+  // begin_snapshot, run and finish_snapshot at once.
   [[nodiscard]] wal::Status save_snapshot(const consensus::Snapshot& snapshot,
                                           std::span<const consensus::AcceptedRecord> tail,
                                           Slot chosen);
+
+  // Rule W4 in three steps. One at a time; snapshot.slot above the newest
+  // snapshot on disk.
+  struct SnapshotWrite {
+    Slot slot;
+    wal::RecordIndex first;              // the new snapshot's wal_index_min
+    wal::Wal::PendingSync tail;          // makes the re-appended log durable
+    std::unique_ptr<wal::SyncJob> file;  // then writes the snapshot file
+    wal::Status tail_ran;                // what run() saw, for finish_snapshot
+    wal::Status file_ran;
+    // On any one thread: the tail's sync, then (if it worked) the file.
+    // Returns the first failure.
+    [[nodiscard]] wal::Status run();
+  };
+  [[nodiscard]] wal::Result<SnapshotWrite> begin_snapshot(
+      const consensus::Snapshot& snapshot, std::span<const consensus::AcceptedRecord> tail,
+      Slot chosen);
+  // After run(). A failed tail sync fails the WAL (as a failed sync does)
+  // and is returned; a failed file write is returned too (Code::io_error or
+  // too_large) but leaves Storage as it was, ready for another snapshot.
+  [[nodiscard]] wal::Status finish_snapshot(SnapshotWrite& write);
 
  private:
   Storage(wal::Disk& disk, wal::Wal wal, Slot snapshot_slot, wal::RecordIndex wal_index_min)

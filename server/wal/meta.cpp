@@ -64,11 +64,8 @@ Status write_meta(Disk& disk, std::string_view blob) {
   // Decode what is about to be written (STYLE.md habit 11).
   SYNOD_ASSERT(decode_meta(bytes).ok());
   SYNOD_ASSERT(decode_meta(bytes).value() == blob);
-  if (Status status = disk.create(meta_temp_name); !status.ok()) return status;
-  if (Status status = disk.append(meta_temp_name, bytes); !status.ok()) return status;
-  if (Status status = disk.sync(meta_temp_name); !status.ok()) return status;
-  if (Status status = disk.rename(meta_temp_name, meta_name); !status.ok()) return status;
-  return disk.sync_dir("");
+  static_assert(meta_temp_name.size() == meta_name.size() + replace_temp_suffix.size());
+  return replace_now(disk, meta_name, bytes);
 }
 
 Result<std::optional<std::string>> read_meta(Disk& disk) {

@@ -41,6 +41,7 @@ struct SingleReplica {
   std::vector<replica::ToClient> received;
   std::vector<std::string> notes;
   std::vector<consensus::Envelope> sent;
+  std::uint64_t snapshots_written = 0;
   // Runs between take_output() and the sync, e.g. to inject a disk fault.
   std::function<void(const replica::ReplicaOutput&)> before_sync;
 
@@ -57,7 +58,8 @@ struct SingleReplica {
     settle();
   }
 
-  // Takes the output until nothing waits: syncs when asked.
+  // Takes the output until nothing waits: syncs when asked, runs every
+  // snapshot write at once.
   void settle() {
     for (int i = 0; i < 64; ++i) {
       replica::ReplicaOutput out = replica->take_output();
@@ -67,6 +69,12 @@ struct SingleReplica {
       replica->check_invariants();
       if (before_sync) before_sync(out);
       bool more = false;
+      if (out.snapshot_job) {
+        ++snapshots_written;
+        (void)out.snapshot_job->run();
+        replica->finish_snapshot(std::move(out.snapshot_job));
+        more = true;
+      }
       if (out.sync_needed && !replica->fatal()) {
         (void)replica->sync();
         more = true;
