@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   std::uint64_t snapshot_every = 10000;
   bool bootstrap = false;
   std::string cluster_token = "synod";
+  std::uint64_t quota_bytes = store::StoreConfig{}.bytes_max;
   app.add_option("--id", id, "This server's id, in the --peers list")->required();
   app.add_option("--peers", peers_text,
                  "The founding voters, this server included: 1=HOST:PORT,2=HOST:PORT,... "
@@ -70,6 +71,10 @@ int main(int argc, char** argv) {
                  "Largest session timeout granted (ms)")
       ->capture_default_str();
   app.add_option("--snapshot-every", snapshot_every, "Applied entries between snapshots")
+      ->capture_default_str();
+  app.add_option("--quota-bytes", quota_bytes,
+                 "Bytes the store may hold (its snapshot size); a write beyond it is refused "
+                 "LIMIT_EXCEEDED. Give every server the same value")
       ->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -108,6 +113,7 @@ int main(int argc, char** argv) {
   r.session_timeout_ms_min = session_timeout_ms_min;
   r.session_timeout_ms_max = session_timeout_ms_max;
   r.snapshot_every = snapshot_every;
+  r.store.bytes_max = quota_bytes;
   if (auto checked = r.validate(); !checked.ok()) return refuse(checked.message);
 
   // A peer that vanishes must fail a write, not kill the process.

@@ -5,6 +5,7 @@
 
 #include "base/assert.h"
 #include "base/overloaded.h"
+#include "server/replica/admission.h"
 #include "server/replica/replica.h"
 
 namespace synod::replica {
@@ -109,6 +110,11 @@ void Replica::submit_write(ClientId id, ClientQueue& client, std::uint64_t reque
   if (!opens && client.session() == SessionId{0}) {
     answer_now(id, client, request_id,
                error(protocol::Error::SESSION_EXPIRED, "open a session before writing"));
+    return;
+  }
+  // Before anything is proposed or forwarded (admission.h).
+  if (auto admitted = admit_write(command, options_.store); !admitted.ok()) {
+    answer_now(id, client, request_id, std::move(admitted));
     return;
   }
   client.push_write(request_id, now_.monotonic_ms, std::move(command));

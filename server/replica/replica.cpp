@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/assert.h"
+#include "server/replica/admission.h"
 
 namespace synod::replica {
 
@@ -16,6 +17,19 @@ base::CheckStatus ReplicaOptions::validate() const {
   if (auto checked = core.validate(); !checked.ok()) return checked;
   if (tick_ms <= 0) return base::invalid("tick_ms must be >= 1");
   if (snapshot_every == 0) return base::invalid("snapshot_every must be >= 1");
+  if (store.sessions_max > store_snapshot_bytes_max / store::snapshot_session_bytes ||
+      store.bytes_max >
+          store_snapshot_bytes_max - store::snapshot_session_bytes * store.sessions_max) {
+    return base::invalid("store.bytes_max plus " + std::to_string(store::snapshot_session_bytes) +
+                         " bytes per session (sessions_max) must be at most " +
+                         std::to_string(store_snapshot_bytes_max) +
+                         ", the largest snapshot a replica writes");
+  }
+  if (store.data_bytes_max > data_bytes_max_admitted) {
+    return base::invalid("store.data_bytes_max must be at most " +
+                         std::to_string(data_bytes_max_admitted) +
+                         " (one node's data must fit one log entry)");
+  }
   if (session_timeout_ms_min <= 0 || session_timeout_ms_min > session_timeout_ms_max) {
     return base::invalid("session timeouts need 0 < min <= max");
   }
@@ -131,7 +145,10 @@ std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const 
   return fatal_;
 }
 
-bool Replica::wants_sync() const { return sync_gate_.wants_sync(); }
+// Also when writes wait for WAL room that only a sync makes.
+bool Replica::wants_sync() const {
+  return sync_gate_.wants_sync() || (blocked_on_room_ && storage_.has_unsynced());
+}
 
 ReplicaOutput Replica::take_output() {
   flush_writes();
@@ -154,6 +171,8 @@ ReplicaStatus Replica::status() const {
 }
 
 void Replica::check_invariants() const {
+  SYNOD_ASSERT(output_.snapshot_job == nullptr || snapshot_running_);
+  SYNOD_ASSERT(snapshot_slot_ <= applied_);
   sync_gate_.check_invariants();
   read_rounds_.check_invariants();
   liveness_.check_invariants(store_);
@@ -285,20 +304,66 @@ void Replica::drop_watches_after_snapshot() {
   }
 }
 
+Slot next_snapshot_slot(Slot last, NodeId self, std::uint64_t snapshot_every) {
+  SYNOD_ASSERT(snapshot_every >= 1);
+  // frac(self * golden ratio), as 32 bits, scaled to the interval.
+  const std::uint64_t fraction = (std::uint64_t{self.value()} * 0x9E3779B97F4A7C15ull) >> 32;
+  const std::uint64_t offset =
+      static_cast<std::uint64_t>((static_cast<unsigned __int128>(fraction) * snapshot_every) >> 32);
+  SYNOD_ASSERT(offset < snapshot_every);
+  const std::uint64_t earliest = last.value() + std::max<std::uint64_t>(1, snapshot_every / 2);
+  std::uint64_t at = earliest / snapshot_every * snapshot_every + offset;
+  if (at < earliest) at += snapshot_every;
+  SYNOD_ASSERT(at >= earliest && at - earliest < snapshot_every);
+  return Slot{at};
+}
+
+// Serialises the store and re-appends the log after it here (fast: memory);
+// the fsyncs and the file write run as a SnapshotJob off the loop.
 void Replica::maybe_snapshot() {
-  if (applied_.value() < snapshot_slot_.value() + options_.snapshot_every) return;
+  if (snapshot_running_ || applied_ < snapshot_retry_at_) return;
+  if (applied_ < next_snapshot_slot(snapshot_slot_, options_.core.self, options_.snapshot_every)) {
+    return;
+  }
   auto data = std::make_shared<const std::string>(store_.serialize_snapshot());
   std::vector<consensus::AcceptedRecord> tail;
   for (Slot s = next(applied_); s <= core_->log_end(); s = next(s)) {
     tail.push_back({s, core_->ballot_at(s), core_->entry_at(s)});
   }
   const consensus::Snapshot snapshot{applied_, core_->config_for(next(applied_)), data};
-  if (auto status = storage_.save_snapshot(snapshot, tail, core_->chosen()); !status.ok()) {
-    fail("the disk failed to save a snapshot: " + status.message);
+  auto begun = storage_.begin_snapshot(snapshot, tail, core_->chosen());
+  if (!begun.ok()) {
+    fail("the disk failed to save a snapshot: " + begun.status().message);
     return;
   }
-  core_->compact(applied_, data);
-  snapshot_slot_ = applied_;
+  snapshot_running_ = true;
+  output_.snapshot_job =
+      std::unique_ptr<SnapshotJob>(new SnapshotJob(std::move(begun.value()), std::move(data)));
+}
+
+void Replica::finish_snapshot(std::unique_ptr<SnapshotJob> job) {
+  SYNOD_ASSERT(job != nullptr && snapshot_running_);
+  snapshot_running_ = false;
+  if (fatal_) return;
+  const Slot slot = job->slot();
+  const wal::Status finished = storage_.finish_snapshot(job->write_);
+  if (!job->write_.tail_ran.ok()) {
+    fail("the disk failed to sync the log before a snapshot: " + job->write_.tail_ran.message);
+    return;
+  }
+  if (!finished.ok()) {
+    const std::uint64_t wait = std::max<std::uint64_t>(1, options_.snapshot_every / 4);
+    snapshot_retry_at_ = Slot{applied_.value() + wait};
+    output_.notes.push_back("node " + std::to_string(options_.core.self.value()) +
+                            " could not write its snapshot at slot " +
+                            std::to_string(slot.value()) + ": " + finished.message +
+                            "; it keeps its log and tries again in " + std::to_string(wait) +
+                            " entries");
+    return;
+  }
+  core_->compact(slot, job->data_);
+  snapshot_slot_ = std::max(snapshot_slot_, slot);
+  drain();
 }
 
 // The leader's log time: its wall clock, but never behind an entry already
@@ -363,7 +428,10 @@ void Replica::forward_batch() {
 }
 
 // Leader: stamps and proposes as many gathered writes as fit under
-// pending_slots_max; the rest wait for a later flush. False when none fit.
+// pending_slots_max, and whose WAL records fit both a batch
+// (propose_batch_bytes_max) and what the WAL may still leave unsynced; the
+// rest wait for a later flush, after the next sync (backpressure, so one
+// append never exceeds the budget). False when none fit.
 bool Replica::propose_batch() {
   if (!core_->is_leader()) {
     // Leadership was lost this instant: the clients time out with an
@@ -371,19 +439,31 @@ bool Replica::propose_batch() {
     to_propose_.clear();
     return true;
   }
-  const auto count = static_cast<std::size_t>(
-      std::min<std::uint64_t>(core_->proposal_room(), to_propose_.size()));
-  if (count == 0) return false;
+  const auto count_max =
+      static_cast<std::size_t>(std::min<std::uint64_t>(core_->proposal_room(), to_propose_.size()));
+  // Room for the batch's chosen mark and its own records' slack.
+  constexpr std::uint64_t margin = 4096;
+  const std::uint64_t room = storage_.unsynced_room();
+  const std::uint64_t budget = std::min(propose_batch_bytes_max, room > margin ? room - margin : 0);
   std::vector<consensus::Entry> entries;
-  entries.reserve(count);
+  std::uint64_t bytes = 0;
   const std::int64_t time_ms = stamp();
-  for (std::size_t i = 0; i < count; ++i) {
-    to_propose_[i].time_ms = time_ms;
-    if (auto bytes = encode_checked(to_propose_[i])) {
-      entries.push_back(consensus::Entry::command(std::move(*bytes)));
-    }
+  std::size_t taken = 0;  // consumed from to_propose_: proposed, or dropped and answered
+  for (; taken < count_max; ++taken) {
+    to_propose_[taken].time_ms = time_ms;
+    auto data = encode_checked(to_propose_[taken]);
+    if (!data) continue;
+    const std::uint64_t size = wal::record_bytes_on_disk(accepted_record_bytes(data->size()));
+    if (bytes + size > budget) break;
+    bytes += size;
+    entries.push_back(consensus::Entry::command(std::move(*data)));
   }
-  to_propose_.erase(to_propose_.begin(), to_propose_.begin() + static_cast<std::ptrdiff_t>(count));
+  if (taken == 0) {
+    blocked_on_room_ = count_max > 0;
+    return false;
+  }
+  blocked_on_room_ = false;
+  to_propose_.erase(to_propose_.begin(), to_propose_.begin() + static_cast<std::ptrdiff_t>(taken));
   if (entries.empty()) return true;
   const consensus::ProposeResult result = core_->propose(std::move(entries));
   SYNOD_MAYBE(result.kind == consensus::ProposeResult::Kind::accepted);
@@ -428,6 +508,12 @@ void Replica::handle_forwarded(std::vector<consensus::Entry> entries) {
       output_.notes.push_back("dropped a forwarded write that does not decode: " +
                               (decoded.ok() ? std::string("not a command")
                                             : decoded.status().message));
+      continue;
+    }
+    // A follower admitted it; check again what a peer sent (admission.h).
+    if (auto admitted = admit_write(decoded.value(), options_.store); !admitted.ok()) {
+      output_.notes.push_back("node " + std::to_string(options_.core.self.value()) +
+                              " dropped a forwarded write: " + admitted.message);
       continue;
     }
     commands.push_back(std::move(decoded.value()));

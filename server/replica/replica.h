@@ -99,6 +99,31 @@ struct ToClient {
   protocol::ServerMessage message;
 };
 
+// A snapshot being saved off the event loop (storage.h rule W4). The
+// replica serialised its store and re-appended the log after it on its own
+// thread; run() makes those records durable and writes the snapshot file,
+// on any one thread, while the replica goes on; Replica::finish_snapshot()
+// takes it back. Dropping it unrun (a crash, a stop) loses nothing durable.
+class SnapshotJob {
+ public:
+  [[nodiscard]] wal::Status run() { return write_.run(); }
+  [[nodiscard]] Slot slot() const { return write_.slot; }
+
+ private:
+  friend class Replica;
+  SnapshotJob(Storage::SnapshotWrite write, std::shared_ptr<const std::string> data)
+      : write_(std::move(write)), data_(std::move(data)) {}
+  Storage::SnapshotWrite write_;
+  std::shared_ptr<const std::string> data_;  // the store's bytes, for the core's compaction
+};
+
+// The slot of a replica's next snapshot after one at `last`: at least half an
+// interval later, at the next slot that is `offset` mod snapshot_every, the
+// offset spreading node ids over the interval (a golden-ratio sequence). So
+// replicas with the same options snapshot at different slots and never all
+// stall at once (issue 14, point 9). snapshot_every >= 1.
+[[nodiscard]] Slot next_snapshot_slot(Slot last, NodeId self, std::uint64_t snapshot_every);
+
 struct ReplicaOutput {
   std::vector<consensus::Envelope> send;  // to peers, now
   std::vector<ToClient> to_clients;       // in each client's order
@@ -107,6 +132,9 @@ struct ReplicaOutput {
   // sync is running (group commit). Records that wait for nothing (chosen
   // marks, which are hints) do not ask for a sync; the next one covers them.
   bool sync_needed = false;
+  // A snapshot to write: run it on a thread of the owner's (not the event
+  // loop), then hand it to finish_snapshot(). At most one is out at a time.
+  std::unique_ptr<SnapshotJob> snapshot_job;
 };
 
 // Sees every entry this replica applies, after the store applied it, and
@@ -161,6 +189,12 @@ class Replica {
                                                        const wal::Status& ran);
   // Whether anything written waits for durability (ReplicaOutput::sync_needed).
   [[nodiscard]] bool wants_sync() const;
+  // A snapshot job from take_output() has run (its result is inside it). A
+  // failed log sync is fatal; a failed file write is logged and retried
+  // after a quarter interval. Then the log is compacted.
+  void finish_snapshot(std::unique_ptr<SnapshotJob> job);
+  // Whether a snapshot job is out (taken, not yet finished).
+  [[nodiscard]] bool snapshot_running() const { return snapshot_running_; }
 
   // Everything to do since the last call. First proposes (or forwards) the
   // writes gathered since then as one batch, so a driver that calls it once
@@ -251,6 +285,8 @@ class Replica {
   WatchRegistry watches_;
   Slot applied_{};
   Slot snapshot_slot_{};
+  bool snapshot_running_ = false;
+  Slot snapshot_retry_at_{};  // after a failed snapshot write: not before this
   std::int64_t last_log_time_ms_ = 0;
   Time now_;
   bool was_leader_ = false;
@@ -292,6 +328,9 @@ class Replica {
     codec::LogCommand command;
   };
   std::vector<codec::LogCommand> to_propose_;
+  // The last flush proposed nothing because the WAL's unsynced room was
+  // short: a sync must run (wants_sync) before the writes can go.
+  bool blocked_on_room_ = false;
   std::vector<ToForward> to_forward_;
   // Session opens proposed recently, by nonce: a Forward the network
   // duplicated is proposed once. Bounded; oldest forgotten first.

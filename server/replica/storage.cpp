@@ -190,11 +190,34 @@ wal::Result<Storage::Opened> Storage::open(wal::Disk& disk, const wal::WalOption
   return Opened{std::move(storage), std::move(durable), std::move(r.notes)};
 }
 
+// Rule W2: pieces that fit the unsynced budget, syncing first when the next
+// does not. One record always fits an empty budget (wal.h).
 wal::Status Storage::append_records(std::span<const std::string> records) {
-  if (records.empty()) return {};
-  std::vector<std::string_view> views(records.begin(), records.end());
-  auto appended = wal_.append(views);
-  if (!appended.ok()) return appended.status();
+  for (const std::string& record : records) {
+    if (record.size() > wal::record_bytes_max) {
+      return wal::error_status(
+          wal::Code::too_large,
+          "a log record of " + std::to_string(record.size()) + " bytes exceeds record_bytes_max");
+    }
+  }
+  std::size_t next = 0;
+  while (next < records.size()) {
+    std::vector<std::string_view> piece;
+    std::uint64_t bytes = 0;
+    for (; next < records.size(); ++next) {
+      const std::uint64_t on_disk = wal::record_bytes_on_disk(records[next].size());
+      if (bytes + on_disk > wal_.unsynced_room()) break;
+      bytes += on_disk;
+      piece.push_back(records[next]);
+    }
+    if (piece.empty()) {
+      SYNOD_ASSERT(wal_.unsynced_bytes() > 0);
+      if (auto status = wal_.sync(); !status.ok()) return status;
+      continue;
+    }
+    auto appended = wal_.append(piece);
+    if (!appended.ok()) return appended.status();
+  }
   return {};
 }
 
@@ -227,9 +250,25 @@ bool Storage::has_unsynced() const { return wal_.durable_end() != wal_.next_inde
 
 wal::Status Storage::save_snapshot(const consensus::Snapshot& snapshot,
                                    std::span<const AcceptedRecord> tail, Slot chosen) {
+  auto write = begin_snapshot(snapshot, tail, chosen);
+  if (!write.ok()) return write.status();
+  (void)write.value().run();
+  return finish_snapshot(write.value());
+}
+
+wal::Status Storage::SnapshotWrite::run() {
+  tail_ran = tail.run();
+  if (!tail_ran.ok()) return tail_ran;
+  if (file) file_ran = file->run();
+  return file_ran;
+}
+
+wal::Result<Storage::SnapshotWrite> Storage::begin_snapshot(const consensus::Snapshot& snapshot,
+                                                            std::span<const AcceptedRecord> tail,
+                                                            Slot chosen) {
   SYNOD_ASSERT(snapshot.slot > snapshot_slot_);
   SYNOD_ASSERT(chosen >= snapshot.slot);
-  const wal::RecordIndex first = wal_.next_index();
+  SnapshotWrite write{snapshot.slot, wal_.next_index(), {}, nullptr, {}, {}};
   std::vector<std::string> records;
   for (const AcceptedRecord& r : tail) {
     SYNOD_ASSERT(r.slot > snapshot.slot);
@@ -237,19 +276,34 @@ wal::Status Storage::save_snapshot(const consensus::Snapshot& snapshot,
   }
   records.push_back(encode_chosen(chosen));
   if (auto status = append_records(records); !status.ok()) return status;
-  if (auto status = wal_.sync(); !status.ok()) return status;
-  if (auto status = wal::write_snapshot(*disk_, snapshot.slot, first,
+  auto pending = wal_.begin_sync();
+  if (!pending.ok()) return pending.status();
+  write.tail = std::move(pending.value());
+  auto file = wal::begin_write_snapshot(*disk_, snapshot.slot, write.first,
                                         encode_snapshot_payload(snapshot));
+  if (file.ok()) {
+    write.file = std::move(file.value());
+  } else {
+    write.file_ran = file.status();  // nothing to run; finish reports it
+  }
+  return write;
+}
+
+wal::Status Storage::finish_snapshot(SnapshotWrite& write) {
+  if (auto status = wal_.finish_sync(write.tail, write.tail_ran); !status.ok()) return status;
+  if (!write.file_ran.ok()) {
+    (void)wal::remove_snapshot_temp(*disk_, write.slot);  // best effort; recovery removes it too
+    return write.file_ran;
+  }
+  if (write.slot <= snapshot_slot_) return {};  // a leader's snapshot came past it meanwhile
+  // Keep one snapshot back (rule W4): drop what is older than the previous.
+  if (auto status = wal::remove_snapshots_below(*disk_, snapshot_slot_, /*make_durable=*/false);
       !status.ok()) {
     return status;
   }
-  // Keep one snapshot back (rule W4): drop what is older than the previous.
-  if (auto status = wal::remove_snapshots_below(*disk_, snapshot_slot_); !status.ok()) {
-    return status;
-  }
   if (auto status = wal_.truncate_prefix(snapshot_index_); !status.ok()) return status;
-  snapshot_slot_ = snapshot.slot;
-  snapshot_index_ = first;
+  snapshot_slot_ = write.slot;
+  snapshot_index_ = write.first;
   return {};
 }
 

@@ -19,13 +19,24 @@
 //   W2 Accepted values and chosen marks are appended to the WAL and become
 //      durable at the next sync(). A crash keeps a prefix of them; a torn
 //      last record is truncated by recovery. Votes leave only after sync().
+//      A batch is appended in pieces that each fit the WAL's unsynced budget;
+//      when the next piece does not fit, the WAL is synced first (back-
+//      pressure: an acceptor handed more than it may leave unsynced waits
+//      for its disk), so a batch is never refused for its size.
 //   W3 A snapshot from the leader (PersistBatch::snapshot) is written as a
 //      file at once and keeps the previous snapshot's WAL records, so nothing
 //      it does not cover is dropped.
 //   W4 save_snapshot(s, tail) first appends the log after s again as fresh
 //      records, syncs, then writes snapshot s pointing at those records, and
 //      only then drops WAL segments and snapshots older than the previous
-//      snapshot, so a damaged newest snapshot can fall back one step.
+//      snapshot, so a damaged newest snapshot can fall back one step. The
+//      same in three steps so the fsyncs leave the owner's thread:
+//      begin_snapshot() appends and encodes, SnapshotWrite::run() syncs the
+//      records and then writes the file (on any one thread),
+//      finish_snapshot() drops the old. The drops are volatile: a crash
+//      brings old segments and snapshots back, which recovery removes again
+//      (segment.h rule O, snapshot_file.h S3). A failed file write changes
+//      nothing the previous snapshot needs; its temp file is removed.
 //
 // ## Recovery
 //   The newest valid snapshot (or the initial state), then the records from
@@ -43,11 +54,27 @@
 
 #include "consensus/output.h"
 #include "consensus/types.h"
+#include "server/store/types.h"
 #include "server/wal/disk.h"
+#include "server/wal/snapshot_file.h"
 #include "server/wal/status.h"
 #include "server/wal/wal.h"
 
 namespace synod::replica {
+
+// The snapshot file's payload is the configuration (at most this many bytes:
+// two counts and every id) and then the store's snapshot.
+inline constexpr std::uint64_t snapshot_config_bytes_max = 8 + 4 * 2 * std::uint64_t{node_id_max};
+// The largest store snapshot a Storage can write: what the store's quota
+// (StoreConfig::bytes_max) and its sessions may make, checked by
+// ReplicaOptions::validate(), so no replica ever writes a snapshot the file
+// format refuses.
+inline constexpr std::uint64_t store_snapshot_bytes_max =
+    wal::snapshot_bytes_max - snapshot_config_bytes_max;
+static_assert(store::StoreConfig{}.bytes_max +
+                      store::snapshot_session_bytes * store::StoreConfig{}.sessions_max <=
+                  store_snapshot_bytes_max,
+              "the default quota and session limit fit one snapshot file");
 
 class Storage {
  public:
@@ -63,6 +90,8 @@ class Storage {
   // Makes every record written so far durable: one sync for all (group commit).
   [[nodiscard]] wal::Status sync();
   [[nodiscard]] bool has_unsynced() const;
+  // Bytes write() can append before it would have to sync first.
+  [[nodiscard]] std::uint64_t unsynced_room() const { return wal_.unsynced_room(); }
   // sync() in two halves, for an fsync thread (wal::Wal::begin_sync): the
   // job covers every record written so far; the owner may keep writing
   // while it runs, and hands its result to finish_sync().
@@ -73,9 +102,31 @@ class Storage {
 
   // The owner's snapshot at `snapshot.slot` (rule W4). `tail` is the log
   // after it, in slot order; `chosen` the chosen point (>= snapshot.slot).
+  // begin_snapshot, run and finish_snapshot at once.
   [[nodiscard]] wal::Status save_snapshot(const consensus::Snapshot& snapshot,
                                           std::span<const consensus::AcceptedRecord> tail,
                                           Slot chosen);
+
+  // Rule W4 in three steps. One at a time; snapshot.slot above the newest
+  // snapshot on disk.
+  struct SnapshotWrite {
+    Slot slot;
+    wal::RecordIndex first;              // the new snapshot's wal_index_min
+    wal::Wal::PendingSync tail;          // makes the re-appended log durable
+    std::unique_ptr<wal::SyncJob> file;  // then writes the snapshot file
+    wal::Status tail_ran;                // what run() saw, for finish_snapshot
+    wal::Status file_ran;
+    // On any one thread: the tail's sync, then (if it worked) the file.
+    // Returns the first failure.
+    [[nodiscard]] wal::Status run();
+  };
+  [[nodiscard]] wal::Result<SnapshotWrite> begin_snapshot(
+      const consensus::Snapshot& snapshot, std::span<const consensus::AcceptedRecord> tail,
+      Slot chosen);
+  // After run(). A failed tail sync fails the WAL (as a failed sync does)
+  // and is returned; a failed file write is returned too (Code::io_error or
+  // too_large) but leaves Storage as it was, ready for another snapshot.
+  [[nodiscard]] wal::Status finish_snapshot(SnapshotWrite& write);
 
  private:
   Storage(wal::Disk& disk, wal::Wal wal, Slot snapshot_slot, wal::RecordIndex wal_index_min)

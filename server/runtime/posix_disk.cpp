@@ -356,6 +356,76 @@ wal::Result<std::unique_ptr<wal::SyncJob>> PosixDisk::begin_sync(std::string_vie
   return std::unique_ptr<wal::SyncJob>(std::make_unique<PosixSyncJob>(copy, path));
 }
 
+namespace {
+
+// fsync of a directory, on the fsync thread; `also` (data_dir, or empty)
+// as well, so the directory's own entry is durable too.
+class PosixDirSyncJob final : public wal::SyncJob {
+ public:
+  PosixDirSyncJob(std::string path, std::string also)
+      : path_(std::move(path)), also_(std::move(also)) {}
+  Status run() override {
+    bool missing = false;
+    if (auto synced = fsync_dir(path_, &missing); !synced.ok() || missing) return synced;
+    return also_.empty() ? Status{} : fsync_dir(also_);
+  }
+
+ private:
+  std::string path_;
+  std::string also_;
+};
+
+// An atomic replace on the fsync thread, with descriptors of its own (the
+// owner's cache is never touched): write the temp, fdatasync, rename, fsync
+// the directory and data_dir.
+class PosixReplaceJob final : public wal::SyncJob {
+ public:
+  PosixReplaceJob(std::string path, std::string dir, std::string data_dir, std::string bytes)
+      : path_(std::move(path)),
+        dir_(std::move(dir)),
+        data_dir_(std::move(data_dir)),
+        bytes_(std::move(bytes)) {}
+  Status run() override {
+    if (auto made = make_dirs(dir_); !made.ok()) return made;
+    const std::string temp = path_ + std::string(wal::replace_temp_suffix);
+    const int fd =
+        open_retrying(temp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, file_mode);
+    if (fd < 0) return io_error("create", temp, errno);
+    Status written = write_all(fd, bytes_, temp);
+    if (written.ok()) written = datasync(fd, temp);
+    close_quietly(fd);
+    if (!written.ok()) return written;
+    if (::rename(temp.c_str(), path_.c_str()) != 0) {
+      return io_error("rename", temp + " to " + path_, errno);
+    }
+    if (auto synced = fsync_dir(dir_); !synced.ok()) return synced;
+    return dir_ == data_dir_ ? Status{} : fsync_dir(data_dir_);
+  }
+
+ private:
+  std::string path_;
+  std::string dir_;
+  std::string data_dir_;
+  std::string bytes_;
+};
+
+}  // namespace
+
+wal::Result<std::unique_ptr<wal::SyncJob>> PosixDisk::begin_sync_dir(std::string_view dir) {
+  SYNOD_ASSERT(wal::is_valid_dir(dir));
+  return std::unique_ptr<wal::SyncJob>(
+      std::make_unique<PosixDirSyncJob>(path_of(dir), dir.empty() ? std::string() : data_dir_));
+}
+
+wal::Result<std::unique_ptr<wal::SyncJob>> PosixDisk::begin_replace(std::string_view name,
+                                                                    std::string bytes) {
+  SYNOD_ASSERT_MSG(wal::is_valid_name(name), "a Disk name is \"file\" or \"dir/file\"");
+  forget(name);
+  forget(std::string(name) + std::string(wal::replace_temp_suffix));
+  return std::unique_ptr<wal::SyncJob>(std::make_unique<PosixReplaceJob>(
+      path_of(name), path_of(wal::dir_of(name)), data_dir_, std::move(bytes)));
+}
+
 Status PosixDisk::rename(std::string_view from, std::string_view to) {
   SYNOD_ASSERT_MSG(wal::is_valid_name(from) && wal::is_valid_name(to),
                    "a Disk name is \"file\" or \"dir/file\"");

@@ -102,6 +102,12 @@ class PosixDisk final : public wal::Disk {
   wal::Status rename(std::string_view from, std::string_view to) override;
   wal::Status remove(std::string_view name) override;
   wal::Status sync_dir(std::string_view dir) override;
+  // Jobs with descriptors of their own (fsync of the directory; the whole
+  // replace: open, write, fdatasync, rename, fsync of the directory and of
+  // data_dir), so they run on the fsync thread while the owner goes on.
+  wal::Result<std::unique_ptr<wal::SyncJob>> begin_sync_dir(std::string_view dir) override;
+  wal::Result<std::unique_ptr<wal::SyncJob>> begin_replace(std::string_view name,
+                                                           std::string bytes) override;
 
   [[nodiscard]] const std::string& data_dir() const { return data_dir_; }
   // The absolute or relative path of a Disk name or dir ("" is data_dir).

@@ -187,6 +187,7 @@ int Server::run() {
   drain();  // whatever recovery produced
   io_.run();
   fsync_thread_.join();  // a sync still running finishes; its result is dropped
+  snapshot_thread_.join();  // as a snapshot write still running
   return exit_code_;
 }
 
@@ -222,6 +223,7 @@ void Server::drain() {
     if (client != clients_.end()) client->second->deliver(to_client.message);
   }
   for (const auto& note : out.notes) log(note);
+  if (out.snapshot_job) start_snapshot(std::move(out.snapshot_job));
   if (out.sync_needed) maybe_schedule_sync();
   if (replica_->fatal()) {
     log("stopping after a disk error: " + *replica_->fatal());
@@ -276,6 +278,26 @@ void Server::finish_sync(const replica::Replica::SyncTicket& ticket, const wal::
     return;
   }
   drain();  // the votes that waited for this sync; schedules the next one
+}
+
+// Off the loop: the snapshot's fsyncs and file write run on their own
+// thread; the result comes back to the replica here.
+void Server::start_snapshot(std::unique_ptr<replica::SnapshotJob> job) {
+  auto shared = std::shared_ptr<replica::SnapshotJob>(std::move(job));
+  asio::post(snapshot_thread_, [this, shared] {
+    const auto started = Clock::now();
+    (void)shared->run();
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    asio::post(io_, [this, shared, seconds] {
+      if (stopping_) return;
+      log("node " + std::to_string(options_.id.value()) + "'s snapshot write at slot " +
+          std::to_string(shared->slot().value()) + " took " + std::to_string(seconds) +
+          " s off the event loop");
+      // The replica takes the job back (and owns it from here).
+      replica_->finish_snapshot(std::make_unique<replica::SnapshotJob>(std::move(*shared)));
+      drain();
+    });
+  });
 }
 
 void Server::stop(int exit_code) {

@@ -73,6 +73,7 @@ class Server {
   void start_sync();
   void finish_sync(const replica::Replica::SyncTicket& ticket, const wal::Status& ran,
                    double seconds, std::uint64_t inputs);
+  void start_snapshot(std::unique_ptr<replica::SnapshotJob> job);
   void stop(int exit_code);
 
   awaitable<void> ticker();
@@ -86,6 +87,10 @@ class Server {
   // The fsync thread: runs one SyncJob at a time and posts its result back
   // to io_. Declared after io_, so it is joined before io_ goes away.
   asio::thread_pool fsync_thread_{1};
+  // The snapshot thread: writes one snapshot at a time (Replica's
+  // SnapshotJob: the log tail's fdatasync, the file, its fsyncs), so neither
+  // the event loop nor the WAL's group commit waits for it.
+  asio::thread_pool snapshot_thread_{1};
   std::unique_ptr<replica::Replica> replica_;
   asio::steady_timer tick_timer_;
   asio::signal_set signals_;

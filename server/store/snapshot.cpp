@@ -86,6 +86,7 @@ std::string Store::serialize_snapshot() const {
     put_bytes(out, node.data());
   });
   base::put_u32(out, base::crc32c(out));
+  SYNOD_ASSERT(out.size() == snapshot_bytes());
   return out;
 }
 
@@ -263,6 +264,7 @@ Status Store::load_nodes(SnapshotReader& reader) {
       }
       root_->meta() = record.meta;
       root_->data() = std::string(record.data);
+      name_and_data_bytes_ += record.data.size();
       if (record.child_count > 0) stack.push_back(Frame{root_.get(), "/", record.child_count, {}});
       continue;
     }

@@ -251,7 +251,11 @@ void Store::rollback(std::vector<Undo>& journal) {
         Node* node = find(undo.path);
         SYNOD_ASSERT(node != nullptr);
         node->meta() = undo.meta;
-        if (undo.kind == Undo::Kind::restore_data) node->data() = std::move(undo.data);
+        if (undo.kind == Undo::Kind::restore_data) {
+          name_and_data_bytes_ -= node->data().size();
+          name_and_data_bytes_ += undo.data.size();
+          node->data() = std::move(undo.data);
+        }
         break;
       }
     }
@@ -284,6 +288,7 @@ Node& Store::attach(Node& parent, std::string_view path, std::unique_ptr<Node> c
     ttl_nodes_.emplace(path);
   }
   ++node_count_;
+  name_and_data_bytes_ += child->name().size() + child->data().size();
   return parent.insert_child(std::move(child));
 }
 
@@ -302,6 +307,8 @@ std::unique_ptr<Node> Store::detach(Node& parent, std::string_view path) {
   }
   SYNOD_ASSERT(node_count_ > 1);
   --node_count_;
+  SYNOD_ASSERT(name_and_data_bytes_ >= child->name().size() + child->data().size());
+  name_and_data_bytes_ -= child->name().size() + child->data().size();
   return child;
 }
 

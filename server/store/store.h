@@ -138,6 +138,11 @@ class Store {
 
   // The whole state in the layout above. O(state) time and bytes.
   [[nodiscard]] std::string serialize_snapshot() const;
+  // serialize_snapshot().size(), kept up to date as the store changes. O(1).
+  [[nodiscard]] std::uint64_t snapshot_bytes() const {
+    return snapshot_fixed_bytes + snapshot_session_bytes * sessions_.size() +
+           snapshot_node_bytes * node_count_ + name_and_data_bytes_;
+  }
   // Replaces the whole state with the snapshot's. On any error the store is
   // unchanged and the status (CORRUPTED) says what is wrong and where.
   [[nodiscard]] Status load_snapshot(std::string_view bytes);
@@ -170,6 +175,9 @@ class Store {
   Status apply_delete(Entry& entry, const DeleteOp& op);
   Status apply_set(Entry& entry, const SetOp& op, OpResult& result);
   Status apply_check(const CheckOp& op) const;
+  // LIMIT_EXCEEDED when `growth` more bytes would take the snapshot above
+  // config_.bytes_max.
+  [[nodiscard]] Status check_quota(std::uint64_t growth) const;
   Status validate_create(const CreateOp& op) const;
   // Removes the leaf at `path` and updates its parent, with events.
   void remove_node(Entry& entry, std::string_view path);
@@ -193,6 +201,7 @@ class Store {
   std::unique_ptr<Node> root_;
   Zxid applied_zxid_{};
   std::size_t node_count_ = 1;
+  std::uint64_t name_and_data_bytes_ = 0;  // every node's name and data
   std::map<SessionId, Session> sessions_;
   std::set<std::string> ttl_nodes_;  // paths of kind-ttl nodes
 };

@@ -106,6 +106,10 @@ Status Store::apply_create(Entry& entry, const CreateOp& op, OpResult& result) {
     return error_status(Error::LIMIT_EXCEEDED, "the store holds nodes_max " +
                                                    std::to_string(config_.nodes_max) + " nodes");
   }
+  // The new nodes' names sum to at most the path's bytes.
+  const std::uint64_t growth =
+      snapshot_node_bytes * (missing + 1) + path.value().text().size() + op.data.size();
+  if (Status status = check_quota(growth); !status.ok()) return status;
   // Mutations from here on; nothing below can fail.
   const NodeMeta parent_meta{
       entry.zxid,
@@ -163,10 +167,15 @@ Status Store::apply_set(Entry& entry, const SetOp& op, OpResult& result) {
   if (op.expected_version && *op.expected_version != node->meta().version) {
     return version_mismatch(op.path.text(), *op.expected_version, node->meta().version);
   }
+  const std::uint64_t old_bytes = node->data().size();
+  if (op.data.size() > old_bytes) {
+    if (Status status = check_quota(op.data.size() - old_bytes); !status.ok()) return status;
+  }
   if (entry.journal != nullptr) {
     entry.journal->push_back(Undo{Undo::Kind::restore_data, op.path.text(), node->meta(),
                                   std::move(node->data()), nullptr});
   }
+  name_and_data_bytes_ = name_and_data_bytes_ - old_bytes + op.data.size();
   node->data() = op.data;
   node->meta().mzxid = entry.zxid;
   node->meta().mtime_ms = entry.log_time_ms;
@@ -174,6 +183,16 @@ Status Store::apply_set(Entry& entry, const SetOp& op, OpResult& result) {
   entry.events.push_back(Event{EventType::data_changed, op.path.text(), entry.zxid});
   result.stat = node->stat();
   return ok_status();
+}
+
+Status Store::check_quota(std::uint64_t growth) const {
+  const std::uint64_t bytes = snapshot_bytes();
+  if (bytes + growth <= config_.bytes_max) return ok_status();
+  return error_status(Error::LIMIT_EXCEEDED,
+                      "the store is full: it holds " + std::to_string(bytes) +
+                          " bytes and this write needs up to " + std::to_string(growth) +
+                          " more, above the quota bytes_max " + std::to_string(config_.bytes_max) +
+                          "; delete nodes, or raise --quota-bytes on every server");
 }
 
 Status Store::apply_check(const CheckOp& op) const {

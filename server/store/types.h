@@ -51,6 +51,12 @@ inline constexpr std::int64_t log_time_ms_max = std::int64_t{1} << 62;
 static_assert(log_time_ms_max + ttl_ms_max > log_time_ms_max, "mtime + ttl cannot overflow");
 static_assert(log_time_ms_max + session_timeout_ms_limit > log_time_ms_max);
 
+// Snapshot bytes (store.h's layout): fixed, per session, per node beyond its
+// name and data.
+inline constexpr std::uint64_t snapshot_fixed_bytes = 4 + 1 + 8 + 8 + 8 + 4;
+inline constexpr std::uint64_t snapshot_session_bytes = 8 + 8 + 8;
+inline constexpr std::uint64_t snapshot_node_bytes = 4 + 4 + 1 + 6 * 8 + 4 + 4 + 4;
+
 struct StoreConfig {
   // Data of one node, in [0, data_bytes_max_limit]. Larger data: TOO_LARGE.
   std::size_t data_bytes_max = data_bytes_max_default;
@@ -58,6 +64,12 @@ struct StoreConfig {
   std::size_t nodes_max = std::size_t{1} << 26;
   // Open sessions. An open beyond it: LIMIT_EXCEEDED.
   std::size_t sessions_max = std::size_t{1} << 20;
+  // The quota (etcd's --quota-backend-bytes): a create or set that would
+  // take Store::snapshot_bytes() above it is LIMIT_EXCEEDED ("the store is
+  // full"); deletes, and sessions (bounded by sessions_max), always pass. So
+  // a snapshot never exceeds bytes_max + snapshot_session_bytes *
+  // sessions_max, which server/replica ties to the snapshot file's limit.
+  std::uint64_t bytes_max = std::uint64_t{2} << 30;
   // Deliberate bugs the simulator's canaries turn on in replicas (never in
   // synodd; in its reference model only ignore-session-order, whose checks
   // read the model), to prove its checkers fail.

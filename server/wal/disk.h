@@ -101,7 +101,22 @@ class Disk {
 
   // Makes every create, rename and remove in `dir` so far durable.
   [[nodiscard]] virtual Status sync_dir(std::string_view dir) = 0;
+
+  // sync_dir(dir) as a SyncJob: it covers every create, rename and remove
+  // in `dir` made so far, and may run on another thread while the owner goes
+  // on (it touches no other state of the Disk).
+  [[nodiscard]] virtual Result<std::unique_ptr<SyncJob>> begin_sync_dir(std::string_view dir) = 0;
+
+  // replace_now(*this, name, bytes) as a SyncJob that may run on another
+  // thread: it writes "<name>.tmp", syncs it, renames it over `name` and
+  // syncs the directory. The owner touches neither name until the job has
+  // run (or is dropped); everything else of the Disk it may go on using.
+  [[nodiscard]] virtual Result<std::unique_ptr<SyncJob>> begin_replace(std::string_view name,
+                                                                       std::string bytes) = 0;
 };
+
+// The suffix of the temp file an atomic replace writes first.
+inline constexpr std::string_view replace_temp_suffix = ".tmp";
 
 // "wal/x" -> "wal"; "meta" -> "".
 [[nodiscard]] inline std::string_view dir_of(std::string_view name) {
@@ -129,6 +144,19 @@ class Disk {
 
 [[nodiscard]] inline bool is_valid_dir(std::string_view dir) {
   return dir.empty() || is_valid_component(dir);
+}
+
+// Replaces `name` with `bytes` atomically and durably: create "<name>.tmp",
+// append, sync it, rename it over `name`, sync_dir. After any crash `name`
+// is the old file or the new one (disk.h's rename rule); a "<name>.tmp" may
+// be left behind, which the owner's recovery removes.
+[[nodiscard]] inline Status replace_now(Disk& disk, std::string_view name, std::string_view bytes) {
+  const std::string temp = std::string(name) + std::string(replace_temp_suffix);
+  if (Status status = disk.create(temp); !status.ok()) return status;
+  if (Status status = disk.append(temp, bytes); !status.ok()) return status;
+  if (Status status = disk.sync(temp); !status.ok()) return status;
+  if (Status status = disk.rename(temp, name); !status.ok()) return status;
+  return disk.sync_dir(dir_of(name));
 }
 
 // The whole file, read in one call.

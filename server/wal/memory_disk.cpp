@@ -1,5 +1,7 @@
 #include "server/wal/memory_disk.h"
 
+#include <functional>
+
 #include <algorithm>
 #include <set>
 #include <utility>
@@ -107,12 +109,36 @@ Status MemoryDisk::create(std::string_view name) {
   return Status{};
 }
 
+std::uint64_t MemoryDisk::used_bytes() const {
+  std::uint64_t used = 0;
+  for (const auto& [id, inode] : inodes_) used += inode.current.size();
+  return used;
+}
+
+// With a space limit, as write(2) on a full disk: what fits is written, then
+// the call fails with ENOSPC's sentence.
 Status MemoryDisk::append(std::string_view name, std::string_view bytes) {
   const auto inode = lookup(name);
   if (!inode) return missing(name);
   Inode& target = inodes_.at(*inode);
-  target.current.append(bytes);
-  target.pending.push_back(DataOp{.is_truncate = false, .length = 0, .bytes = std::string(bytes)});
+  bool full = false;
+  if (space_bytes_) {
+    const std::uint64_t used = used_bytes();
+    const std::uint64_t free = *space_bytes_ > used ? *space_bytes_ - used : 0;
+    if (bytes.size() > free) {
+      bytes = bytes.substr(0, static_cast<std::size_t>(free));
+      full = true;
+    }
+  }
+  if (!bytes.empty()) {
+    target.current.append(bytes);
+    target.pending.push_back(
+        DataOp{.is_truncate = false, .length = 0, .bytes = std::string(bytes)});
+  }
+  if (full) {
+    return error_status(Code::io_error,
+                        "write " + std::string(name) + ": No space left on device (MemoryDisk)");
+  }
   return Status{};
 }
 
@@ -219,6 +245,37 @@ Status MemoryDisk::remove(std::string_view name) {
   apply(directory.current, op);
   directory.pending.push_back(std::move(op));
   return Status{};
+}
+
+namespace {
+
+// Runs a Disk call later, as PosixDisk's jobs do on the fsync thread. Here
+// the job must run on the MemoryDisk's own thread (it is not thread-safe).
+class DeferredJob final : public SyncJob {
+ public:
+  explicit DeferredJob(std::function<Status()> call) : call_(std::move(call)) {}
+  Status run() override { return call_(); }
+
+ private:
+  std::function<Status()> call_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SyncJob>> MemoryDisk::begin_sync_dir(std::string_view dir) {
+  SYNOD_ASSERT(is_valid_dir(dir));
+  return std::unique_ptr<SyncJob>(
+      std::make_unique<DeferredJob>([this, dir = std::string(dir)] { return sync_dir(dir); }));
+}
+
+Result<std::unique_ptr<SyncJob>> MemoryDisk::begin_replace(std::string_view name,
+                                                           std::string bytes) {
+  SYNOD_ASSERT_MSG(is_valid_name(name), "a Disk name is \"file\" or \"dir/file\"");
+  return std::unique_ptr<SyncJob>(
+      std::make_unique<DeferredJob>([this, name = std::string(name), bytes = std::move(bytes)] {
+        ++replaces_run_;
+        return replace_now(*this, name, bytes);
+      }));
 }
 
 Status MemoryDisk::sync_dir(std::string_view dir) {

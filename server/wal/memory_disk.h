@@ -52,6 +52,9 @@ class MemoryDisk final : public Disk {
   Status rename(std::string_view from, std::string_view to) override;
   Status remove(std::string_view name) override;
   Status sync_dir(std::string_view dir) override;
+  // Jobs that run the call when run() is called (on this thread).
+  Result<std::unique_ptr<SyncJob>> begin_sync_dir(std::string_view dir) override;
+  Result<std::unique_ptr<SyncJob>> begin_replace(std::string_view name, std::string bytes) override;
 
   // The machine loses power: every file and directory falls back to its
   // durable view plus a prng-chosen prefix of its volatile operations (see
@@ -75,6 +78,15 @@ class MemoryDisk final : public Disk {
   // For tests: the next `count` calls of sync() fail with io_error and make
   // nothing durable.
   void fail_next_syncs(std::uint32_t count) { sync_failures_pending_ = count; }
+
+  // For tests and the simulator: a full disk. While set, the files together
+  // may hold at most `bytes` (what read() sees); an append that does not fit
+  // writes the part that does and fails with io_error "No space left on
+  // device", as write(2) does. nullopt: no limit (the default).
+  void set_space_bytes(std::optional<std::uint64_t> bytes) { space_bytes_ = bytes; }
+  [[nodiscard]] std::uint64_t used_bytes() const;
+  // For tests: how many begin_replace() jobs have run (snapshot writes).
+  [[nodiscard]] std::uint64_t replaces_run() const { return replaces_run_; }
 
  private:
   using InodeId = std::uint64_t;
@@ -125,6 +137,8 @@ class MemoryDisk final : public Disk {
   std::uint64_t sync_count_ = 0;
   std::uint64_t sync_dir_count_ = 0;
   std::uint32_t sync_failures_pending_ = 0;
+  std::optional<std::uint64_t> space_bytes_;
+  std::uint64_t replaces_run_ = 0;
 };
 
 }  // namespace synod::wal

@@ -67,11 +67,8 @@ Status write_framed(Disk& disk, const FramedFile& file, std::string_view blob) {
   // Decode what is about to be written (STYLE.md habit 11).
   SYNOD_ASSERT(decode_framed(file, bytes).ok());
   SYNOD_ASSERT(decode_framed(file, bytes).value() == blob);
-  if (Status status = disk.create(file.temp_name); !status.ok()) return status;
-  if (Status status = disk.append(file.temp_name, bytes); !status.ok()) return status;
-  if (Status status = disk.sync(file.temp_name); !status.ok()) return status;
-  if (Status status = disk.rename(file.temp_name, file.name); !status.ok()) return status;
-  return disk.sync_dir("");
+  SYNOD_ASSERT(file.temp_name.size() == file.name.size() + replace_temp_suffix.size());
+  return replace_now(disk, file.name, bytes);
 }
 
 Result<std::optional<std::string>> read_framed(Disk& disk, const FramedFile& file) {

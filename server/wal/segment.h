@@ -47,6 +47,8 @@
 //
 // A segment grows past segment_bytes_max only when its first record alone is
 // bigger; otherwise a record that would cross the limit starts a new segment.
+// Only the last segment, and while segments are held (W3) the one before the
+// oldest held one, can have bytes that are not yet durable.
 //
 // ## How the Wal writes (the order every crash window below relies on)
 //
@@ -54,13 +56,17 @@
 //   W2 sync(): one Disk::sync of the open segment covers every record
 //      appended since the last sync (group commit). The runtime acknowledges
 //      a record (answers Promise/Accepted) only after the sync that covers it.
-//   W3 rotation: sync the open segment (now complete and closed); create the
-//      new segment; append its header; sync it; sync_dir("wal"). Only then is
-//      the first record appended to it. So a closed segment is always fully
-//      durable, and a segment holding a record always has a durable header
-//      and a durable directory entry.
-//   W4 truncate_prefix(): remove closed segments oldest first, then
-//      sync_dir("wal").
+//   W3 rotation, without an fsync of its own: once every byte of the full
+//      segment is durable (at once if it already is; otherwise the new
+//      segment's records wait in memory, "held", until the sync that covers
+//      the full segment has finished), create the new segment, append its
+//      header (one append), then its records. The next sync's job makes the
+//      segment and the directory entry durable (fdatasync, fsync of wal/)
+//      before any of its records counts as durable. So no byte of a segment
+//      reaches the disk before its predecessor is complete and durable, and
+//      an acknowledged record's segment has a durable header and entry.
+//   W4 truncate_prefix(): remove closed segments oldest first; the next
+//      sync's job includes sync_dir("wal").
 //
 // ## Crash windows and recovery rules
 //
@@ -68,12 +74,14 @@
 //      prefix of the unsynced appends, the last perhaps torn (disk.h). Rule
 //      T (torn tail) below truncates it.
 //   C2 Crash inside W3 before the old segment's sync: as C1.
-//   C3 Crash inside W3 after the create, before sync_dir: the new segment is
-//      missing (fine: the old one is last and complete), or present with
-//      0..segment_header_bytes bytes that need not form a valid header. Rule
-//      H: a LAST segment no longer than a header whose header is invalid is
-//      an interrupted rotation; it holds no record, so it is removed
-//      (durably) and the segment before it is the open one again.
+//   C3 Crash inside W3 after the create, before the next sync: the new
+//      segment is missing (fine: the old one is last and complete), or
+//      present with a prefix of its appends: 0..segment_header_bytes bytes
+//      that need not form a valid header (the header is its own append, so
+//      nothing follows a torn one), or a valid header and a prefix of records
+//      (rule T). Rule H: a LAST segment no longer than a header whose header
+//      is invalid is an interrupted rotation; it holds no record, so it is
+//      removed (durably) and the segment before it is the open one again.
 //   C4 Crash inside W4: some removes are lost. Rule O: at open, the caller
 //      passes keep_from (the newest snapshot's wal_index_min); every segment
 //      whose successor starts at or below keep_from holds only obsolete
@@ -140,7 +148,9 @@ inline constexpr std::uint8_t segment_version = 1;
 inline constexpr std::uint64_t segment_header_bytes = 20;
 inline constexpr std::uint64_t record_header_bytes = 8;
 // The largest payload of one record. A length above it on disk is impossible.
-inline constexpr std::uint32_t record_bytes_max = 16u << 20;
+// Twice a peer frame, so any entry a frame can carry fits one record
+// (server/replica/admission.h asserts it).
+inline constexpr std::uint32_t record_bytes_max = 32u << 20;
 
 static_assert(segment_header_bytes == 4 + 1 + 3 + 8 + 4);
 static_assert(record_header_bytes == 4 + 4);

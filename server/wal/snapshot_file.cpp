@@ -115,15 +115,28 @@ Status write_snapshot(Disk& disk, Slot slot, RecordIndex wal_index_min,
                                              " bytes exceeds snapshot_bytes_max");
   }
   const std::string name = snapshot_name(slot);
-  const std::string temp = name + std::string(temp_suffix);
   const std::string bytes = encode_snapshot(slot, wal_index_min, payload);
   // Decode what is about to be written (STYLE.md habit 11).
-  SYNOD_ASSERT(decode_snapshot(temp, bytes, slot).ok());
-  if (Status status = disk.create(temp); !status.ok()) return status;
-  if (Status status = disk.append(temp, bytes); !status.ok()) return status;
-  if (Status status = disk.sync(temp); !status.ok()) return status;
-  if (Status status = disk.rename(temp, name); !status.ok()) return status;
-  return disk.sync_dir(snap_dir);
+  SYNOD_ASSERT(decode_snapshot(name, bytes, slot).ok());
+  return replace_now(disk, name, bytes);
+}
+
+Result<std::unique_ptr<SyncJob>> begin_write_snapshot(Disk& disk, Slot slot,
+                                                      RecordIndex wal_index_min,
+                                                      std::string_view payload) {
+  if (payload.size() > snapshot_bytes_max) {
+    return error_status(Code::too_large, "snapshot of " + std::to_string(payload.size()) +
+                                             " bytes exceeds snapshot_bytes_max");
+  }
+  std::string bytes = encode_snapshot(slot, wal_index_min, payload);
+  SYNOD_ASSERT(bytes.size() == snapshot_header_bytes + payload.size());
+  return disk.begin_replace(snapshot_name(slot), std::move(bytes));
+}
+
+Status remove_snapshot_temp(Disk& disk, Slot slot) {
+  const std::string temp = snapshot_name(slot) + std::string(temp_suffix);
+  Status removed = disk.remove(temp);
+  return removed.error == Code::not_found ? Status{} : removed;
 }
 
 Result<std::vector<Slot>> list_snapshots(Disk& disk) {
@@ -169,7 +182,7 @@ Result<LoadedSnapshot> load_newest_snapshot(Disk& disk) {
   return loaded;
 }
 
-Status remove_snapshots_below(Disk& disk, Slot keep_from) {
+Status remove_snapshots_below(Disk& disk, Slot keep_from, bool make_durable) {
   auto slots = list_snapshots(disk);
   if (!slots.ok()) return slots.status();
   bool removed = false;
@@ -178,7 +191,7 @@ Status remove_snapshots_below(Disk& disk, Slot keep_from) {
     if (Status status = disk.remove(snapshot_name(slot)); !status.ok()) return status;
     removed = true;
   }
-  return removed ? disk.sync_dir(snap_dir) : Status{};
+  return removed && make_durable ? disk.sync_dir(snap_dir) : Status{};
 }
 
 }  // namespace synod::wal

@@ -105,8 +105,19 @@ struct LoadedSnapshot {
 // leftover *.tmp files durably.
 [[nodiscard]] Result<LoadedSnapshot> load_newest_snapshot(Disk& disk);
 
-// Removes every snapshot with slot < keep_from, then syncs snap/.
-[[nodiscard]] Status remove_snapshots_below(Disk& disk, Slot keep_from);
+// The same write as a job to run off the owner's thread (Disk::begin_replace);
+// the file's bytes are encoded here, on the owner's thread. A failed run
+// leaves the previous snapshots as they were, and perhaps the temp file,
+// which remove_snapshot_temp() (or recovery, S1) removes.
+[[nodiscard]] Result<std::unique_ptr<SyncJob>> begin_write_snapshot(Disk& disk, Slot slot,
+                                                                    RecordIndex wal_index_min,
+                                                                    std::string_view payload);
+[[nodiscard]] Status remove_snapshot_temp(Disk& disk, Slot slot);
+
+// Removes every snapshot with slot < keep_from, then syncs snap/ unless
+// make_durable is false: a lost remove only brings an old snapshot back
+// (S3), and the next snapshot's write syncs snap/ anyway.
+[[nodiscard]] Status remove_snapshots_below(Disk& disk, Slot keep_from, bool make_durable = true);
 
 // The slots of the snapshot files in snap/, ascending (valid or not).
 [[nodiscard]] Result<std::vector<Slot>> list_snapshots(Disk& disk);

@@ -60,7 +60,7 @@ Result<Wal::Opened> Wal::open(Disk& disk, const WalOptions& options, RecordIndex
 Status Wal::recover(RecordIndex keep_from, Opened& out) {
   next_index_ = keep_from;
   if (Status status = list_segments(out.notes); !status.ok()) return status;
-  if (Status status = remove_obsolete(keep_from, &out.notes); !status.ok()) return status;
+  if (Status status = remove_obsolete(keep_from, &out.notes, true); !status.ok()) return status;
   if (!segments_.empty()) {
     if (Status status = scan_all(keep_from, out); !status.ok()) return status;
   }
@@ -99,9 +99,12 @@ Status Wal::list_segments(std::vector<std::string>& notes) {
 
 // Rule O: a segment whose successor starts at or below keep_from holds only
 // records below keep_from. Also the body of truncate_prefix().
-Status Wal::remove_obsolete(RecordIndex keep_from, std::vector<std::string>* notes) {
+Status Wal::remove_obsolete(RecordIndex keep_from, std::vector<std::string>* notes,
+                            bool make_durable) {
+  // Never the segment a held one waits on, nor a held one.
+  const std::size_t removable = segments_.size() - std::min(segments_.size(), held_.size() + 1);
   std::size_t obsolete = 0;
-  while (obsolete + 1 < segments_.size() && segments_[obsolete + 1].first <= keep_from) {
+  while (obsolete < removable && segments_[obsolete + 1].first <= keep_from) {
     ++obsolete;
   }
   if (obsolete == 0) return Status{};
@@ -114,8 +117,12 @@ Status Wal::remove_obsolete(RecordIndex keep_from, std::vector<std::string>* not
   }
   segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(obsolete));
   SYNOD_ASSERT(!segments_.empty());
-  SYNOD_ASSERT(segments_.size() == 1 || segments_[1].first > keep_from);
-  return disk_->sync_dir(wal_dir);
+  SYNOD_ASSERT(segments_.size() == 1 || segments_[1].first > keep_from || !held_.empty());
+  ++dir_changes_;
+  if (!make_durable) return Status{};
+  if (Status status = disk_->sync_dir(wal_dir); !status.ok()) return status;
+  dir_synced_changes_ = dir_changes_;
+  return Status{};
 }
 
 // Rule D for the sequence: each segment starts where the previous one ended,
@@ -203,6 +210,27 @@ Status Wal::truncate_torn_tail(const SegmentScan& scan, std::uint64_t file_bytes
 
 // ---- writing ----
 
+namespace {
+
+// The jobs of one sync, run in order; the first failure stops them.
+class SyncJobs final : public SyncJob {
+ public:
+  void add(std::unique_ptr<SyncJob> job) { jobs_.push_back(std::move(job)); }
+  [[nodiscard]] bool empty() const { return jobs_.empty(); }
+  Status run() override {
+    for (const auto& job : jobs_) {
+      if (Status status = job->run(); !status.ok()) return status;
+    }
+    return Status{};
+  }
+
+ private:
+  std::vector<std::unique_ptr<SyncJob>> jobs_;
+};
+
+}  // namespace
+
+// At open: the new segment is durable, directory entry included, at once.
 Status Wal::start_segment(RecordIndex first) {
   const std::string name = segment_name(first);
   const std::string header = encode_segment_header(first);
@@ -213,6 +241,19 @@ Status Wal::start_segment(RecordIndex first) {
   SYNOD_ASSERT(segments_.empty() || segments_.back().first < first);
   segments_.push_back(Segment{first, name});
   open_segment_bytes_ = segment_header_bytes;
+  return Status{};
+}
+
+// segment.h W3 when the full segment is durable already: the new one is
+// created and its header appended (its own append, so a torn header is rule
+// H), all volatile; the next sync covers them and the directory entry.
+Status Wal::start_segment_unsynced(RecordIndex first) {
+  const std::string name = segment_name(first);
+  if (Status status = disk_->create(name); !status.ok()) return fail(status);
+  ++dir_changes_;
+  if (Status status = disk_->append(name, encode_segment_header(first)); !status.ok()) {
+    return fail(status);
+  }
   return Status{};
 }
 
@@ -239,9 +280,12 @@ Status Wal::check_batch(std::span<const std::string_view> payloads) const {
   return Status{};
 }
 
+// Into the open segment's file, or into memory while it is held.
 Status Wal::flush(std::string& buffer) {
   if (buffer.empty()) return Status{};
-  if (Status status = disk_->append(segments_.back().name, buffer); !status.ok()) {
+  if (!held_.empty()) {
+    held_.back().records += buffer;
+  } else if (Status status = disk_->append(segments_.back().name, buffer); !status.ok()) {
     return fail(status);
   }
   open_segment_bytes_ += buffer.size();
@@ -250,18 +294,40 @@ Status Wal::flush(std::string& buffer) {
   return Status{};
 }
 
-// segment.h W3: the full segment is synced before the next one exists.
+// segment.h W3. No sync here: a full segment with unsynced bytes (or one
+// itself held) makes the new segment a held one.
 Status Wal::rotate() {
   SYNOD_ASSERT(next_index_ > segments_.back().first);
-  if (Status status = disk_->sync(segments_.back().name); !status.ok()) return fail(status);
-  durable_end_ = next_index_;
-  synced_bytes_ = appended_bytes_;
-  return start_segment(next_index_);
+  const bool durable = held_.empty() && unsynced_bytes() == 0;
+  if (durable) {
+    if (Status status = start_segment_unsynced(next_index_); !status.ok()) return status;
+  } else {
+    held_.push_back(Held{appended_bytes_, {}});
+  }
+  segments_.push_back(Segment{next_index_, segment_name(next_index_)});
+  open_segment_bytes_ = segment_header_bytes;
+  appended_bytes_ += segment_header_bytes;
+  return Status{};
+}
+
+// Writes the oldest held segment once everything before it is durable.
+Status Wal::maybe_write_held() {
+  if (held_.empty() || synced_bytes_ < held_.front().ready_at) return Status{};
+  const Segment& segment = segments_[segments_.size() - held_.size()];
+  if (Status status = start_segment_unsynced(segment.first); !status.ok()) return status;
+  if (!held_.front().records.empty()) {
+    if (Status status = disk_->append(segment.name, held_.front().records); !status.ok()) {
+      return fail(status);
+    }
+  }
+  held_.pop_front();
+  return Status{};
 }
 
 Result<RecordIndex> Wal::append(std::span<const std::string_view> payloads) {
   if (failed_) return failed_status();
   if (Status status = check_batch(payloads); !status.ok()) return status;
+  if (Status status = maybe_write_held(); !status.ok()) return status;
   const RecordIndex first = next_index_;
   std::string buffer;
   for (std::string_view payload : payloads) {
@@ -277,7 +343,8 @@ Result<RecordIndex> Wal::append(std::span<const std::string_view> payloads) {
   }
   if (Status status = flush(buffer); !status.ok()) return status;
   SYNOD_ASSERT(next_index_.value() == first.value() + payloads.size());
-  SYNOD_ASSERT(unsynced_bytes() <= options_.unsynced_bytes_max);
+  SYNOD_ASSERT(unsynced_bytes() <=
+               options_.unsynced_bytes_max + segment_header_bytes * (held_.size() + 1));
   return first;
 }
 
@@ -285,26 +352,48 @@ Result<RecordIndex> Wal::append(std::string_view payload) {
   return append(std::span<const std::string_view>(&payload, 1));
 }
 
+// Each round makes one more held segment durable; a held segment is written
+// only after the round before it, so there are at most held_.size() + 2.
 Status Wal::sync() {
-  auto pending = begin_sync();
-  if (!pending.ok()) return pending.status();
-  return finish_sync(pending.value(), pending.value().run());
+  const std::size_t rounds_max = held_.size() + 3;
+  for (std::size_t round = 0; round < rounds_max; ++round) {
+    auto pending = begin_sync();
+    if (!pending.ok()) return pending.status();
+    if (Status status = finish_sync(pending.value(), pending.value().run()); !status.ok()) {
+      return status;
+    }
+    if (unsynced_bytes() == 0 && held_.empty() && !dir_unsynced()) break;
+  }
+  SYNOD_ASSERT(durable_end_ == next_index_ && held_.empty());
+  return Status{};
 }
 
-// Every appended byte is in the open segment or in one rotate() synced, so
-// syncing the open segment covers them all.
+// Every unsynced byte is in one file: the open segment, or, while segments
+// are held, the segment the oldest held one waits on. So one fdatasync (and
+// an fsync of wal/ when entries changed) covers everything that can be made
+// durable now.
 Result<Wal::PendingSync> Wal::begin_sync() {
   if (failed_) return failed_status();
+  if (Status status = maybe_write_held(); !status.ok()) return status;
   PendingSync pending;
-  pending.end = next_index_;
-  pending.appended = appended_bytes_;
-  if (unsynced_bytes() == 0) {
-    SYNOD_ASSERT(durable_end_ == next_index_);
-    return pending;
+  const bool holding = !held_.empty();
+  pending.end = holding ? segments_[segments_.size() - held_.size()].first : next_index_;
+  pending.appended = holding ? held_.front().ready_at : appended_bytes_;
+  pending.dir_changes = dir_changes_;
+  auto jobs = std::make_unique<SyncJobs>();
+  if (pending.appended > synced_bytes_) {
+    const Segment& file = segments_[segments_.size() - held_.size() - 1];
+    auto job = disk_->begin_sync(file.name);
+    if (!job.ok()) return fail(job.status());
+    jobs->add(std::move(job.value()));
   }
-  auto job = disk_->begin_sync(segments_.back().name);
-  if (!job.ok()) return fail(job.status());
-  pending.job = std::move(job.value());
+  if (dir_unsynced()) {
+    auto job = disk_->begin_sync_dir(wal_dir);
+    if (!job.ok()) return fail(job.status());
+    jobs->add(std::move(job.value()));
+  }
+  if (!jobs->empty()) pending.job = std::move(jobs);
+  SYNOD_ASSERT(pending.job != nullptr || durable_end_ >= pending.end || holding);
   return pending;
 }
 
@@ -314,13 +403,16 @@ Status Wal::finish_sync(const PendingSync& sync, const Status& ran) {
   SYNOD_ASSERT(sync.end <= next_index_ && sync.appended <= appended_bytes_);
   durable_end_ = std::max(durable_end_, sync.end);
   synced_bytes_ = std::max(synced_bytes_, sync.appended);
+  dir_synced_changes_ = std::max(dir_synced_changes_, sync.dir_changes);
   return Status{};
 }
 
+// The removals become durable with the next sync (rule O covers a crash
+// before it).
 Status Wal::truncate_prefix(RecordIndex keep_from) {
   if (failed_) return failed_status();
   SYNOD_ASSERT_MSG(keep_from <= next_index_, "cannot drop records that were never appended");
-  return remove_obsolete(keep_from, nullptr);
+  return remove_obsolete(keep_from, nullptr, false);
 }
 
 }  // namespace synod::wal

@@ -14,13 +14,22 @@
 //   wal.truncate_prefix(index);          // after a snapshot covering every
 //                                        // record below `index` is durable
 //
-// Not thread-safe: one caller at a time. After an io_error from the Disk the
-// Wal refuses every further call with Code::failed: the state of unsynced
-// bytes is then unknown (an fsync error is not retryable), and the process
-// should restart and recover.
+// Not thread-safe: one caller at a time. After a failed sync the Wal refuses
+// every further call with Code::failed: the state of unsynced bytes is then
+// unknown (an fsync error is not retryable), and the process should restart
+// and recover.
+//
+// No fsync on the caller's path while appending (segment.h W3): a rotation
+// whose full segment still has unsynced bytes keeps the next segments'
+// bytes in memory ("held", counted as unsynced) until the sync that covers
+// the full segment has finished; the next append() or begin_sync() then
+// writes them, and the sync after that covers them and the directory entry.
+// Removing obsolete segments (truncate_prefix) is made durable by the next
+// sync's job too. So begin_sync()'s job is the only fsync of a running Wal.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -86,7 +95,8 @@ class Wal {
 
   // Makes every appended record durable: afterwards durable_end() ==
   // next_index(). A no-op when nothing is unsynced. The same as
-  // begin_sync(), running its job, then finish_sync().
+  // begin_sync(), running its job, then finish_sync(), once more for each
+  // held segment.
   [[nodiscard]] Status sync();
 
   // Group commit off the owner's thread. begin_sync() fixes what the sync
@@ -99,7 +109,8 @@ class Wal {
   struct PendingSync {
     std::unique_ptr<SyncJob> job;  // null when nothing was unsynced
     RecordIndex end;               // records below it are durable after the job
-    std::uint64_t appended = 0;    // bytes appended when it began
+    std::uint64_t appended = 0;    // bytes it makes durable (from the start)
+    std::uint64_t dir_changes = 0;  // wal/ changes it makes durable
 
     // Runs the job, on any thread; nothing to do is success.
     [[nodiscard]] Status run() const { return job ? job->run() : Status{}; }
@@ -109,7 +120,9 @@ class Wal {
 
   // The caller no longer needs records below keep_from (a durable snapshot
   // covers them): removes every closed segment whose records all lie below
-  // it, then syncs the directory. Never removes the open segment, so records
+  // it; the next sync makes the removals durable (rule O covers a crash
+  // before it). Never removes the open segment (nor a held one or the one it
+  // waits on), so records
   // below keep_from may still come back from open(), which filters them.
   // keep_from <= next_index(). To let recovery fall back to an older
   // snapshot, pass that snapshot's wal_index_min, not the newest one's.
@@ -122,6 +135,11 @@ class Wal {
   // The first index of the oldest segment still on disk.
   [[nodiscard]] RecordIndex first_index() const;
   [[nodiscard]] std::uint64_t unsynced_bytes() const { return appended_bytes_ - synced_bytes_; }
+  // Bytes append() still takes before the next sync (unsynced_bytes_max
+  // minus unsynced_bytes()).
+  [[nodiscard]] std::uint64_t unsynced_room() const {
+    return options_.unsynced_bytes_max - unsynced_bytes();
+  }
   [[nodiscard]] std::size_t segment_count() const { return segments_.size(); }
 
  private:
@@ -132,14 +150,25 @@ class Wal {
 
   Wal(Disk& disk, const WalOptions& options) : disk_(&disk), options_(options) {}
 
+  // A segment whose file does not exist yet: its records wait in memory
+  // until every byte before it (up to ready_at) is durable.
+  struct Held {
+    std::uint64_t ready_at = 0;  // appended_bytes_ where the segment before it ends
+    std::string records;         // its records' bytes (the header is written first)
+  };
+
   [[nodiscard]] Status check_batch(std::span<const std::string_view> payloads) const;
   [[nodiscard]] Status flush(std::string& buffer);
   [[nodiscard]] Status rotate();
+  [[nodiscard]] Status start_segment_unsynced(RecordIndex first);
+  [[nodiscard]] Status maybe_write_held();
+  [[nodiscard]] bool dir_unsynced() const { return dir_changes_ > dir_synced_changes_; }
   [[nodiscard]] Status start_segment(RecordIndex first);
   [[nodiscard]] Status fail(Status status);
   [[nodiscard]] Status recover(RecordIndex keep_from, Opened& out);
   [[nodiscard]] Status list_segments(std::vector<std::string>& notes);
-  [[nodiscard]] Status remove_obsolete(RecordIndex keep_from, std::vector<std::string>* notes);
+  [[nodiscard]] Status remove_obsolete(RecordIndex keep_from, std::vector<std::string>* notes,
+                                       bool make_durable);
   [[nodiscard]] Status check_sequence(std::size_t position, RecordIndex expected,
                                       RecordIndex keep_from) const;
   [[nodiscard]] Status scan_all(RecordIndex keep_from, Opened& out);
@@ -155,8 +184,12 @@ class Wal {
   std::uint64_t open_segment_bytes_ = 0;
   RecordIndex next_index_{1};
   RecordIndex durable_end_{1};
-  std::uint64_t appended_bytes_ = 0;  // since open
+  std::uint64_t appended_bytes_ = 0;  // since open, held bytes included
   std::uint64_t synced_bytes_ = 0;    // of those, durable
+  // The last held_.size() segments' bytes, oldest first (see the top).
+  std::deque<Held> held_;
+  std::uint64_t dir_changes_ = 0;         // creates and removes in wal/ since open
+  std::uint64_t dir_synced_changes_ = 0;  // of those, durable
   bool failed_ = false;
 };
 

@@ -39,6 +39,10 @@ struct StoreCluster::Server {
   // writes meanwhile waits for the next one.
   std::optional<std::uint64_t> sync_done_tick;
   std::optional<replica::Replica::SyncTicket> sync_ticket;
+  // The snapshot write in flight, as synodd runs it on its snapshot thread:
+  // taken from the output, run and finished at snapshot_done_tick.
+  std::unique_ptr<replica::SnapshotJob> snapshot_job;
+  std::uint64_t snapshot_done_tick = 0;
 };
 
 struct StoreCluster::Op {
@@ -162,6 +166,7 @@ void StoreCluster::crash(Server& s) {
   s.disk.crash(prng_);
   s.sync_done_tick.reset();
   s.sync_ticket.reset();
+  s.snapshot_job.reset();
   s.restart_tick = now_ + prng_.range(1, options_.restart_ticks_max);
   ++s.incarnation;
   ++result_.crashes;
@@ -188,6 +193,11 @@ void StoreCluster::handle(Server& s) {
     if (it != by_connection_.end()) on_server_message(*it->second, to.message);
   }
   if (out.sync_needed && !s.sync_done_tick) begin_sync(s);
+  if (out.snapshot_job) {
+    SYNOD_ASSERT(s.snapshot_job == nullptr);
+    s.snapshot_job = std::move(out.snapshot_job);
+    s.snapshot_done_tick = now_ + prng_.range(options_.sync_ticks_min, 2 * options_.sync_ticks_max);
+  }
   if (s.replica && s.replica->fatal()) fail(node_name(s.id) + ": " + *s.replica->fatal());
 }
 
@@ -223,6 +233,13 @@ void StoreCluster::complete_syncs() {
     s->sync_ticket.reset();
     (void)s->replica->finish_sync(ticket, ticket.pending.run());
     if (s->replica->wants_sync()) begin_sync(*s);
+    handle(*s);
+  }
+  for (auto& [id, s] : servers_) {
+    if (!s->replica || !s->snapshot_job || s->snapshot_done_tick > now_) continue;
+    std::unique_ptr<replica::SnapshotJob> job = std::move(s->snapshot_job);
+    (void)job->run();
+    s->replica->finish_snapshot(std::move(job));
     handle(*s);
   }
 }

@@ -52,6 +52,11 @@ struct Single {
       CHECK(out.send.empty());  // one voter: nobody to talk to
       for (auto& m : out.to_clients) received.push_back(std::move(m));
       replica->check_invariants();
+      if (out.snapshot_job) {
+        (void)out.snapshot_job->run();
+        replica->finish_snapshot(std::move(out.snapshot_job));
+        continue;
+      }
       if (!out.sync_needed) return;
       REQUIRE_FALSE(replica->sync().has_value());
     }

@@ -170,3 +170,30 @@ TEST_CASE("storage: a hole in the recovered log is reported as corruption, never
   REQUIRE_FALSE(again.ok());
   CHECK(again.status().message.find("hole at slot 2") != std::string::npos);
 }
+
+TEST_CASE(
+    "storage: a batch above the WAL's unsynced budget is written after a sync, never refused") {
+  wal::MemoryDisk disk;
+  wal::WalOptions options;
+  options.unsynced_bytes_max = wal::unsynced_bytes_max_min;
+  const std::string data(std::size_t{12} << 20, 'd');
+  {
+    auto opened = Storage::open(disk, options, initial());
+    REQUIRE(opened.ok());
+    Storage& storage = opened.value().storage;
+    PersistBatch batch;
+    batch.accepted = {record(1, 1, data), record(2, 1, data), record(3, 1, data)};
+    const auto syncs = disk.sync_count();
+    const wal::Status written = storage.write(batch);
+    REQUIRE_MESSAGE(written.ok(), written.message);
+    CHECK(disk.sync_count() > syncs);  // backpressure: it synced before the third
+    PersistBatch more;
+    more.accepted = {record(4, 1, data), record(5, 1, data)};
+    REQUIRE(storage.write(more).ok());  // and again across batches
+    REQUIRE(storage.sync().ok());
+  }
+  auto again = Storage::open(disk, options, initial());
+  REQUIRE(again.ok());
+  REQUIRE(again.value().durable.log.size() == 5);
+  CHECK(again.value().durable.log[4].entry.data == data);
+}

@@ -121,10 +121,25 @@ Call random_call(base::Prng& prng, MemoryDisk& model, const std::vector<std::str
   } else if (kind < 93) {
     call.what = "remove(" + call.name + ")";
     call.run = [](Disk& d, const Call& c) { return outcome(d.remove(c.name)); };
-  } else {
+  } else if (kind < 96) {
     call.name = pick(prng, dirs);
     call.what = "sync_dir(" + call.name + ")";
     call.run = [](Disk& d, const Call& c) { return outcome(d.sync_dir(c.name)); };
+  } else if (kind < 98) {
+    call.name = pick(prng, dirs);
+    call.what = "begin_sync_dir(" + call.name + ") then run";
+    call.run = [](Disk& d, const Call& c) {
+      auto job = d.begin_sync_dir(c.name);
+      return job.ok() ? outcome(job.value()->run()) : outcome(job.status());
+    };
+  } else {
+    call.bytes = random_bytes(prng, prng.below(300));
+    call.what = "begin_replace(" + call.name + ", " + std::to_string(call.bytes.size()) +
+                " bytes) then run";
+    call.run = [](Disk& d, const Call& c) {
+      auto job = d.begin_replace(c.name, c.bytes);
+      return job.ok() ? outcome(job.value()->run()) : outcome(job.status());
+    };
   }
   return call;
 }

@@ -462,3 +462,36 @@ TEST_CASE("store: a session's writes apply in the order it numbered them; a late
   CHECK(copy.apply(Zxid{z.value() + 1}, 1000, WriteCommand{session, std::nullopt, op}, 10)
             .out_of_order);
 }
+
+TEST_CASE(
+    "store: the quota refuses growth past bytes_max; a rolled-back multi gives its bytes back") {
+  StoreConfig config;
+  config.bytes_max = 4096;
+  Fixture f(config);
+  const SessionId s = f.open_session();
+  CreateOp big = create_op("/big");
+  big.data = std::string(2000, 'b');
+  REQUIRE(f.write(s, big).response.status.ok());
+  const std::uint64_t before = f.store.snapshot_bytes();
+  CHECK(before == f.store.serialize_snapshot().size());
+  // A set that grows past the quota, and a create that would, are refused.
+  CHECK(f.error_of(s, SetOp{path("/big"), std::string(5000, 'c'), std::nullopt}) ==
+        Error::LIMIT_EXCEEDED);
+  CreateOp second = create_op("/second");
+  second.data = std::string(3000, 's');
+  CHECK(f.error_of(s, second) == Error::LIMIT_EXCEEDED);
+  CHECK(f.store.snapshot_bytes() == before);
+  // A multi whose later op fails rolls its earlier growth back.
+  CreateOp small = create_op("/small");
+  small.data = std::string(100, 'm');
+  const ApplyResult multi =
+      f.run(MultiCommand{s, std::nullopt, {MultiOp{small, {}}, MultiOp{second, {}}}});
+  CHECK(multi.response.status.error == Error::LIMIT_EXCEEDED);
+  CHECK(f.store.snapshot_bytes() == before);
+  CHECK(f.store.serialize_snapshot().size() == before);
+  // Shrinking and deleting always pass, and make room again.
+  REQUIRE(f.write(s, SetOp{path("/big"), "", std::nullopt}).response.status.ok());
+  REQUIRE(f.write(s, second).response.status.ok());
+  CHECK(f.store.snapshot_bytes() == f.store.serialize_snapshot().size());
+  CHECK(f.store.snapshot_bytes() <= config.bytes_max);
+}

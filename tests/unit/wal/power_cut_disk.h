@@ -52,6 +52,16 @@ class PowerCutDisk final : public Disk {
   }
   Status remove(std::string_view name) override { return spend() ? disk_.remove(name) : lost(); }
   Status sync_dir(std::string_view dir) override { return spend() ? disk_.sync_dir(dir) : lost(); }
+  Result<std::unique_ptr<SyncJob>> begin_sync_dir(std::string_view dir) override {
+    auto inner = disk_.begin_sync_dir(dir);
+    if (!inner.ok()) return inner.status();
+    return std::unique_ptr<SyncJob>(std::make_unique<Job>(*this, std::move(inner.value())));
+  }
+  // Each step of the replace spends, through this disk.
+  Result<std::unique_ptr<SyncJob>> begin_replace(std::string_view name,
+                                                 std::string bytes) override {
+    return std::unique_ptr<SyncJob>(std::make_unique<ReplaceJob>(*this, name, std::move(bytes)));
+  }
 
  private:
   class Job final : public SyncJob {
@@ -62,6 +72,18 @@ class PowerCutDisk final : public Disk {
    private:
     PowerCutDisk& disk_;
     std::unique_ptr<SyncJob> inner_;
+  };
+
+  class ReplaceJob final : public SyncJob {
+   public:
+    ReplaceJob(PowerCutDisk& disk, std::string_view name, std::string bytes)
+        : disk_(disk), name_(name), bytes_(std::move(bytes)) {}
+    Status run() override { return replace_now(disk_, name_, bytes_); }
+
+   private:
+    PowerCutDisk& disk_;
+    std::string name_;
+    std::string bytes_;
   };
 
   bool spend() {

@@ -230,3 +230,47 @@ TEST_CASE("wal: after a failed sync the log refuses further work until recovery"
   CHECK(opened.wal.append("y").status().error == Code::failed);
   CHECK(opened.wal.truncate_prefix(RecordIndex{1}).error == Code::failed);
 }
+
+TEST_CASE("wal: rotation and truncate_prefix never fsync on the caller's path; the sync job does") {
+  MemoryDisk disk;
+  wal::WalOptions options;
+  options.segment_bytes_max = 1000;
+  std::vector<std::string> payloads;
+  {
+    auto opened = open_ok(disk, RecordIndex{1}, options);
+    Wal& log = opened.wal;
+    const auto syncs = disk.sync_count();
+    const auto dir_syncs = disk.sync_dir_count();
+    for (std::size_t i = 0; i < 50; ++i) {
+      payloads.push_back(payload_for(log.next_index().value(), 92));  // 100 bytes on disk
+      REQUIRE(log.append(payloads.back()).ok());
+    }
+    CHECK(log.segment_count() > 5);             // it rotated ...
+    CHECK(disk.sync_count() == syncs);          // ... without an fdatasync
+    CHECK(disk.sync_dir_count() == dir_syncs);  // or an fsync of wal/
+    CHECK(log.durable_end() == RecordIndex{1});
+    // The segments after the first wait in memory until it is durable.
+    CHECK(disk.list("wal").value().size() == 1);
+    // One group commit per held segment makes them all durable, in order.
+    auto first = log.begin_sync();
+    REQUIRE(first.ok());
+    REQUIRE(log.finish_sync(first.value(), first.value().run()).ok());
+    CHECK(log.durable_end() == RecordIndex{10});  // the full first segment
+    REQUIRE(log.sync().ok());
+    CHECK(log.durable_end() == log.next_index());
+    const auto dir_syncs_after = disk.sync_dir_count();
+    REQUIRE(log.truncate_prefix(RecordIndex{30}).ok());
+    CHECK(disk.sync_dir_count() == dir_syncs_after);  // the removals wait for the next sync
+    REQUIRE(log.append("one more").ok());
+    REQUIRE(log.sync().ok());
+    CHECK(disk.sync_dir_count() > dir_syncs_after);
+    payloads.push_back("one more");
+  }
+  auto files = disk.list("wal");
+  REQUIRE(files.ok());
+  for (const std::string& file : files.value()) {
+    CHECK(disk.contents("wal/" + file).size() <= options.segment_bytes_max);
+  }
+  auto reopened = open_ok(disk, RecordIndex{30}, options);
+  check_records(reopened.records, std::vector(payloads.begin() + 29, payloads.end()), 30);
+}
