@@ -57,6 +57,7 @@ class Server {
   void log(std::string_view text) const;
   [[nodiscard]] Metrics& metrics() { return metrics_; }
   [[nodiscard]] NodeId self() const { return options_.id; }
+  [[nodiscard]] const RuntimeOptions& options() const { return options_; }
   [[nodiscard]] asio::io_context& io() { return io_; }
   [[nodiscard]] bool stopping() const { return stopping_; }
 
