@@ -32,6 +32,7 @@
 #include <cstdint>
 
 #include "base/ids.h"
+#include "consensus/message.h"
 #include "consensus/types.h"
 
 namespace synod::consensus {
@@ -79,5 +80,10 @@ static_assert(sessions_per_message_max >= std::size_t{1} << 20,
 [[nodiscard]] inline bool entry_fits(const Entry& entry) {
   return entry_wire_bytes(entry) <= entry_wire_bytes_max;
 }
+
+// The bound the core counts `message` with: message_overhead_bytes plus
+// its entries, session ids, or snapshot bytes and configuration. Every
+// message the core sends is within peer_frame_bytes_max by this count.
+[[nodiscard]] std::size_t message_wire_bytes(const Message& message);
 
 }  // namespace synod::consensus

@@ -18,6 +18,27 @@ const char* rejection_name(Rejection reason) {
   return names[static_cast<std::size_t>(reason)];
 }
 
+std::size_t message_wire_bytes(const Message& message) {
+  std::size_t bytes = message_overhead_bytes;
+  auto entries = [&](const std::vector<Entry>& list) {
+    for (const Entry& e : list) bytes += entry_wire_bytes(e);
+  };
+  if (const auto* a = std::get_if<Accept>(&message)) entries(a->entries);
+  if (const auto* f = std::get_if<Forward>(&message)) entries(f->entries);
+  if (const auto* p = std::get_if<Promise>(&message)) {
+    for (const PromiseEntry& pe : p->entries) bytes += entry_wire_bytes(pe.entry);
+  }
+  if (const auto* c = std::get_if<SnapshotChunk>(&message)) {
+    bytes += config_wire_bytes(c->config) + c->data.size();
+  }
+  if (const auto* t = std::get_if<Touch>(&message))
+    bytes += session_wire_bytes * t->sessions.size();
+  if (const auto* r = std::get_if<ReadIndex>(&message)) {
+    bytes += session_wire_bytes * r->sessions.size();
+  }
+  return bytes;
+}
+
 namespace {
 
 using Verdict = std::optional<Rejection>;
