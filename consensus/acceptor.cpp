@@ -34,27 +34,41 @@ void Core::on_prepare(NodeId from, const Prepare& m) {
     }
     reset_election_timer();
   }
-  // m.ballot == promised_ now: a first or a duplicate Prepare; answer both.
-  Promise reply{m.ballot, m.from, true, promised_, log_start_, chosen_, {}};
-  if (m.from >= log_start_) {
-    for (Slot s = m.from; s <= log_end(); s = next(s)) {
-      const LogSlot& slot = slot_ref(s);
-      reply.entries.push_back(PromiseEntry{s, slot.ballot, slot.entry, s <= chosen_});
-    }
+  // m.ballot == promised_ now: a first or a duplicate Prepare, or the
+  // candidate asking for pages it lacks; answer all of them, with every page
+  // from m.from to our log end (README §3.1).
+  Promise page{m.ballot, m.from, true, promised_, log_start_, chosen_, {}};
+  for (;;) {
+    fill_promise_page(page);
+    const Slot more_from = page.more_from;
+    send(from, std::move(page), votes_after_persist);
+    if (more_from == Slot{}) return;
+    page = Promise{m.ballot, more_from, true, promised_, log_start_, chosen_, {}};
   }
-  send(from, std::move(reply), votes_after_persist);
+}
+
+// The accepted values from page.from on, as many as accept_bytes_max allows
+// and at least one; more_from says where the next page starts. None when
+// page.from is before our log start: such a promise does not count.
+void Core::fill_promise_page(Promise& page) const {
+  if (page.from < log_start_) return;
+  std::size_t bytes = 0;
+  for (Slot s = page.from; s <= log_end(); s = next(s)) {
+    const Entry& entry = entry_at(s);
+    bytes += entry_wire_bytes(entry);
+    if (!page.entries.empty() && bytes > options_.accept_bytes_max) {
+      page.more_from = s;
+      return;
+    }
+    page.entries.push_back(PromiseEntry{s, ballot_at(s), entry, s <= chosen_});
+  }
 }
 
 // Follows the leader of `ballot` if it is at least our promise. Returns false
 // (after refusing) when the ballot is stale. Shared by Accept and
 // SnapshotChunk, the two messages only a leader sends.
 bool Core::follow_ballot(NodeId from, Ballot ballot) {
-  if (ballot.node != from) {
-    // Only ballot.node leads at its ballot; anything else is a confused or
-    // hostile peer. Not a broken invariant of ours: ignore it.
-    ++ignored_messages_;
-    return false;
-  }
+  SYNOD_ASSERT_MSG(ballot.node == from, "check_shape refuses a foreign leader ballot");
   observe(ballot);
   if (ballot < promised_) return false;
   raise_promise(ballot);
@@ -81,6 +95,10 @@ bool Core::follow_ballot(NodeId from, Ballot ballot) {
 // a message that would leave a gap is answered with our frontier so the
 // leader resends from there.
 void Core::on_accept(NodeId from, const Accept& m) {
+  if (accept_conflicts(m)) {
+    reject(from, "Accept", Rejection::conflicting_value);
+    return;
+  }
   if (!follow_ballot(from, m.ballot)) {
     send(from, Accepted{m.ballot, false, promised_, frontier_, chosen_}, false);
     return;
@@ -91,12 +109,9 @@ void Core::on_accept(NodeId from, const Accept& m) {
   for (const Entry& entry : m.entries) {
     if (gap) break;
     if (slot > chosen_ && slot >= log_start_) {
+      // Held at this ballot already: the same value (accept_conflicts).
       const bool same = slot <= log_end() && slot_ref(slot).ballot == m.ballot;
-      if (same) {
-        SYNOD_ASSERT_MSG(slot_ref(slot).entry == entry, "one ballot proposed two values");
-      } else {
-        write_slot(slot, m.ballot, entry);
-      }
+      if (!same) write_slot(slot, m.ballot, entry);
     }
     slot = next(slot);
   }
@@ -130,7 +145,13 @@ void Core::on_snapshot_chunk(NodeId from, const SnapshotChunk& m) {
     send(from, SnapshotAck{m.ballot, true, promised_, m.slot, have, false}, false);
     return;
   }
-  incoming_->data += m.data;
+  if (incoming_->total_bytes != m.total_bytes || incoming_->config != m.config) {
+    // One snapshot has one size and one configuration: start over.
+    incoming_.reset();
+    reject(from, "SnapshotChunk", Rejection::snapshot_chunk);
+    return;
+  }
+  incoming_->data += m.data;  // within total_bytes: check_shape
   SYNOD_ASSERT(incoming_->data.size() <= incoming_->total_bytes);
   if (incoming_->data.size() < incoming_->total_bytes) {
     send(from, SnapshotAck{m.ballot, true, promised_, m.slot, incoming_->data.size(), false},

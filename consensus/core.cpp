@@ -14,14 +14,19 @@ base::CheckStatus Options::validate() const {
   if (election_ticks < 2 * heartbeat_ticks)
     return base::invalid("election_ticks must be >= 2 * heartbeat_ticks");
   if (accept_entries_max == 0) return base::invalid("accept_entries_max must be >= 1");
-  if (accept_bytes_max == 0) return base::invalid("accept_bytes_max must be >= 1");
+  if (accept_bytes_max == 0 || accept_bytes_max > entry_wire_bytes_max) {
+    return base::invalid("accept_bytes_max must be in [1, consensus::entry_wire_bytes_max]");
+  }
   if (inflight_slots_max < accept_entries_max) {
     return base::invalid("inflight_slots_max must be >= accept_entries_max");
   }
   if (pending_slots_max < inflight_slots_max) {
     return base::invalid("pending_slots_max must be >= inflight_slots_max");
   }
-  if (snapshot_chunk_bytes_max == 0) return base::invalid("snapshot_chunk_bytes_max must be >= 1");
+  if (snapshot_chunk_bytes_max == 0 || snapshot_chunk_bytes_max > snapshot_chunk_bytes_limit) {
+    return base::invalid(
+        "snapshot_chunk_bytes_max must be in [1, consensus::snapshot_chunk_bytes_limit]");
+  }
   return {};
 }
 
@@ -40,6 +45,7 @@ Core::Core(Options options, Durable recovered, base::Prng& prng)
   SYNOD_ASSERT(recovered.snapshot.config.valid());
   promised_ = recovered.promised;
   max_round_seen_ = promised_.round;
+  read_nonce_ = prng_.next_u64() | 1;  // never 0, the nonce of a peer that sends none
   snapshot_ = std::move(recovered.snapshot);
   log_start_ = next(snapshot_.slot);
   chosen_ = snapshot_.slot;
@@ -69,7 +75,12 @@ void Core::tick() {
   }
   ++election_elapsed_;
   if (auto* candidate = std::get_if<Candidate>(&role_)) {
-    if (++candidate->elapsed_ticks >= election_timeout_) start_pre_vote();
+    if (++candidate->elapsed_ticks >= election_timeout_) {
+      start_pre_vote();
+    } else if (candidate->phase == Candidate::Phase::prepare &&
+               candidate->elapsed_ticks % options_.heartbeat_ticks == 0) {
+      request_missing_pages(*candidate);
+    }
     return;
   }
   if (election_elapsed_ >= election_timeout_ && chosen_config().is_voter(options_.self)) {
@@ -78,7 +89,10 @@ void Core::tick() {
 }
 
 void Core::step(NodeId from, const Message& message) {
-  SYNOD_ASSERT(from != options_.self);
+  if (const auto rejection = check_shape(from, message)) {
+    reject(from, message_name(message), *rejection);
+    return;
+  }
   std::visit(
       [&](const auto& m) {
         using M = std::decay_t<decltype(m)>;
@@ -112,8 +126,7 @@ void Core::on_persisted(std::uint64_t token) {
     if (candidate->phase == Candidate::Phase::prepare && candidate->self_promise_token != 0 &&
         candidate->self_promise_token <= token) {
       candidate->self_promise_token = 0;
-      candidate->promises[options_.self] = own_promise(candidate->ballot, candidate->from);
-      maybe_win();
+      take_promise(*candidate, options_.self, own_promise(candidate->ballot, candidate->from));
     }
   } else if (is_leader()) {
     leader_advance_chosen();
@@ -159,6 +172,8 @@ Status Core::status() const {
   s.log_end = log_end();
   s.chosen = chosen_;
   s.config = chosen_config();
+  s.rejected = rejected_;
+  s.ignored = ignored_messages_;
   return s;
 }
 
@@ -269,6 +284,16 @@ void Core::send(NodeId to, Message message, bool after_persist) {
 }
 
 void Core::note(std::string sentence) { output_.notes.push_back(std::move(sentence)); }
+
+// A round above every round seen, or none once rounds are exhausted (only
+// a peer's ballot just below round_limit can do that; README §13).
+std::optional<Ballot> Core::next_own_ballot() {
+  const std::uint64_t round = std::max(max_round_seen_, promised_.round) + 1;
+  if (round < round_limit) return Ballot{round, options_.self};
+  note(node_name(options_.self) + " cannot run for leader: ballot round " +
+       std::to_string(round - 1) + " is the last below round_limit");
+  return std::nullopt;
+}
 
 bool Core::leader_is_live() const {
   if (is_leader()) return true;

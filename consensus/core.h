@@ -9,6 +9,7 @@
 // event.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "base/prng.h"
+#include "consensus/limits.h"
 #include "consensus/message.h"
 #include "consensus/options.h"
 #include "consensus/output.h"
@@ -37,7 +39,12 @@ struct Candidate {
   std::uint32_t elapsed_ticks = 0;
   std::vector<NodeId> pre_votes;           // granted, sorted
   std::uint64_t self_promise_token = 0;    // our own promise counts once durable
-  std::map<NodeId, Promise> promises;      // granted and usable, self included
+  std::map<NodeId, Promise> promises;      // granted, complete and usable, self included
+  // Pages of granted promises still arriving, by acceptor and first slot.
+  std::map<NodeId, std::map<Slot, Promise>> pages;
+  // The values of `promises` merged per slot: a value known chosen wins,
+  // then the highest ballot (README §3.1).
+  std::map<Slot, PromiseEntry> merged;
 };
 
 // The leader's view of one peer (README §3.2).
@@ -58,6 +65,7 @@ struct PendingRead {
   Slot index;              // the chosen point to read at
   NodeId requester;        // self for a local read
   std::uint64_t id = 0;    // the requester's id
+  std::uint64_t nonce = 0;  // the requester's ReadIndex::nonce, echoed
 };
 
 struct Leader {
@@ -74,7 +82,7 @@ struct Leader {
 };
 
 struct ProposeResult {
-  enum class Kind { accepted, not_leader, busy };
+  enum class Kind { accepted, not_leader, busy, too_large };
   Kind kind = Kind::not_leader;
   Slot first{};           // accepted: the slot of the first entry
   NodeId leader_hint{};   // not_leader: who we believe leads, or no_node
@@ -86,6 +94,26 @@ struct MembershipChange {
   NodeId node{};
 };
 
+// Why a peer's message was dropped without effect (README §13). Each is
+// counted (Core::rejected, Status::rejected) for the runtime's /metrics;
+// none is ever asserted.
+enum class Rejection : std::uint8_t {
+  sender,             // from no_node, or from ourselves
+  ballot_overflow,    // a ballot round at or above round_limit
+  foreign_ballot,     // a ballot that must be the sender's own and is not
+  slot_overflow,      // a slot, or the end of a slot range, at or above slot_limit
+  malformed_entry,    // an entry of unknown kind or with another kind's field
+  entry_too_large,    // an entry over entry_wire_bytes_max
+  promise_page,       // a Promise page whose entries do not run from `from` to `more_from`
+  snapshot_chunk,     // past its total, an invalid configuration, or a changed total
+  beyond_log,         // an Accepted frontier or a SnapshotAck slot past our log end
+  read_round,         // an echoed round we never started; a reply meant for another life
+  conflicting_value,  // a second value at one ballot, or a second chosen value, for a slot
+};
+inline constexpr std::size_t rejection_kinds = 11;
+// "ballot_overflow": the label /metrics exports.
+[[nodiscard]] const char* rejection_name(Rejection reason);
+
 struct Status {
   const char* role = "follower";
   Ballot promised;
@@ -94,6 +122,9 @@ struct Status {
   Slot log_end{};
   Slot chosen{};
   Configuration config;  // the configuration of the chosen prefix
+  std::array<std::uint64_t, rejection_kinds> rejected{};  // by Rejection
+  // Stale, duplicate and foreign messages.
+  std::uint64_t ignored = 0;
 };
 
 class Core {
@@ -106,11 +137,16 @@ class Core {
   // Advances time by one tick.
   void tick();
   // Handles one message from `from`. Stale, duplicate and foreign messages
-  // are ignored (and counted), never treated as errors.
+  // are ignored (and counted), never treated as errors. Any message at all
+  // is safe to step: one outside the ranges in consensus/limits.h, with a
+  // malformed entry, or contradicting what we know (README §13) is dropped
+  // and counted by Rejection, never asserted.
   void step(NodeId from, const Message& message);
 
   // Appends commands as the leader. Entries must not be config entries (use
-  // change_membership). Busy while a transfer runs or the log is full.
+  // change_membership). Busy while a transfer runs or the log is full;
+  // too_large, proposing nothing, if an entry does not fit a message
+  // (entry_fits: its command is over command_bytes_max).
   [[nodiscard]] ProposeResult propose(std::vector<Entry> entries);
   // How many more entries propose() takes before the unchosen log reaches
   // pending_slots_max (busy beyond it).
@@ -125,15 +161,21 @@ class Core {
   // Read-index (README §11): the answer arrives as Output::reads{id}, ok with
   // a chosen point to read at, or not ok when no leader could confirm it.
   // `sessions` were active here: the leader notes them (Output::touched)
-  // before it starts the round, so an ok answer proves it heard of them.
+  // before it starts the round, so an ok answer proves it heard of them. At
+  // most sessions_per_message_max sessions (asserted). Ids need not be
+  // unique across restarts: a reply meant for an earlier life is refused.
   // `vouches`: the answer will vouch for sessions (ReadIndex::vouches), so
   // its index covers every slot the leader has proposed.
-  void read_index(std::uint64_t id, std::vector<std::uint64_t> sessions = {}, bool vouches = false);
-  // Hands client writes to the leader (README §12). False when no leader is
-  // known; delivery is not guaranteed either way.
+  void read_index(std::uint64_t id, std::vector<std::uint64_t> sessions = {},
+                  bool vouches = false);
+  // Hands client writes to the leader (README §12), in as many Forwards as
+  // their bytes need (accept_bytes_max each). False when no leader is
+  // known; delivery is not guaranteed either way. An entry that does not fit
+  // a message (entry_fits) is not sent; a note says so.
   [[nodiscard]] bool forward(std::vector<Entry> entries);
-  // Reports active sessions to the leader (README §12). False when no
-  // leader is known. On the leader itself they go straight to Output::touched.
+  // Reports active sessions to the leader (README §12), in Touches of at
+  // most sessions_per_message_max. False when no leader is known. On the
+  // leader itself they go straight to Output::touched.
   bool touch(std::vector<std::uint64_t> sessions);
 
   // Everything in persist batches up to `token` is durable. Tokens must be
@@ -165,6 +207,9 @@ class Core {
   [[nodiscard]] const Configuration& latest_config() const { return config_for(next(log_end())); }
   [[nodiscard]] std::optional<Slot> unchosen_config_slot() const;
   [[nodiscard]] std::uint64_t ignored_messages() const { return ignored_messages_; }
+  [[nodiscard]] std::uint64_t rejected(Rejection reason) const {
+    return rejected_[static_cast<std::size_t>(reason)];
+  }
 
  private:
   struct LogSlot {
@@ -183,12 +228,21 @@ class Core {
   void note(std::string sentence);
   [[nodiscard]] std::uint64_t batch_token() const;
   [[nodiscard]] bool leader_is_live() const;
+  [[nodiscard]] std::optional<Ballot> next_own_ballot();
   [[nodiscard]] std::vector<NodeId> known_members() const;
   void reset_election_timer();
   void become_follower(NodeId leader);
 
+  // validate.cpp: what a message must satisfy before it is handled.
+  [[nodiscard]] std::optional<Rejection> check_shape(NodeId from, const Message& message) const;
+  [[nodiscard]] bool accept_conflicts(const Accept& m) const;
+  [[nodiscard]] bool promise_conflicts(const Candidate& candidate, const Promise& m) const;
+  // `what`: the message's name (message_name).
+  void reject(NodeId from, const char* what, Rejection reason);
+
   // acceptor.cpp: phase 1b, phase 2b, snapshot install, stickiness.
   void on_prepare(NodeId from, const Prepare& m);
+  void fill_promise_page(Promise& page) const;
   void on_accept(NodeId from, const Accept& m);
   void on_snapshot_chunk(NodeId from, const SnapshotChunk& m);
   bool follow_ballot(NodeId from, Ballot ballot);
@@ -203,17 +257,21 @@ class Core {
   void start_prepare(bool transfer);
   void maybe_win();
   [[nodiscard]] Promise own_promise(Ballot ballot, Slot from) const;
-  void become_leader(const std::map<Slot, PromiseEntry>& merged);
+  void gather_promise_page(Candidate& candidate, NodeId from, const Promise& page);
+  void take_promise(Candidate& candidate, NodeId from, Promise promise);
+  void request_missing_pages(const Candidate& candidate);
+  void become_leader();
 
   // reads.cpp: read-index rounds, forwarding and liveness relay.
   void on_forward(NodeId from, const Forward& m);
   void on_touch(NodeId from, const Touch& m);
   void on_read_index(NodeId from, const ReadIndex& m);
   void on_read_index_reply(NodeId from, const ReadIndexReply& m);
-  void start_read(Leader& leader, NodeId requester, std::uint64_t id, bool vouches);
+  void start_read(Leader& leader, NodeId requester, std::uint64_t id, std::uint64_t nonce,
+                  bool vouches);
   void maybe_release_reads();
   void fail_reads(Leader& leader);
-  void answer_read(NodeId requester, std::uint64_t id, bool ok, Slot index);
+  void answer_read(const PendingRead& read, bool ok);
 
   // leader.cpp: phase 2a, the chosen point, catch-up, membership, transfer.
   void on_accepted(NodeId from, const Accepted& m);
@@ -273,8 +331,12 @@ class Core {
   std::uint32_t election_elapsed_ = 0;
   std::uint32_t election_timeout_ = 0;
 
+  // Drawn once per life; rides on our ReadIndex and must come back (§11).
+  std::uint64_t read_nonce_ = 0;
+
   Output output_;
   std::uint64_t ignored_messages_ = 0;
+  std::array<std::uint64_t, rejection_kinds> rejected_{};
 };
 
 }  // namespace synod::consensus

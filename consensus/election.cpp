@@ -59,9 +59,14 @@ void Core::start_pre_vote() {
     become_follower(no_node);
     return;
   }
+  const std::optional<Ballot> ballot = next_own_ballot();
+  if (!ballot) {
+    become_follower(no_node);
+    return;
+  }
   Candidate candidate;
   candidate.phase = Candidate::Phase::pre_vote;
-  candidate.ballot = Ballot{std::max(max_round_seen_, promised_.round) + 1, options_.self};
+  candidate.ballot = *ballot;
   candidate.pre_votes.push_back(options_.self);
   role_ = std::move(candidate);
   leader_hint_ = no_node;
@@ -75,7 +80,12 @@ void Core::start_pre_vote() {
 }
 
 void Core::start_prepare(bool transfer) {
-  const Ballot ballot{std::max(max_round_seen_, promised_.round) + 1, options_.self};
+  const std::optional<Ballot> next_ballot = next_own_ballot();
+  if (!next_ballot) {
+    become_follower(no_node);
+    return;
+  }
+  const Ballot ballot = *next_ballot;
   raise_promise(ballot);
   Candidate candidate;
   candidate.phase = Candidate::Phase::prepare;
@@ -105,7 +115,7 @@ void Core::on_promise(NodeId from, const Promise& m) {
   observe(m.promised);
   auto* candidate = std::get_if<Candidate>(&role_);
   if (candidate == nullptr || candidate->phase != Candidate::Phase::prepare ||
-      candidate->ballot != m.ballot || m.from != candidate->from) {
+      candidate->ballot != m.ballot || m.from < candidate->from) {
     if (!m.granted && m.promised > promised_) become_follower(no_node);
     return;
   }
@@ -119,36 +129,79 @@ void Core::on_promise(NodeId from, const Promise& m) {
   }
   // An acceptor that compacted past our first slot holds chosen values we
   // lack; its promise cannot vouch for them, so it does not count.
-  if (m.log_start > candidate->from) {
+  if (m.log_start > m.from || candidate->promises.contains(from)) {
     ++ignored_messages_;
     return;
   }
-  candidate->promises[from] = m;
+  gather_promise_page(*candidate, from, m);
+}
+
+// README §3.1, promises in pages: an acceptor answers a Prepare with pages
+// from its `from`, each naming where the next starts. A promise counts only
+// once its pages chain without a hole from our first slot to its log end, so
+// no slot is proposed before every counted promise has reported it. Pages
+// may arrive in any order; missing ones are asked for again on the tick.
+void Core::gather_promise_page(Candidate& candidate, NodeId from, const Promise& page) {
+  std::map<Slot, Promise>& pages = candidate.pages[from];
+  pages.insert_or_assign(page.from, page);
+  // more_from > from on every page (check_shape), so the walk ends.
+  std::vector<Slot> chain;
+  for (Slot at = candidate.from;;) {
+    auto it = pages.find(at);
+    if (it == pages.end()) return;  // a hole: wait for that page
+    chain.push_back(at);
+    if (it->second.more_from == Slot{}) break;
+    at = it->second.more_from;
+  }
+  Promise whole = std::move(pages.at(chain.front()));
+  for (std::size_t i = 1; i < chain.size(); ++i) {
+    std::vector<PromiseEntry>& more = pages.at(chain[i]).entries;
+    whole.entries.insert(whole.entries.end(), std::make_move_iterator(more.begin()),
+                         std::make_move_iterator(more.end()));
+  }
+  whole.more_from = Slot{};
+  candidate.pages.erase(from);
+  take_promise(candidate, from, std::move(whole));
+}
+
+// A complete promise: merged per slot unless it contradicts what the others
+// reported (then it is not from an honest acceptor and does not count).
+void Core::take_promise(Candidate& candidate, NodeId from, Promise promise) {
+  if (promise_conflicts(candidate, promise)) {
+    reject(from, "Promise", Rejection::conflicting_value);
+    return;
+  }
+  for (PromiseEntry& e : promise.entries) {
+    auto [it, inserted] = candidate.merged.try_emplace(e.slot, e);
+    if (inserted) continue;
+    PromiseEntry& best = it->second;
+    if (!(best.chosen && e.chosen) && (e.chosen || (!best.chosen && e.ballot > best.ballot))) {
+      best = std::move(e);
+    }
+  }
+  promise.entries.clear();  // merged holds them now
+  candidate.promises[from] = std::move(promise);
   maybe_win();
+}
+
+// The first slot each unfinished promise lacks, asked for again.
+void Core::request_missing_pages(const Candidate& candidate) {
+  for (const auto& [acceptor, pages] : candidate.pages) {
+    Slot at = candidate.from;
+    for (auto it = pages.find(at); it != pages.end() && it->second.more_from != Slot{};
+         it = pages.find(at)) {
+      at = it->second.more_from;
+    }
+    send(acceptor, Prepare{candidate.ballot, at, candidate.transfer}, false);
+  }
 }
 
 // README §3.1 and §6: win once, for the configuration of our chosen prefix
 // and for every configuration the promises reveal after it, a quorum of its
-// voters has promised. Values merge per slot by highest ballot; a value an
-// acceptor knows is chosen outranks every ballot.
+// voters has promised.
 void Core::maybe_win() {
   auto& candidate = std::get<Candidate>(role_);
   if (!candidate.promises.contains(options_.self)) return;
-  std::map<Slot, PromiseEntry> merged;
-  for (const auto& [node, promise] : candidate.promises) {
-    for (const PromiseEntry& e : promise.entries) {
-      auto [it, inserted] = merged.try_emplace(e.slot, e);
-      if (inserted) continue;
-      PromiseEntry& best = it->second;
-      if (best.chosen && e.chosen) {
-        SYNOD_ASSERT_MSG(best.entry == e.entry, "two values chosen for one slot");
-      } else if (e.chosen || (!best.chosen && e.ballot > best.ballot)) {
-        best = e;
-      } else if (!best.chosen && e.ballot == best.ballot) {
-        SYNOD_ASSERT_MSG(best.entry == e.entry, "one ballot proposed two values");
-      }
-    }
-  }
   std::vector<NodeId> granted;
   for (const auto& [node, promise] : candidate.promises) granted.push_back(node);
   auto has_quorum = [&](const Configuration& config) {
@@ -157,42 +210,45 @@ void Core::maybe_win() {
     return count_in(config.voters, granted) >= needed;
   };
   if (!has_quorum(chosen_config())) return;
-  for (const auto& [slot, e] : merged) {
+  for (const auto& [slot, e] : candidate.merged) {
     if (e.entry.kind == EntryKind::config && !has_quorum(e.entry.config)) return;
   }
-  become_leader(merged);
+  become_leader();
 }
 
-void Core::become_leader(const std::map<Slot, PromiseEntry>& merged) {
-  const Candidate candidate = std::get<Candidate>(role_);
+void Core::become_leader() {
+  Candidate& candidate = std::get<Candidate>(role_);
   SYNOD_ASSERT(candidate.ballot == promised_);
   SYNOD_ASSERT(candidate.from == next(chosen_));
+  const std::map<Slot, PromiseEntry> merged = std::move(candidate.merged);
+  const Ballot ballot = candidate.ballot;
+  const Slot from = candidate.from;
   const Slot end = merged.empty() ? chosen_ : merged.rbegin()->first;
   SYNOD_ASSERT(log_end() <= end);
   std::size_t adopted = 0;
-  for (Slot s = candidate.from; s <= end; s = next(s)) {
+  for (Slot s = from; s <= end; s = next(s)) {
     auto it = merged.find(s);
     Entry value = Entry::noop();
     if (it != merged.end() && !options_.canaries.skip_promise_adoption) {
       value = it->second.entry;
       ++adopted;
     }
-    write_slot(s, candidate.ballot, std::move(value));
+    write_slot(s, ballot, std::move(value));
   }
   Leader leader;
-  leader.ballot = candidate.ballot;
-  leader.from = candidate.from;
+  leader.ballot = ballot;
+  leader.from = from;
   leader.first_own = next(end);
   role_ = std::move(leader);
   leader_hint_ = options_.self;
-  frontier_ballot_ = candidate.ballot;
+  frontier_ballot_ = ballot;
   // The no-op that opens the leadership: once it is chosen, everything
   // before it is too, and reconfiguration may start (README §6).
-  write_slot(next(end), candidate.ballot, Entry::noop());
+  write_slot(next(end), ballot, Entry::noop());
   frontier_ = log_end();
-  note(node_name(options_.self) + " became leader at ballot " + to_string(candidate.ballot) +
+  note(node_name(options_.self) + " became leader at ballot " + to_string(ballot) +
        ", re-proposing " + std::to_string(adopted) + " value(s) in slots " +
-       std::to_string(candidate.from.value()) + ".." + std::to_string(end.value()));
+       std::to_string(from.value()) + ".." + std::to_string(end.value()));
   sync_peers();
   broadcast(false);
 }

@@ -22,6 +22,9 @@ ProposeResult Core::propose(std::vector<Entry> entries) {
   if (entries.size() > proposal_room()) {
     return ProposeResult{ProposeResult::Kind::busy, {}, {}};
   }
+  if (!std::all_of(entries.begin(), entries.end(), entry_fits)) {
+    return ProposeResult{ProposeResult::Kind::too_large, {}, {}};
+  }
   const Slot first = next(log_end());
   for (Entry& entry : entries) {
     SYNOD_ASSERT_MSG(entry.kind != EntryKind::config, "use change_membership");
@@ -131,12 +134,14 @@ void Core::maybe_send(Leader& leader, NodeId peer, bool heartbeat) {
                                Slot{progress.next.value() + options_.accept_entries_max - 1},
                                Slot{progress.match.value() + options_.inflight_slots_max}});
   if (progress.next <= limit) {
+    // Within accept_bytes_max, and at least one entry: every entry fits a
+    // message alone (consensus/limits.h).
     Accept accept{leader.ballot, progress.next, {}, chosen_, leader.read_seq};
     std::size_t bytes = 0;
     Slot s = progress.next;
-    for (; s <= limit && (accept.entries.empty() || bytes < options_.accept_bytes_max);
-         s = next(s)) {
-      bytes += entry_bytes(entry_at(s));
+    for (; s <= limit; s = next(s)) {
+      bytes += entry_wire_bytes(entry_at(s));
+      if (!accept.entries.empty() && bytes > options_.accept_bytes_max) break;
       accept.entries.push_back(entry_at(s));
     }
     progress.next = s;
@@ -193,7 +198,16 @@ void Core::on_accepted(NodeId from, const Accepted& m) {
   auto it = leader->peers.find(from);
   if (it == leader->peers.end()) return;
   Progress& progress = it->second;
-  SYNOD_ASSERT_MSG(m.frontier <= log_end(), "a peer accepted beyond the leader's log");
+  // Only our proposals are accepted at our ballot, and only our rounds
+  // echoed: anything beyond is not from an honest acceptor.
+  if (m.frontier > log_end()) {
+    reject(from, "Accepted", Rejection::beyond_log);
+    return;
+  }
+  if (m.read_seq > leader->read_seq) {
+    reject(from, "Accepted", Rejection::read_round);
+    return;
+  }
   progress.acked_since_check = true;
   progress.read_acked = std::max(progress.read_acked, m.read_seq);
   if (m.frontier > progress.match) progress.stalled_ticks = 0;
@@ -218,6 +232,11 @@ void Core::on_snapshot_ack(NodeId from, const SnapshotAck& m) {
   if (leader == nullptr || m.ballot != leader->ballot) return;
   auto it = leader->peers.find(from);
   if (it == leader->peers.end()) return;
+  if (m.slot > log_end()) {
+    // We only ever send snapshots of slots in our log.
+    reject(from, "SnapshotAck", Rejection::beyond_log);
+    return;
+  }
   Progress& progress = it->second;
   progress.acked_since_check = true;
   progress.stalled_ticks = 0;

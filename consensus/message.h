@@ -37,8 +37,10 @@ struct PromiseEntry {
   Entry entry;
   bool chosen = false;  // the acceptor knows this value is chosen
 };
-// Phase 1b. When granted, `entries` holds every accepted value in
-// [max(from, log_start), log end]. When refused, `promised` says why.
+// Phase 1b, in pages (README §3.1). When granted, `entries` holds the
+// accepted values at slots from, from + 1, ... (none when from < log_start),
+// as many as fit one message; `more_from` is the first slot of the next page,
+// or 0 when this page reaches the log end. When refused, `promised` says why.
 struct Promise {
   Ballot ballot;
   Slot from;
@@ -47,6 +49,7 @@ struct Promise {
   Slot log_start;  // the acceptor's first slot not covered by its snapshot
   Slot chosen;
   std::vector<PromiseEntry> entries;
+  Slot more_from{};  // 0: the last page
 };
 
 // Phase 2a (README §3.2), also the heartbeat when `entries` is empty: accept
@@ -96,7 +99,8 @@ struct TimeoutNow {
 };
 
 // Client writes a follower hands to the leader, which stamps and proposes
-// them (README §12). Lost or refused forwards are the client's timeout.
+// them (README §12), as many as fit one message. Lost or refused forwards
+// are the client's timeout.
 struct Forward {
   std::vector<Entry> entries;
 };
@@ -111,19 +115,24 @@ struct Touch {
 // that is safe to read at; the leader answers after one quorum round that
 // proves it still leads. `sessions` were active at the follower: the leader
 // notes them (as a Touch) before it answers, so an answer proves the leader
-// heard of them (README §12). A round that `vouches` for a session (a
-// keep-alive, a moved session) is given an index that covers everything the
-// leader has proposed, not only what is chosen, so an expiry the leader
-// already proposed is applied before the session is vouched for (§12).
+// heard of them (README §12). `nonce` is drawn once per life of the
+// asking core and echoed, so a reply meant for an earlier life (the same id
+// reused after a restart) confirms nothing (README §11). A round that
+// `vouches` for a session (a keep-alive, a moved session) is given an index
+// that covers everything the leader has proposed, not only what is chosen,
+// so an expiry the leader already proposed is applied before the session is
+// vouched for (§12).
 struct ReadIndex {
   std::uint64_t id = 0;
   std::vector<std::uint64_t> sessions;
+  std::uint64_t nonce = 0;
   bool vouches = false;
 };
 struct ReadIndexReply {
   std::uint64_t id = 0;
   bool ok = false;  // false: not the leader (any more); ask again
   Slot index;
+  std::uint64_t nonce = 0;  // echoes ReadIndex::nonce
 };
 
 using Message = std::variant<PreVote, PreVoteReply, Prepare, Promise, Accept, Accepted,

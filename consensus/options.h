@@ -34,13 +34,16 @@ struct Options {
 
   // Entries per Accept message, and unacknowledged slots in flight per peer.
   std::uint32_t accept_entries_max = 64;
-  // An Accept stops taking entries once it holds this many bytes, so it
-  // is at most this plus one entry; keeps frames under the wire's limit.
+  // An Accept, a Promise page and a Forward take entries while their
+  // entry_wire_bytes sum stays within this, and always take one, so every
+  // message fits peer_frame_bytes_max (consensus/limits.h).
+  // In [1, entry_wire_bytes_max].
   std::uint32_t accept_bytes_max = 4 << 20;
   std::uint32_t inflight_slots_max = 1024;
   // Slots the leader holds beyond its chosen point; propose() is Busy above.
   std::uint32_t pending_slots_max = 8192;
-  // Bytes of snapshot per SnapshotChunk.
+  // Bytes of snapshot per SnapshotChunk, in [1, snapshot_chunk_bytes_limit],
+  // so a chunk with its configuration fits peer_frame_bytes_max.
   std::uint32_t snapshot_chunk_bytes_max = 1 << 20;
   // A learner within this many slots of the chosen point is caught up and
   // the leader promotes it to voter.

@@ -12,25 +12,45 @@ void Core::read_index(std::uint64_t id, std::vector<std::uint64_t> sessions, boo
     output_.reads.push_back(ReadReady{id, true, chosen_});
     return;
   }
+  SYNOD_ASSERT_MSG(sessions.size() <= sessions_per_message_max,
+                   "a read-index round carries at most sessions_per_message_max sessions");
   if (auto* leader = std::get_if<Leader>(&role_)) {
     output_.touched.insert(output_.touched.end(), sessions.begin(), sessions.end());
-    start_read(*leader, options_.self, id, vouches);
+    start_read(*leader, options_.self, id, read_nonce_, vouches);
     return;
   }
   if (leader_hint_ == no_node) {
     output_.reads.push_back(ReadReady{id, false, {}});
     return;
   }
-  send(leader_hint_, ReadIndex{id, std::move(sessions), vouches}, false);
+  send(leader_hint_, ReadIndex{id, std::move(sessions), read_nonce_, vouches}, false);
 }
 
+// In Forwards of at most accept_bytes_max (and one entry at least), in
+// order: the runtime's link keeps them in order (README §12).
 bool Core::forward(std::vector<Entry> entries) {
   if (is_leader()) {
     for (Entry& e : entries) output_.forwarded.push_back(std::move(e));
     return true;
   }
   if (leader_hint_ == no_node) return false;
-  send(leader_hint_, Forward{std::move(entries)}, false);
+  Forward page;
+  std::size_t bytes = 0;
+  for (Entry& e : entries) {
+    if (!entry_fits(e)) {
+      note(node_name(options_.self) + " cannot forward a write of " +
+           std::to_string(e.data.size()) + " bytes: over consensus::command_bytes_max");
+      continue;
+    }
+    bytes += entry_wire_bytes(e);
+    if (!page.entries.empty() && bytes > options_.accept_bytes_max) {
+      send(leader_hint_, std::move(page), false);
+      page = Forward{};
+      bytes = entry_wire_bytes(e);
+    }
+    page.entries.push_back(std::move(e));
+  }
+  if (!page.entries.empty()) send(leader_hint_, std::move(page), false);
   return true;
 }
 
@@ -40,7 +60,13 @@ bool Core::touch(std::vector<std::uint64_t> sessions) {
     return true;
   }
   if (leader_hint_ == no_node) return false;
-  send(leader_hint_, Touch{std::move(sessions)}, false);
+  for (std::size_t i = 0; i < sessions.size(); i += sessions_per_message_max) {
+    const std::size_t end = std::min(sessions.size(), i + sessions_per_message_max);
+    send(leader_hint_,
+         Touch{std::vector<std::uint64_t>(sessions.begin() + static_cast<std::ptrdiff_t>(i),
+                                          sessions.begin() + static_cast<std::ptrdiff_t>(end))},
+         false);
+  }
   return true;
 }
 
@@ -63,14 +89,20 @@ void Core::on_touch(NodeId, const Touch& m) {
 void Core::on_read_index(NodeId from, const ReadIndex& m) {
   auto* leader = std::get_if<Leader>(&role_);
   if (leader == nullptr) {
-    send(from, ReadIndexReply{m.id, false, {}}, false);
+    send(from, ReadIndexReply{m.id, false, {}, m.nonce}, false);
     return;
   }
   output_.touched.insert(output_.touched.end(), m.sessions.begin(), m.sessions.end());
-  start_read(*leader, from, m.id, m.vouches);
+  start_read(*leader, from, m.id, m.nonce, m.vouches);
 }
 
-void Core::on_read_index_reply(NodeId, const ReadIndexReply& m) {
+// README §11: a reply carrying another life's nonce answers a request an
+// earlier incarnation of this replica made, perhaps with the same id.
+void Core::on_read_index_reply(NodeId from, const ReadIndexReply& m) {
+  if (m.nonce != read_nonce_) {
+    reject(from, "ReadIndexReply", Rejection::read_round);
+    return;
+  }
   output_.reads.push_back(ReadReady{m.id, m.ok, m.index});
 }
 
@@ -81,10 +113,11 @@ void Core::on_read_index_reply(NodeId, const ReadIndexReply& m) {
 // also covers every slot proposed so far (README §12): an expiry already
 // proposed is applied before a keep-alive is answered, which then says the
 // session expired instead of vouching for it.
-void Core::start_read(Leader& leader, NodeId requester, std::uint64_t id, bool vouches) {
+void Core::start_read(Leader& leader, NodeId requester, std::uint64_t id, std::uint64_t nonce,
+                      bool vouches) {
   Slot index = std::max(chosen_, leader.first_own);
   if (vouches && !options_.canaries.vouch_below_proposed) index = std::max(index, log_end());
-  leader.reads.push_back(PendingRead{++leader.read_seq, index, requester, id});
+  leader.reads.push_back(PendingRead{++leader.read_seq, index, requester, id, nonce});
   for (auto& [peer, progress] : leader.peers) {
     if (latest_config().is_voter(peer) || chosen_config().is_voter(peer)) {
       maybe_send(leader, peer, true);
@@ -115,20 +148,21 @@ void Core::maybe_release_reads() {
          leader.reads.front().index <= chosen_) {
     const PendingRead read = leader.reads.front();
     leader.reads.pop_front();
-    answer_read(read.requester, read.id, true, read.index);
+    answer_read(read, true);
   }
 }
 
 void Core::fail_reads(Leader& leader) {
-  for (const PendingRead& read : leader.reads) answer_read(read.requester, read.id, false, {});
+  for (const PendingRead& read : leader.reads) answer_read(read, false);
   leader.reads.clear();
 }
 
-void Core::answer_read(NodeId requester, std::uint64_t id, bool ok, Slot index) {
-  if (requester == options_.self) {
-    output_.reads.push_back(ReadReady{id, ok, index});
+void Core::answer_read(const PendingRead& read, bool ok) {
+  const Slot index = ok ? read.index : Slot{};
+  if (read.requester == options_.self) {
+    output_.reads.push_back(ReadReady{read.id, ok, index});
   } else {
-    send(requester, ReadIndexReply{id, ok, index}, false);
+    send(read.requester, ReadIndexReply{read.id, ok, index, read.nonce}, false);
   }
 }
 

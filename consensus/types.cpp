@@ -50,8 +50,14 @@ std::uint64_t entry_hash(const Entry& entry) {
   return h.finish();
 }
 
-std::size_t entry_bytes(const Entry& entry) {
-  return 16 + entry.data.size() + 4 * (entry.config.voters.size() + entry.config.learners.size());
+bool entry_well_formed(const Entry& entry) {
+  const bool no_config = entry.config.voters.empty() && entry.config.learners.empty();
+  switch (entry.kind) {
+    case EntryKind::noop: return entry.data.empty() && no_config;
+    case EntryKind::command: return no_config;
+    case EntryKind::config: return entry.data.empty() && entry.config.valid();
+  }
+  return false;
 }
 
 }  // namespace synod::consensus

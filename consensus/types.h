@@ -57,7 +57,10 @@ struct Entry {
 };
 
 [[nodiscard]] std::uint64_t entry_hash(const Entry& entry);
-[[nodiscard]] std::size_t entry_bytes(const Entry& entry);
+// A known kind with only its own field set: a no-op carries nothing, a
+// command no configuration, a config entry no bytes and a valid()
+// configuration. What the core accepts from a peer.
+[[nodiscard]] bool entry_well_formed(const Entry& entry);
 
 // A value accepted by an acceptor at a ballot, as written to disk.
 struct AcceptedRecord {

@@ -79,7 +79,7 @@ WrittenMessage write(Builder& fbb, const consensus::Promise& m) {
   const auto promised = write_ballot(m.promised);
   return {proto::PeerMessage::Promise,
           proto::CreatePromise(fbb, &ballot, m.from.value(), m.granted, &promised,
-                               m.log_start.value(), m.chosen.value(), vector)
+                               m.log_start.value(), m.chosen.value(), vector, m.more_from.value())
               .Union()};
 }
 
@@ -143,12 +143,12 @@ WrittenMessage write(Builder& fbb, const consensus::Touch& m) {
 WrittenMessage write(Builder& fbb, const consensus::ReadIndex& m) {
   const auto sessions = fbb.CreateVector(m.sessions);
   return {proto::PeerMessage::ReadIndex,
-          proto::CreateReadIndex(fbb, m.id, sessions, m.vouches).Union()};
+          proto::CreateReadIndex(fbb, m.id, sessions, m.nonce, m.vouches).Union()};
 }
 
 WrittenMessage write(Builder& fbb, const consensus::ReadIndexReply& m) {
   return {proto::PeerMessage::ReadIndexReply,
-          proto::CreateReadIndexReply(fbb, m.id, m.ok, m.index.value()).Union()};
+          proto::CreateReadIndexReply(fbb, m.id, m.ok, m.index.value(), m.nonce).Union()};
 }
 
 std::string write_frame(const consensus::Message& message, NodeId from, NodeId to) {
@@ -237,6 +237,7 @@ consensus::Message read(Reader& r, const proto::Promise& m) {
   out.promised = read_ballot(r, m.promised(), "promised");
   out.log_start = Slot{m.log_start()};
   out.chosen = Slot{m.chosen()};
+  out.more_from = Slot{m.more_from()};
   if (m.entries() != nullptr) {
     out.entries.reserve(m.entries()->size());
     for (const proto::PromiseEntry* pe : *m.entries()) {
@@ -326,7 +327,7 @@ consensus::Message read(Reader&, const proto::Touch& m) {
 }
 
 consensus::Message read(Reader&, const proto::ReadIndex& m) {
-  consensus::ReadIndex out{m.id(), {}, m.vouches()};
+  consensus::ReadIndex out{m.id(), {}, m.nonce(), m.vouches()};
   if (m.sessions() == nullptr) return out;
   out.sessions.reserve(m.sessions()->size());
   for (fb::uoffset_t i = 0; i < m.sessions()->size(); ++i) {
@@ -336,7 +337,7 @@ consensus::Message read(Reader&, const proto::ReadIndex& m) {
 }
 
 consensus::Message read(Reader&, const proto::ReadIndexReply& m) {
-  return consensus::ReadIndexReply{m.id(), m.ok(), Slot{m.index()}};
+  return consensus::ReadIndexReply{m.id(), m.ok(), Slot{m.index()}, m.nonce()};
 }
 
 template <class T>

@@ -20,8 +20,12 @@
 //     and need not outlive the call.
 //
 // encode_* never fail. They do not check the size of what they produce:
-// keeping a message under frame_bytes_max is the sender's job (consensus
-// batches Accepts by bytes; snapshot chunks are snapshot_chunk_bytes_max).
+// keeping a message under the limit is the sender's job. The consensus core
+// keeps every message it sends within consensus::peer_frame_bytes_max
+// (consensus/limits.h: Accepts, Promise pages and Forwards by bytes, Touches
+// by sessions, snapshot chunks by snapshot_chunk_bytes_max), counting with
+// the bounds there; tests/unit/codec checks that encodings stay within them,
+// and the asserts below tie them to what a receiver accepts.
 #pragma once
 
 #include <cstdint>
@@ -29,12 +33,28 @@
 #include <string_view>
 
 #include "base/ids.h"
+#include "consensus/limits.h"
 #include "consensus/message.h"
 #include "protocol/error.h"
 #include "protocol/limits.h"
 #include "server/store/command.h"
 
 namespace synod::codec {
+
+// What the core sends, a receiver takes (FrameReader refuses more than
+// protocol::frame_bytes_max and closes the link).
+static_assert(consensus::peer_frame_bytes_max <= protocol::frame_bytes_max,
+              "every peer frame the core sends is one the receiver accepts");
+// Bytes a LogCommand adds around the op it carries (the log time, session,
+// sequence and tables); tests/unit/codec encodes maximal commands to check.
+inline constexpr std::size_t log_command_overhead_bytes = 4096;
+// A maximal client write (protocol/limits.h: one node's data at the default
+// limit, a maximal path and a fence), in its LogCommand, is one entry the
+// core proposes, forwards and accepts in a single message.
+static_assert(protocol::data_bytes_max_default + 2 * protocol::path_bytes_max +
+                      log_command_overhead_bytes <=
+                  consensus::command_bytes_max,
+              "a maximal write fits one consensus entry");
 
 using protocol::Result;
 using protocol::Status;

@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "consensus/limits.h"
 #include "consensus/options.h"
 #include "protocol/error.h"
 #include "protocol/limits.h"
@@ -74,6 +75,8 @@ static_assert(consensus::Options{}.accept_bytes_max + command_bytes_max +
                       protocol::frame_headroom_bytes <=
                   protocol::frame_bytes_max,
               "a full Accept plus one maximal command fits one peer frame");
+static_assert(command_bytes_max <= consensus::command_bytes_max,
+              "an admitted command fits one entry of one peer message (consensus/limits.h)");
 static_assert(command_bytes_max + protocol::frame_headroom_bytes <= protocol::frame_bytes_max,
               "a client frame carries the request of any admitted command");
 static_assert(accepted_record_fixed_bytes + protocol::frame_bytes_max +

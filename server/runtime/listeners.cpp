@@ -13,6 +13,7 @@
 #include "base/assert.h"
 #include "server/codec/peer.h"
 #include "server/runtime/admin.h"
+#include "server/runtime/peer_link.h"
 #include "server/runtime/server.h"
 
 namespace synod::runtime {
@@ -42,7 +43,7 @@ void Listeners::stop_accepting() {
 
 void Listeners::close_inbound_peers() {
   asio::error_code ignored;
-  for (const auto& socket : inbound_peers_) socket->close(ignored);
+  for (const auto& [socket, sender] : inbound_peers_) socket->close(ignored);
 }
 
 bool Listeners::listen_one(tcp::acceptor& acceptor, const tcp::endpoint& at,
@@ -72,8 +73,19 @@ awaitable<void> Listeners::accept_peers() {
       server_.log("accepting a peer connection failed: " + ec.message());
       continue;
     }
+    if (inbound_peers_.size() >= peer_inbound_connections_max) {
+      server_.log("refusing a peer connection from " + endpoint_name(socket) + ": already " +
+                  std::to_string(inbound_peers_.size()) +
+                  " inbound peer connections (peer_inbound_connections_max)");
+      continue;  // the socket closes as it goes out of scope
+    }
+    if (const auto failed = watch_peer_silence(socket, peer_silence_ms(server_.options()))) {
+      server_.log("refusing a peer connection from " + endpoint_name(socket) +
+                  ": cannot set TCP keepalive: " + failed.message());
+      continue;
+    }
     auto shared = std::make_shared<tcp::socket>(std::move(socket));
-    inbound_peers_.insert(shared);
+    inbound_peers_.emplace(shared, no_node);
     asio::co_spawn(server_.io(), read_peer(shared), asio::detached);
   }
 }
@@ -85,6 +97,7 @@ awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
   const std::string name = endpoint_name(*socket);
   std::string reason;
   NodeId sender = no_node;
+  bool silent = false;
   try {
     FrameReader frames;
     for (;;) {
@@ -93,7 +106,11 @@ awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
         reason = std::move(next.refused);
         break;
       }
-      if (!next.frame) break;  // closed: the peer restarts or reconnects
+      if (!next.frame) {
+        // Closed: the peer restarts or reconnects; or it went silent.
+        if (closed_for_silence(next.error)) silent = true;
+        break;
+      }
       const std::string& bytes = *next.frame;
       auto envelope = codec::decode_envelope(bytes);
       if (!envelope.ok()) {
@@ -109,7 +126,7 @@ awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
       }
       if (sender != envelope.value().from) {
         sender = envelope.value().from;
-        server_.log("node " + std::to_string(sender.value()) + " connected from " + name);
+        identify(socket, sender, name);
       }
       server_.on_peer_message(sender, envelope.value().message);
     }
@@ -119,6 +136,11 @@ awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
   if (!reason.empty() && !server_.stopping()) {
     ++server_.metrics().peer_frames_rejected;
     server_.log("closing peer connection from " + name + ": " + reason);
+  } else if (silent && !server_.stopping()) {
+    server_.log("closing peer connection from " + name + " (" + node_name(sender) +
+                "): it acknowledged nothing for " +
+                std::to_string(peer_silence_ms(server_.options())) +
+                " ms (TCP keepalive, TCP_USER_TIMEOUT)");
   }
   asio::error_code ignored;
   socket->close(ignored);
@@ -132,6 +154,20 @@ awaitable<void> Listeners::pause_if_out_of_descriptors(const asio::error_code& e
   asio::steady_timer pause(server_.io());
   pause.expires_after(std::chrono::milliseconds(accept_pause_ms));
   co_await pause.async_wait(use_tuple);
+}
+
+void Listeners::identify(const std::shared_ptr<tcp::socket>& socket, NodeId sender,
+                         const std::string& name) {
+  server_.log(node_name(sender) + " connected from " + name);
+  for (auto& [other, other_sender] : inbound_peers_) {
+    if (other == socket || other_sender != sender) continue;
+    server_.log("closing the older connection from " + node_name(sender) + " (" +
+                endpoint_name(*other) + "): it connected again");
+    asio::error_code ignored;
+    other->close(ignored);  // its reader ends and erases it
+    other_sender = no_node;
+  }
+  inbound_peers_.at(socket) = sender;
 }
 
 awaitable<void> Listeners::accept_clients() {

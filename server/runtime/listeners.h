@@ -7,7 +7,12 @@
 //     own PeerLink). A frame over protocol::frame_bytes_max, one that does not
 //     decode, or a message not addressed to us (or claiming to be from us)
 //     closes that connection with a logged reason and is counted
-//     (peer_frames_rejected); it is network input, never asserted.
+//     (peer_frames_rejected); it is network input, never asserted. At most
+//     peer_inbound_connections_max at once; one more is closed on accept with
+//     a logged reason. Once a connection's first frame names its sender, an
+//     older connection from that sender is closed (the peer redialled). Each
+//     runs with watch_peer_silence (peer_link.h): a peer silent past
+//     peer_silence_ms is logged and its connection closed.
 //   - clients: up to RuntimeOptions::client_connections_max at once; one more is closed on
 //     accept with a logged reason. Each accepted socket becomes a
 //     ClientConnection owned by the Server (Server::attach_client).
@@ -22,9 +27,11 @@
 #include <asio.hpp>
 
 #include <cstddef>
+#include <map>
 #include <memory>
-#include <set>
 #include <string_view>
+
+#include "base/ids.h"
 
 #include "server/runtime/runtime.h"
 #include "server/runtime/socket_io.h"
@@ -57,6 +64,9 @@ class Listeners {
   [[nodiscard]] bool listen_one(tcp::acceptor& acceptor, const tcp::endpoint& at,
                                 std::string_view what);
   awaitable<void> read_peer(std::shared_ptr<tcp::socket> socket);
+  // Records that `socket` carries `sender`'s messages, closing any older
+  // connection from it.
+  void identify(const std::shared_ptr<tcp::socket>& socket, NodeId sender, const std::string& name);
   awaitable<void> serve_admin(tcp::socket socket);
   awaitable<void> pause_if_out_of_descriptors(const asio::error_code& ec);
 
@@ -64,7 +74,9 @@ class Listeners {
   tcp::acceptor peer_acceptor_;
   tcp::acceptor client_acceptor_;
   tcp::acceptor admin_acceptor_;
-  std::set<std::shared_ptr<tcp::socket>> inbound_peers_;
+  // Every inbound peer connection, with its sender once its first frame
+  // named it (no_node before).
+  std::map<std::shared_ptr<tcp::socket>, NodeId> inbound_peers_;
   std::size_t admin_connections_ = 0;
 };
 

@@ -53,6 +53,22 @@ void append_counter(std::string& out, std::string_view name, std::string_view he
   out += std::string(name) + " " + std::to_string(value) + "\n";
 }
 
+// consensus/README.md §13: every reason is listed, 0 or not, so a rate
+// query needs no absent-series handling.
+void append_peer_rejections(std::string& out, const consensus::Status& status) {
+  out +=
+      "# HELP synod_peer_messages_rejected_total Peer messages the consensus core dropped as "
+      "malformed or contradictory, by reason.\n";
+  out += "# TYPE synod_peer_messages_rejected_total counter\n";
+  for (std::size_t r = 0; r < consensus::rejection_kinds; ++r) {
+    out += "synod_peer_messages_rejected_total{reason=\"" +
+           std::string(consensus::rejection_name(static_cast<consensus::Rejection>(r))) + "\"} " +
+           std::to_string(status.rejected[r]) + "\n";
+  }
+  append_counter(out, "synod_peer_messages_ignored_total",
+                 "Peer messages the consensus core ignored as stale or duplicate.", status.ignored);
+}
+
 std::string number(double value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9g", value);
@@ -170,6 +186,7 @@ std::string metrics_text(const Metrics& m, const replica::ReplicaStatus& status,
                  m.peer_messages_sent);
   append_counter(out, "synod_peer_messages_dropped_total",
                  "Peer messages dropped: link down or queue full.", m.peer_messages_dropped);
+  append_peer_rejections(out, status.consensus);
   m.commit_latency.write(out, "synod_commit_latency_seconds",
                          "From a write request's arrival to its response.");
   m.fsync.write(out, "synod_fsync_seconds", "Duration of one sync of the write-ahead log.");

@@ -11,10 +11,37 @@
 #include <utility>
 #include <vector>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include "base/assert.h"
+#include "protocol/limits.h"
 #include "server/runtime/server.h"
 
 namespace synod::runtime {
+
+asio::error_code watch_peer_silence(tcp::socket& socket, std::int64_t silence_ms) {
+  SYNOD_ASSERT(silence_ms >= 1);
+  asio::error_code ec;
+  socket.set_option(asio::socket_base::keep_alive(true), ec);
+  if (ec) return ec;
+  const int idle_s = static_cast<int>(std::max<std::int64_t>(1, silence_ms / 2000));
+  const int interval_s = idle_s;
+  const int probes = 3;
+  const auto user_timeout_ms = static_cast<unsigned>(silence_ms);
+  const int fd = socket.native_handle();
+  if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms) !=
+          0) {
+    return {errno, asio::system_category()};
+  }
+  return {};
+}
+
+bool closed_for_silence(const asio::error_code& ec) { return ec == asio::error::timed_out; }
 
 PeerLink::PeerLink(Server& server, NodeId peer, tcp::endpoint remote, tcp::endpoint local)
     : server_(server), peer_(peer), remote_(remote), local_(local), wake_(server.io()) {
@@ -29,12 +56,19 @@ void PeerLink::start() {
                  asio::detached);
 }
 
-// Not asserted against protocol::frame_bytes_max, unlike a client frame: the
-// consensus core does not bound every message by bytes (a Promise carries
-// every slot from the Prepare's start; an Accept is accept_bytes_max plus one
-// entry), so an oversized frame is reachable. The peer refuses it and counts
-// it (peer_frames_rejected); bounding it is the consensus core's to do.
+// The consensus core keeps every message within
+// consensus::peer_frame_bytes_max (consensus/limits.h), which the codec ties
+// to the receiver's protocol::frame_bytes_max. A frame over it could only
+// come from a log entry written before that bound (an old data dir): it is
+// dropped here, counted and logged, rather than sent to a peer that would
+// close the link on it every time.
 void PeerLink::deliver(std::string frame) {
+  if (frame.size() > protocol::frame_bytes_max) {
+    ++server_.metrics().peer_messages_dropped;
+    server_.log("dropped a " + std::to_string(frame.size()) + "-byte message to node " +
+                std::to_string(peer_.value()) + ": over protocol::frame_bytes_max");
+    return;
+  }
   if (!connected_ || !queue_.push(std::move(frame))) {
     ++server_.metrics().peer_messages_dropped;
     return;
@@ -65,6 +99,7 @@ awaitable<void> PeerLink::run() {
       socket->set_option(tcp::socket::reuse_address(true));
       socket->bind(local_);
       auto [ec] = co_await socket->async_connect(remote_, use_tuple);
+      if (!ec) ec = watch_peer_silence(*socket, peer_silence_ms(server_.options()));
       if (ec) {
         reason = ec.message();
       } else {
@@ -74,8 +109,9 @@ awaitable<void> PeerLink::run() {
         was_connected = true;
         reported_down = false;
         backoff_ms = peer_backoff_ms_min;
+        read_error_ = {};
         asio::co_spawn(server_.io(), reader(socket), asio::detached);
-        reason = co_await writer(socket);
+        reason = lost_because(co_await writer(socket));
       }
     } catch (const std::exception& e) {
       reason = e.what();
@@ -105,13 +141,31 @@ awaitable<void> PeerLink::run() {
 // that it closed, so the writer stops at once instead of at the next write.
 awaitable<void> PeerLink::reader(std::shared_ptr<tcp::socket> socket) {
   std::array<char, 64> sink{};
-  for (;;) {
+  asio::error_code failed;
+  while (!failed) {
     auto [ec, n] = co_await socket->async_read_some(asio::buffer(sink), use_tuple);
-    if (ec) break;
+    failed = ec;
   }
   asio::error_code ignored;
   socket->close(ignored);
-  if (socket_ == socket) wake_.cancel();
+  if (socket_ != socket) co_return;
+  read_error_ = failed;
+  wake_.cancel();
+}
+
+// The writer's reason, unless the reader saw why first.
+std::string PeerLink::lost_because(std::string writer_reason) const {
+  if (closed_for_silence(read_error_)) return silence_sentence();
+  if (read_error_ && read_error_ != asio::error::eof && writer_reason == "the connection closed") {
+    return read_error_.message();
+  }
+  return writer_reason;
+}
+
+std::string PeerLink::silence_sentence() const {
+  return "node " + std::to_string(peer_.value()) + " acknowledged nothing for " +
+         std::to_string(peer_silence_ms(server_.options())) +
+         " ms (TCP keepalive, TCP_USER_TIMEOUT): it is down or cut off";
 }
 
 // Writes queued frames until the socket fails or closes; returns why.
@@ -125,7 +179,9 @@ awaitable<std::string> PeerLink::writer(std::shared_ptr<tcp::socket> socket) {
       co_await wake_.async_wait(use_tuple);
       continue;
     }
-    if (auto ec = co_await write_frames(*socket, batch)) co_return ec.message();
+    if (auto ec = co_await write_frames(*socket, batch)) {
+      co_return closed_for_silence(ec) ? silence_sentence() : ec.message();
+    }
   }
   co_return std::string("the connection closed");
 }

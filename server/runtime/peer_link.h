@@ -14,6 +14,11 @@
 //   - The link only writes: the peer sends nothing on our outbound
 //     connection (its messages to us arrive on its own outbound link, read
 //     by Listeners). Reading only notices that the peer closed.
+//   - A dead or silent peer is noticed within about peer_silence_ms
+//     (runtime.h): every peer socket, ours and the inbound ones Listeners
+//     reads, runs with TCP keepalive and TCP_USER_TIMEOUT
+//     (watch_peer_silence), so unacknowledged writes or probes close it; the
+//     link logs which peer went silent and redials.
 //   - An exception stops at the link's run() and counts as a lost
 //     connection; stop() ends the link for good.
 #pragma once
@@ -34,6 +39,14 @@ class Server;
 
 static_assert(peer_backoff_ms_min > 0 && peer_backoff_ms_min <= peer_backoff_ms_max);
 
+// Turns on TCP keepalive (first probe after about half of `silence_ms`,
+// at least a second) and sets TCP_USER_TIMEOUT to `silence_ms` (>= 1), so the
+// kernel closes the connection once sent data or probes go unacknowledged
+// that long. An error when the socket refuses an option.
+[[nodiscard]] asio::error_code watch_peer_silence(tcp::socket& socket, std::int64_t silence_ms);
+// Whether a connection that failed with `ec` was closed for silence.
+[[nodiscard]] bool closed_for_silence(const asio::error_code& ec);
+
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
  public:
   // `server` outlives the link; `local` is our peer host with port 0.
@@ -46,6 +59,8 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   awaitable<void> run();
   awaitable<void> reader(std::shared_ptr<tcp::socket> socket);
   awaitable<std::string> writer(std::shared_ptr<tcp::socket> socket);
+  [[nodiscard]] std::string lost_because(std::string writer_reason) const;
+  [[nodiscard]] std::string silence_sentence() const;
 
   Server& server_;
   NodeId peer_;
@@ -53,6 +68,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   tcp::endpoint local_;
   asio::steady_timer wake_;
   std::shared_ptr<tcp::socket> socket_;  // the current connection, if any
+  asio::error_code read_error_;          // why the current connection's reader ended
   FrameQueue queue_{peer_queue_frames_max, peer_queue_bytes_max};
   bool started_ = false;
   bool connected_ = false;

@@ -124,6 +124,20 @@ inline constexpr std::int64_t accept_pause_ms = 100;
 // Outbound peer connections retry with exponential backoff in this range.
 inline constexpr std::int64_t peer_backoff_ms_min = 50;
 inline constexpr std::int64_t peer_backoff_ms_max = 2000;
+// Inbound peer connections at once (an ensemble has at most a few dozen
+// members, each with one link to us); more are closed on accept with a
+// logged reason.
+inline constexpr std::size_t peer_inbound_connections_max = 64;
+// A peer connection, either way, whose data or keepalive probes go
+// unacknowledged for peer_silence_ms(options) is closed (TCP keepalive and
+// TCP_USER_TIMEOUT, peer_link.h) and redialled: about an election timeout,
+// never below this.
+inline constexpr std::int64_t peer_silence_ms_min = 500;
+[[nodiscard]] inline std::int64_t peer_silence_ms(const RuntimeOptions& options) {
+  const std::int64_t election_ms =
+      std::int64_t{options.replica.core.election_ticks} * options.replica.tick_ms;
+  return election_ms > peer_silence_ms_min ? election_ms : peer_silence_ms_min;
+}
 
 // Raises the soft RLIMIT_NOFILE to what `wanted` client connections need
 // (plus descriptors_reserved), as far as the hard limit allows, and returns

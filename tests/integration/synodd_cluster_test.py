@@ -294,6 +294,28 @@ def check_malformed_frames(i):
         fail("the log does not say why the connections were closed")
 
 
+PEER_INBOUND_CONNECTIONS_MAX = 64  # server/runtime/runtime.h
+
+
+def check_peer_connection_cap(i):
+    log(f"inbound peer connections beyond the cap are refused on accept (node {i})")
+    held = [socket.create_connection((peer_host(i), PEER_PORT[i]), timeout=2)
+            for _ in range(PEER_INBOUND_CONNECTIONS_MAX)]
+    # Its two peers already hold a connection each, so the last ones are over.
+    if not connection_closed(held[-1]):
+        fail("a peer connection over peer_inbound_connections_max was not closed")
+    for sock in held:
+        sock.close()
+    wait_for("the ensemble still settled", lambda: settled_leader(NODES), 10)
+    with open(os.path.join(tmp, f"node{i}.log"), errors="replace") as f:
+        if "peer_inbound_connections_max" not in f.read():
+            fail("the log does not say why the peer connection was refused")
+    metrics = parse_metrics(http_get(i, "/metrics")[1])
+    for reason in ("sender", "ballot_overflow", "beyond_log", "conflicting_value"):
+        if f"synod_peer_messages_rejected_total{{reason=\"{reason}\"}}" not in metrics:
+            fail(f"/metrics lacks the peer rejections for {reason}")
+
+
 def main():
     if not os.access(SYNODD, os.X_OK):
         fail(f"no synodd at {SYNODD}")
@@ -308,6 +330,7 @@ def main():
     check_identity(leader)
     leader = wait_for("one leader with two followers", lambda: settled_leader(NODES), 20)
     check_malformed_frames(leader)
+    check_peer_connection_cap(leader)
 
     log(f"SIGKILL the leader, node {leader}")
     procs[leader].kill()

@@ -7,6 +7,9 @@
 
 #include "base/assert.h"
 #include "base/hash.h"
+#include "consensus/limits.h"
+#include "protocol/limits.h"
+#include "server/codec/peer.h"
 
 namespace synod::sim {
 
@@ -217,7 +220,9 @@ void Cluster::apply_chosen(Replica& r, const consensus::Output& out) {
     r.applied = c.slot;
     checker_.on_applied(r.id, c.slot, c.entry, r.chain);
     if (c.entry.kind == consensus::EntryKind::command && c.entry.data.starts_with("p")) {
-      pending_.erase(std::stoull(c.entry.data.substr(1)));
+      const std::uint64_t id = std::stoull(c.entry.data.substr(1));
+      pending_.erase(id);
+      large_.erase(id);
     }
   }
   maybe_snapshot(r);
@@ -254,7 +259,35 @@ void Cluster::after_event(Replica& r, const CoreFacts& before) {
 }
 
 void Cluster::transmit(const Envelope& envelope) {
+  if (!fits_frame(envelope)) return;
   network_.send(envelope, now_, faults_, prng_);
+}
+
+bool Cluster::fits_frame(const Envelope& envelope) {
+  if (consensus::message_wire_bytes(envelope.message) <= (std::size_t{1} << 20)) return true;
+  const std::size_t bytes = codec::encode_envelope(envelope).size();
+  if (bytes <= protocol::frame_bytes_max) return true;
+  checker_.report(node_name(envelope.from) + " sent a " + std::to_string(bytes) + "-byte " +
+                  consensus::message_name(envelope.message) + " to " + node_name(envelope.to) +
+                  ": over protocol::frame_bytes_max, so the receiver closes the link on it");
+  return false;
+}
+
+// "p<id>", padded to its size when large.
+consensus::Entry Cluster::proposal(std::uint64_t id) const {
+  std::string data = "p" + std::to_string(id);
+  if (const auto it = large_.find(id); it != large_.end()) {
+    data += ':';
+    data.resize(std::max(it->second, data.size()), 'L');
+  }
+  return consensus::Entry::command(std::move(data));
+}
+
+void Cluster::add_proposal(std::size_t bytes) {
+  const std::uint64_t id = next_proposal_++;
+  pending_.emplace(id, 0);
+  if (bytes > 0) large_.emplace(id, bytes);
+  ++result_.proposals;
 }
 
 void Cluster::tick_replicas() {
@@ -386,15 +419,23 @@ void Cluster::membership_schedule() {
 void Cluster::workload() {
   if (faults_ && pending_.size() < options_.outstanding_max &&
       prng_.chance_permille(options_.propose_permille)) {
-    pending_.emplace(next_proposal_++, 0);
-    ++result_.proposals;
+    if (large_made_ + 2 <= options_.large_entries_max &&
+        prng_.chance_permille(options_.large_entry_permille)) {
+      // A few MiB, then one at the limit (or just under it), proposed
+      // together: one Accept holding both would pass the frame limit.
+      add_proposal((std::size_t{1} << 20) + prng_.below(std::size_t{3} << 20));
+      add_proposal(consensus::command_bytes_max - (large_made_ == 0 ? 0 : prng_.below(4096)));
+      large_made_ += 2;
+    } else {
+      add_proposal(0);
+    }
   }
   Replica* l = leader();
   if (l == nullptr) return;
   std::vector<consensus::Entry> entries;
   for (auto& [id, last] : pending_) {
     if (last != 0 && now_ - last < options_.retry_ticks) continue;
-    entries.push_back(consensus::Entry::command("p" + std::to_string(id)));
+    entries.push_back(proposal(id));
     last = now_;
     if (entries.size() == 16) break;
   }
@@ -561,11 +602,8 @@ void Cluster::reconnect() {
   network_.heal();
 }
 
-void Cluster::propose(std::size_t count) {
-  for (std::size_t i = 0; i < count; ++i) {
-    pending_.emplace(next_proposal_++, 0);
-    ++result_.proposals;
-  }
+void Cluster::propose(std::size_t count, std::size_t bytes) {
+  for (std::size_t i = 0; i < count; ++i) add_proposal(bytes);
 }
 
 std::optional<NodeId> Cluster::leader_id() {

@@ -9,6 +9,11 @@
 //      reconfigure, transfer);
 //   5. let clients propose.
 //
+// Every message on its way is held to the receiver's frame limit: one whose
+// bound (consensus::message_wire_bytes) passes 1 MiB is encoded as synodd
+// would send it, and one over protocol::frame_bytes_max fails the run
+// (synodd's receiver would close the link on it, every time).
+//
 // After every event the Checker runs. A run is a fault phase, then a
 // liveness phase: the network heals, crashed replicas restart (a minority of
 // voters may stay down), and every proposal must be decided and every live
@@ -74,9 +79,10 @@ class Cluster {
   void cut(NodeId from, NodeId to);  // messages from -> to are lost until reconnect()
   void isolate(NodeId node);         // cut both ways from every other node
   void reconnect();                  // every cut heals
-  // Adds `count` client proposals; the workload proposes them to whichever
-  // replica leads, again every retry_ticks, until each is chosen.
-  void propose(std::size_t count);
+  // Adds `count` client proposals, of `bytes` each when not 0; the
+  // workload proposes them to whichever replica leads, again every
+  // retry_ticks, until each is chosen.
+  void propose(std::size_t count, std::size_t bytes = 0);
   [[nodiscard]] std::optional<NodeId> leader_id();
   [[nodiscard]] const consensus::Core* core_of(NodeId node) const;  // null while down
   [[nodiscard]] const std::optional<std::string>& failure() const { return checker_.failure(); }
@@ -97,6 +103,9 @@ class Cluster {
   void maybe_snapshot(Replica& replica);
   void after_event(Replica& replica, const consensus::CoreFacts& before);
   void transmit(const consensus::Envelope& envelope);
+  [[nodiscard]] bool fits_frame(const consensus::Envelope& envelope);
+  [[nodiscard]] consensus::Entry proposal(std::uint64_t id) const;
+  void add_proposal(std::size_t bytes);
 
   void tick_replicas();
   void deliver_packets();
@@ -129,6 +138,8 @@ class Cluster {
   std::set<NodeId> stay_down_;  // crashed voters left down in the liveness phase
 
   std::map<std::uint64_t, std::uint64_t> pending_;  // proposal id -> last proposed tick
+  std::map<std::uint64_t, std::size_t> large_;      // proposal id -> its bytes, if large
+  std::uint32_t large_made_ = 0;
   // Linearizable reads in flight: id -> where, and what was chosen before it began.
   struct Read {
     NodeId node;

@@ -8,6 +8,8 @@
 //                                    proving a canary is caught); stops at
 //                                    the first failing seed
 //   synod-sim --log full ...         print every transition with its tick
+//   synod-sim --large-entries ...    proposals of up to command_bytes_max
+//                                    (consensus workload)
 //
 // Each seed runs in a forked child, so an assertion inside the core fails
 // that seed (with its replay command) instead of ending the whole range.
@@ -35,11 +37,13 @@ struct Args {
   std::string workload = "both";
   bool list_canaries = false;
   bool expect_failure = false;
+  bool large_entries = false;
 };
 
 std::string replay_command(std::uint64_t seed, const Args& args) {
   std::string cmd = "synod-sim --seed " + std::to_string(seed);
   if (args.workload != "both") cmd += " --workload " + args.workload;
+  if (args.large_entries) cmd += " --large-entries";
   if (!args.canary.empty()) cmd += " --canary " + args.canary;
   return cmd + " --log full";
 }
@@ -63,7 +67,8 @@ void print_passed(std::uint64_t seed, const char* workload, const synod::sim::Ru
 
 // Runs one seed in this process; returns the exit code for the child.
 int run_seed(std::uint64_t seed, const Args& args) {
-  const synod::sim::SimOptions options = synod::sim::options_from_seed(seed, args.canary);
+  synod::sim::SimOptions options = synod::sim::options_from_seed(seed, args.canary);
+  if (args.large_entries) synod::sim::use_large_entries(options);
   if (args.log != "none") {
     std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed),
                 options.describe().c_str());
@@ -126,6 +131,8 @@ int main(int argc, char** argv) {
                  "clients and the reference model) or both, in that order")
       ->check(CLI::IsMember({"consensus", "store", "both"}));
   app.add_flag("--list-canaries", args.list_canaries, "list the deliberate bugs and exit");
+  app.add_flag("--large-entries", args.large_entries,
+               "propose commands of up to consensus::command_bytes_max, near the frame limit");
   app.add_flag("--expect-failure", args.expect_failure,
                "succeed only if a seed fails; stop at the first failure");
   CLI11_PARSE(app, argc, argv);

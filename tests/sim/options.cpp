@@ -72,6 +72,17 @@ SimOptions options_from_seed(std::uint64_t seed, const std::string& canary) {
   return o;
 }
 
+void use_large_entries(SimOptions& o) {
+  o.large_entry_permille = 100;
+  o.large_entries_max = 4;
+  o.replicas = 3;
+  o.spares = 1;
+  o.outstanding_max = std::min(o.outstanding_max, 2u);
+  o.snapshot_every = std::min(o.snapshot_every, 16u);
+  o.fault_ticks = std::min(o.fault_ticks, 1000u);
+  o.core.accept_bytes_max = 4 << 20;
+}
+
 std::string SimOptions::describe() const {
   auto kv = [](const char* k, std::uint64_t v) { return std::string(k) + "=" + std::to_string(v); };
   std::string s = "options: " + kv("replicas", replicas) + " " + kv("spares", spares) + " " +
@@ -91,6 +102,7 @@ std::string SimOptions::describe() const {
                   kv("batch", core.accept_entries_max) + " " +
                   kv("inflight", core.inflight_slots_max) + " " +
                   kv("chunk", core.snapshot_chunk_bytes_max);
+  if (large_entry_permille > 0) s += " " + kv("large‰", large_entry_permille);
   if (!canary.empty()) s += " canary=" + canary;
   return s;
 }

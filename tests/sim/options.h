@@ -55,6 +55,13 @@ struct SimOptions {
   // Snapshots: a replica compacts after this many applied entries.
   std::uint32_t snapshot_every = 64;
 
+  // Large entries (--large-entries, consensus workload): the chance, per
+  // proposal, that it carries a command of 1 MiB up to
+  // consensus::command_bytes_max, so Accepts, Promise pages and Forwards run
+  // near the frame limit. 0 in drawn runs.
+  std::uint32_t large_entry_permille = 0;
+  std::uint32_t large_entries_max = 0;  // per run; the first is at the limit
+
   consensus::Options core;  // self is set per replica
   std::string canary;       // empty: a clean build
 
@@ -67,5 +74,11 @@ struct SimOptions {
 // Draws a run's options from its seed. `canary` must be empty or a name
 // from canary_names().
 [[nodiscard]] SimOptions options_from_seed(std::uint64_t seed, const std::string& canary);
+
+// --large-entries: a few large proposals (large_entry_permille,
+// large_entries_max), a realistic accept_bytes_max, three voters, and few
+// proposals outstanding or in the log: every large entry is copied into each
+// log, disk and message, so a run holds a few hundred MiB at most.
+void use_large_entries(SimOptions& options);
 
 }  // namespace synod::sim

@@ -35,7 +35,7 @@ struct MessageText {
       out += "(" + s(pe.slot) + "," + b(pe.ballot) + "," + entry(pe.entry) + "," +
              num(pe.chosen) + ")";
     }
-    return out + "]}";
+    return out + "]," + s(m.more_from) + "}";
   }
   std::string operator()(const consensus::Accept& m) const {
     std::string out = "Accept{" + b(m.ballot) + "," + s(m.first) + "," + s(m.chosen) + "," +
@@ -71,10 +71,11 @@ struct MessageText {
   std::string operator()(const consensus::ReadIndex& m) const {
     std::string out = "ReadIndex{" + num(m.id) + ", sessions";
     for (const std::uint64_t s : m.sessions) out += " " + num(s);
-    return out + (m.vouches ? ", vouches}" : "}");
+    return out + ", nonce " + num(m.nonce) + (m.vouches ? ", vouches}" : "}");
   }
   std::string operator()(const consensus::ReadIndexReply& m) const {
-    return "ReadIndexReply{" + num(m.id) + "," + num(m.ok) + "," + s(m.index) + "}";
+    return "ReadIndexReply{" + num(m.id) + "," + num(m.ok) + "," + s(m.index) + "," + num(m.nonce) +
+           "}";
   }
 };
 

@@ -135,6 +135,7 @@ consensus::Message random_message(base::Prng& prng) {
         m.entries.push_back({random_slot(prng), random_ballot(prng), random_entry(prng),
                              prng.chance(1, 2)});
       }
+      m.more_from = random_slot(prng);
       return m;
     }
     case 4: {
@@ -172,12 +173,14 @@ consensus::Message random_message(base::Prng& prng) {
       return m;
     }
     case 11: {
-      consensus::ReadIndex m{any_u64(prng), {}, prng.chance(1, 2)};
+      consensus::ReadIndex m{any_u64(prng), {}, any_u64(prng), prng.chance(1, 2)};
       const auto count = prng.below(5);
       for (std::uint64_t i = 0; i < count; ++i) m.sessions.push_back(any_u64(prng));
       return m;
     }
-    default: return consensus::ReadIndexReply{any_u64(prng), prng.chance(1, 2), random_slot(prng)};
+    default:
+      return consensus::ReadIndexReply{any_u64(prng), prng.chance(1, 2), random_slot(prng),
+                                       any_u64(prng)};
   }
 }
 
