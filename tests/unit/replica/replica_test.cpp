@@ -11,6 +11,7 @@
 #include "base/prng.h"
 #include "server/replica/replica.h"
 #include "server/wal/memory_disk.h"
+#include "tests/unit/replica/single_replica.h"
 
 using namespace synod;
 using replica::ClientId;
@@ -18,77 +19,14 @@ using replica::Replica;
 
 namespace {
 
-constexpr std::int64_t tick_ms = 10;
+constexpr std::int64_t tick_ms = testing::single_tick_ms;
 
-struct Single {
-  wal::MemoryDisk disk;
-  base::Prng prng{7};
-  std::unique_ptr<Replica> replica;
-  std::int64_t now_ms = 0;
-  std::vector<replica::ToClient> received;
-
-  Single() { open(); }
-
-  void open() {
-    replica::ReplicaOptions o;
-    o.core.self = NodeId{1};
-    o.core.election_ticks = 10;
-    o.core.heartbeat_ticks = 2;
-    o.tick_ms = tick_ms;
-    o.snapshot_every = 8;
-    o.session_timeout_ms_min = 1000;
-    o.session_timeout_ms_max = 4000;
-    auto opened = Replica::open(o, disk, prng, consensus::Configuration{{NodeId{1}}, {}},
-                                replica::Time{now_ms, now_ms});
-    REQUIRE_MESSAGE(opened.ok(), opened.status().message);
-    replica = std::move(opened.value());
-    settle();
-  }
-
-  // Syncs whenever asked and collects what clients receive.
-  void settle() {
-    for (int i = 0; i < 16; ++i) {
-      replica::ReplicaOutput out = replica->take_output();
-      CHECK(out.send.empty());  // one voter: nobody to talk to
-      for (auto& m : out.to_clients) received.push_back(std::move(m));
-      replica->check_invariants();
-      if (out.snapshot_job) {
-        (void)out.snapshot_job->run();
-        replica->finish_snapshot(std::move(out.snapshot_job));
-        continue;
-      }
-      if (!out.sync_needed) return;
-      REQUIRE_FALSE(replica->sync().has_value());
-    }
-  }
-
-  void tick(int ticks) {
-    for (int i = 0; i < ticks; ++i) {
-      now_ms += tick_ms;
-      replica->on_tick(replica::Time{now_ms, 1'700'000'000'000 + now_ms});
-      settle();
-    }
-  }
-
-  protocol::Response request(ClientId client, std::uint64_t id, protocol::ClientBody body) {
-    received.clear();
-    replica->on_request(client, protocol::ClientRequest{id, std::move(body)});
-    settle();
-    tick(1);
-    for (auto& m : received) {
-      if (m.client != client) continue;
-      if (auto* r = std::get_if<protocol::Response>(&m.message); r && r->request_id == id)
-        return *r;
-    }
-    FAIL("no response to request " << id);
-    return {};
-  }
-
-  SessionId open_session(ClientId client, std::uint64_t id) {
-    auto r = request(client, id, protocol::OpenSessionRequest{2000, std::nullopt, Zxid{}});
-    REQUIRE(r.status.ok());
-    return std::get<protocol::SessionResult>(r.body).session;
-  }
+// The one-voter replica of single_replica.h; it never sends to a peer.
+struct Single : testing::SingleReplica {
+  ~Single() { CHECK(sent.empty()); }
+  Single(const Single&) = delete;
+  Single& operator=(const Single&) = delete;
+  Single() = default;
 };
 
 protocol::Path path(const char* text) { return protocol::Path::parse(text).value(); }

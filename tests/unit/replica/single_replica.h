@@ -1,7 +1,6 @@
 // A one-voter Replica over MemoryDisk, driven as synodd's runtime drives it
 // (settle: take the output, sync when asked, run snapshot writes), for the
-// admission, batching, snapshot and disk-alarm tests. replica_test.cpp keeps
-// its own copy for the scenarios it has always run.
+// replica scenarios, admission, batching and snapshot tests.
 #pragma once
 
 #include <doctest/doctest.h>
