@@ -6,7 +6,7 @@
 # servers' CPU, then stops everything. Prints every process's opening times
 # per step and the servers' CPU share while idle.
 #   BUILD_DIR (default build), SESSIONS (10000), PROCS (5), STEP (500),
-#   HOLD (30), BASE_PORT (17000)
+#   HOLD (30), BASE_PORT (17000), KEEP (1: keep the servers' logs and data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -25,7 +25,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$dir"
+  if [[ ${KEEP:-0} == 1 ]]; then echo "bench/sessions.sh: kept $dir"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
 peers="1=127.0.0.1:$((base + 11)),2=127.0.0.1:$((base + 12)),3=127.0.0.1:$((base + 13))"

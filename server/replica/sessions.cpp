@@ -20,6 +20,9 @@ void Replica::note_tick_gap(std::int64_t previous_ms) {
   const std::int64_t gap = now_.monotonic_ms - previous_ms;
   if (gap <= 2 * options_.tick_ms) return;
   stalled_ms_ += gap - options_.tick_ms;
+  // Short stalls are common on a busy machine; only one as long as an
+  // election timeout is worth a sentence.
+  if (gap < options_.tick_ms * options_.core.election_ticks) return;
   output_.notes.push_back(node_name(options_.core.self) + " was stalled for " +
                           std::to_string(gap) + " ms; session deadlines move by " +
                           std::to_string(gap - options_.tick_ms) + " ms");
