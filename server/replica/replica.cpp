@@ -266,6 +266,11 @@ void Replica::apply_command(Slot slot, const codec::LogCommand& command) {
   for (Notification& n : notifications) {
     if (!clients_.contains(n.client)) continue;
     if (options_.canaries.drop_watch_event && ++notifications_ % 10 == 0) continue;
+    if (options_.canaries.phantom_watch_event && ++notifications_ % 7 == 0) {
+      n.event.type = n.event.type == protocol::EventType::data_changed
+                         ? protocol::EventType::created
+                         : protocol::EventType::data_changed;
+    }
     const protocol::Path path = protocol::Path::parse(n.event.path).value();
     emit(n.client, protocol::WatchEvent{std::move(n.event), path, protocol::WatchKind::data});
   }

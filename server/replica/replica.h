@@ -64,6 +64,7 @@ namespace synod::replica {
 // Deliberate bugs the simulator turns on to prove its client checkers fail.
 struct ReplicaCanaries {
   bool drop_watch_event = false;   // every tenth notification is lost
+  bool phantom_watch_event = false;  // every seventh notification says another change
   bool skip_wal_sync = false;      // sync() does not make records durable
 };
 

@@ -14,7 +14,8 @@ const std::vector<std::string>& canary_names() {
       "two-reconfigs-at-once", "stale-local-read",
       "drop-watch-event",      "keep-ephemerals-on-expiry",
       "ignore-fence",          "skip-wal-sync",
-      "ignore-session-order",  "vouch-below-proposed"};
+      "ignore-session-order",  "vouch-below-proposed",
+      "phantom-watch-event"};
   return names;
 }
 

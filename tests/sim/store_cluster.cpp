@@ -140,6 +140,7 @@ void StoreCluster::start(Server& s) {
   o.store.canary_ignore_fence = options_.canary == "ignore-fence";
   o.store.canary_ignore_session_order = options_.canary == "ignore-session-order";
   o.canaries.drop_watch_event = options_.canary == "drop-watch-event";
+  o.canaries.phantom_watch_event = options_.canary == "phantom-watch-event";
   o.canaries.skip_wal_sync = options_.canary == "skip-wal-sync";
   consensus::Configuration initial;
   for (std::uint32_t i = 1; i <= options_.replicas; ++i) initial.voters.push_back(NodeId{i});
@@ -515,6 +516,13 @@ void StoreCluster::on_client_event(Client& c, const client::Event& event) {
 }
 
 void StoreCluster::on_watch_event(Client& c, const protocol::Event& event) {
+  if (event.type != protocol::EventType::compacted &&
+      !model_event_keys_.contains({event.zxid, event.path, event.type})) {
+    return fail("watches: client " + std::to_string(c.index) + " got an event of type " +
+                std::to_string(static_cast<int>(event.type)) + " on " + event.path + " at zxid " +
+                std::to_string(event.zxid.value()) +
+                ", a change the chosen log did not make (a phantom event)");
+  }
   if (event.zxid <= c.response_max) {
     return fail("watches: client " + std::to_string(c.index) + " got an event at zxid " +
                 std::to_string(event.zxid.value()) +
@@ -678,6 +686,7 @@ void StoreCluster::model_apply(Slot slot, const consensus::Entry& entry) {
     }
     for (const protocol::Event& e : result.events) {
       model_events_.push_back(e);
+      model_event_keys_.insert({e.zxid, e.path, e.type});
       Version v{e.zxid, std::nullopt};
       if (auto got = model_.get(path_of(e.path)); got.ok()) {
         v.node = std::pair{std::string(got.value().data), got.value().stat};

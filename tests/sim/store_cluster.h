@@ -17,7 +17,9 @@
 //   sessions      a client never sees a lower zxid than it has seen, even
 //                 after moving to another server
 //   watches       a client with a recursive watch on / receives exactly the
-//                 model's events, in order, and none after a higher response
+//                 model's events, in order, and none after a higher response;
+//                 every event any client receives is a change the model made
+//                 at that zxid (no phantom, say from a rolled-back multi)
 //   safe_until    no client is ever told its session is safe until a moment
 //                 after the one its expiry was applied (its ephemerals
 //                 deleted, its locks free for others)
@@ -30,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/prng.h"
@@ -167,6 +170,8 @@ class StoreCluster : public replica::ApplyObserver {
   };
   std::map<std::string, std::vector<Version>> history_;
   std::vector<protocol::Event> model_events_;  // every event, in order
+  // (zxid, path, type) of every model event: a delivered event must be one.
+  std::set<std::tuple<Zxid, std::string, protocol::EventType>> model_event_keys_;
   Zxid completed_zxid_max_{};               // over all completed operations
   // Session -> when the first replica applied its expiry (ms).
   std::map<SessionId, std::int64_t> expired_at_ms_;
