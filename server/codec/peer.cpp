@@ -151,11 +151,13 @@ WrittenMessage write(Builder& fbb, const consensus::ReadIndexReply& m) {
           proto::CreateReadIndexReply(fbb, m.id, m.ok, m.index.value(), m.nonce).Union()};
 }
 
-std::string write_frame(const consensus::Message& message, NodeId from, NodeId to) {
+std::string write_frame(const consensus::Message& message, NodeId from, NodeId to,
+                        std::uint64_t cluster) {
   Builder fbb(256);
   const WrittenMessage written =
       std::visit([&](const auto& m) { return write(fbb, m); }, message);
-  fbb.Finish(proto::CreatePeerFrame(fbb, written.type, written.value, from.value(), to.value()));
+  fbb.Finish(
+      proto::CreatePeerFrame(fbb, written.type, written.value, from.value(), to.value(), cluster));
   return detail::finish_bytes(fbb);
 }
 
@@ -381,11 +383,11 @@ const proto::PeerFrame* verified_frame(Reader& r, const detail::AlignedBytes& al
 }  // namespace
 
 std::string encode_peer(const consensus::Message& message) {
-  return write_frame(message, no_node, no_node);
+  return write_frame(message, no_node, no_node, 0);
 }
 
-std::string encode_envelope(const consensus::Envelope& envelope) {
-  return write_frame(envelope.message, envelope.from, envelope.to);
+std::string encode_envelope(const consensus::Envelope& envelope, std::uint64_t cluster) {
+  return write_frame(envelope.message, envelope.from, envelope.to, cluster);
 }
 
 Result<consensus::Message> decode_peer(std::string_view bytes) {
@@ -400,6 +402,12 @@ Result<consensus::Message> decode_peer(std::string_view bytes) {
 }
 
 Result<consensus::Envelope> decode_envelope(std::string_view bytes) {
+  auto addressed = decode_addressed(bytes);
+  if (!addressed.ok()) return addressed.status();
+  return std::move(addressed.value().envelope);
+}
+
+Result<Addressed> decode_addressed(std::string_view bytes) {
   if (Status size = detail::check_frame_size(bytes, "peer frame"); !size.ok()) return size;
   const detail::AlignedBytes aligned(bytes);
   Reader r("peer frame");
@@ -411,7 +419,7 @@ Result<consensus::Envelope> decode_envelope(std::string_view bytes) {
     r.fail("the envelope lacks its sender or addressee");
   }
   if (!r.ok()) return r.status();
-  return envelope;
+  return Addressed{std::move(envelope), frame->cluster()};
 }
 
 }  // namespace synod::codec

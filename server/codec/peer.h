@@ -63,11 +63,18 @@ using protocol::Status;
 [[nodiscard]] std::string encode_peer(const consensus::Message& message);
 [[nodiscard]] Result<consensus::Message> decode_peer(std::string_view bytes);
 
-// A PeerFrame holding the message and its sender and addressee, for a
-// transport that does not know them from the connection. decode_envelope
-// requires both from and to to be in [1, node_id_max].
-[[nodiscard]] std::string encode_envelope(const consensus::Envelope& envelope);
+// A PeerFrame holding the message, its sender and addressee, and the
+// sender's ensemble (cluster id; 0 for none), for a transport that does not
+// know them from the connection. decode_envelope requires both from and to
+// to be in [1, node_id_max]; decode_addressed also says the cluster id.
+struct Addressed {
+  consensus::Envelope envelope;
+  std::uint64_t cluster = 0;
+};
+[[nodiscard]] std::string encode_envelope(const consensus::Envelope& envelope,
+                                          std::uint64_t cluster = 0);
 [[nodiscard]] Result<consensus::Envelope> decode_envelope(std::string_view bytes);
+[[nodiscard]] Result<Addressed> decode_addressed(std::string_view bytes);
 
 // The payload of a consensus command entry (Entry::data): one store command
 // with the log time the leader stamped on it, and the client request it

@@ -112,23 +112,30 @@ awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
         break;
       }
       const std::string& bytes = *next.frame;
-      auto envelope = codec::decode_envelope(bytes);
-      if (!envelope.ok()) {
+      auto addressed = codec::decode_addressed(bytes);
+      if (!addressed.ok()) {
         reason = "frame of " + std::to_string(bytes.size()) +
-                 " bytes does not decode: " + envelope.status().message;
+                 " bytes does not decode: " + addressed.status().message;
         break;
       }
-      if (envelope.value().to != self || envelope.value().from == self) {
-        reason = "a message from node " + std::to_string(envelope.value().from.value()) +
-                 " addressed to node " + std::to_string(envelope.value().to.value()) +
-                 " arrived at node " + std::to_string(self.value());
+      if (addressed.value().cluster != server_.options().cluster_id) {
+        reason = "a frame of ensemble " + std::to_string(addressed.value().cluster) +
+                 " arrived at ensemble " + std::to_string(server_.options().cluster_id) +
+                 ": two ensembles never mix traffic";
         break;
       }
-      if (sender != envelope.value().from) {
-        sender = envelope.value().from;
+      const consensus::Envelope& envelope = addressed.value().envelope;
+      if (envelope.to != self || envelope.from == self) {
+        reason = "a message from node " + std::to_string(envelope.from.value()) +
+                 " addressed to node " + std::to_string(envelope.to.value()) + " arrived at node " +
+                 std::to_string(self.value());
+        break;
+      }
+      if (sender != envelope.from) {
+        sender = envelope.from;
         identify(socket, sender, name);
       }
-      server_.on_peer_message(sender, envelope.value().message);
+      server_.on_peer_message(sender, envelope.message);
     }
   } catch (const std::exception& e) {
     reason = std::string("an error: ") + e.what();

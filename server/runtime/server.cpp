@@ -216,7 +216,7 @@ void Server::drain() {
       ++metrics_.peer_messages_dropped;  // a member we have no address for
       continue;
     }
-    link->second->deliver(codec::encode_envelope(envelope));
+    link->second->deliver(codec::encode_envelope(envelope, options_.cluster_id));
   }
   for (const auto& to_client : out.to_clients) {
     const auto client = clients_.find(to_client.client);

@@ -80,6 +80,9 @@ def forged_frames():
         "no request at all": {"request_id": 6},
     }
     peer = {
+        "a frame of another ensemble": lambda me: {
+            "from": 1 + me % 3, "to": me, "cluster": CLUSTER_ID ^ 1, "message_type": "Touch",
+            "message": {"sessions": [1]}},
         "a frame from the receiver itself": lambda me: {
             "from": me, "to": me, "message_type": "Touch", "message": {"sessions": [1]}},
         "a frame addressed to another server": lambda me: {
@@ -140,7 +143,9 @@ def client_attacks(forged):
 def peer_attacks(peer, me):
     names = list(peer)
     def forged():
-        return flatc_binary("peer.fbs", peer[rng.choice(names)](me))
+        fields = peer[rng.choice(names)](me)
+        fields.setdefault("cluster", CLUSTER_ID)  # past the ensemble check, to the validators
+        return flatc_binary("peer.fbs", fields)
     return {
         "random bytes": lambda: [frame(rng.randbytes(rng.randint(1, 512)))],
         "an oversized length": lambda: [frame(b"\0" * 16, length=(64 << 20))],
@@ -148,6 +153,16 @@ def peer_attacks(peer, me):
         "a forged frame": lambda: [frame(forged())],
         "a mutated forged frame": lambda: [frame(mutate(forged()))],
     }
+
+
+def cluster_id():
+    """The ensemble's id, from node 1's identity file (server/wal/identity.h:
+    a 16-byte header, then the cluster id, little-endian)."""
+    with open(os.path.join(cluster.tmp, "data1", "identity"), "rb") as f:
+        return struct.unpack_from("<Q", f.read(), 16)[0]
+
+
+CLUSTER_ID = 0
 
 
 def check_alive(round_no):
@@ -164,7 +179,10 @@ def main():
     for i in cluster.NODES:
         cluster.start(i)
     cluster.wait_for("one leader", lambda: cluster.settled_leader(cluster.NODES), 20)
-    cluster.log(f"seed {SEED}: {ARGS.seconds:.0f} s of bad frames while writes go on")
+    global CLUSTER_ID
+    CLUSTER_ID = cluster_id()
+    cluster.log(f"seed {SEED}: {ARGS.seconds:.0f} s of bad frames while writes go on "
+                f"(ensemble {CLUSTER_ID})")
     forged, peer = forged_frames()
     acked = {}
     code, _, err = synod("create", "/torture", "")

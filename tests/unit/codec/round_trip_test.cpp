@@ -43,6 +43,13 @@ TEST_CASE("codec: an envelope keeps its sender and addressee") {
     REQUIRE_MESSAGE(decoded.ok(), decoded.status().message);
     REQUIRE(describe(decoded.value()) == describe(envelope));
   }
+  // The sender's ensemble travels with every frame; a receiver compares it.
+  const consensus::Envelope touch{NodeId{1}, NodeId{2}, consensus::Touch{{7}}};
+  auto addressed = decode_addressed(encode_envelope(touch, 0xC1A55E5ull));
+  REQUIRE(addressed.ok());
+  CHECK(addressed.value().cluster == 0xC1A55E5ull);
+  CHECK(describe(addressed.value().envelope) == describe(touch));
+  CHECK(decode_addressed(encode_envelope(touch)).value().cluster == 0);
   auto anonymous = decode_envelope(encode_peer(consensus::TimeoutNow{Ballot{1, NodeId{1}}}));
   CHECK(!anonymous.ok());
   CHECK(anonymous.status().message.find("sender") != std::string::npos);
