@@ -1,0 +1,83 @@
+// Hostile client input, through the stepper the client fuzz target shares
+// (tests/fuzz/client_step.h): the seed inputs, random valid requests on
+// several connections, mutated seeds and random bytes, all from seeded
+// Prngs, so the gcc build's ctest runs what fuzz-client explores. Each crash
+// the fuzzer found is a named case below.
+#include <doctest/doctest.h>
+
+#include <span>
+#include <string>
+
+#include "base/prng.h"
+#include "tests/fuzz/client_step.h"
+#include "tests/unit/codec/random_values.h"
+
+using namespace synod;
+using synod::fuzz::ClientStepper;
+using synod::replica::ClientId;
+
+namespace {
+
+std::optional<std::string> run(const std::string& input) {
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(input.data());
+  return fuzz::run_client_input(std::span(bytes, input.size()));
+}
+
+std::string mutate(base::Prng& prng, std::string input) {
+  for (std::uint64_t flips = prng.range(1, 6); flips > 0 && !input.empty(); --flips) {
+    input[prng.below(input.size())] = static_cast<char>(prng.below(256));
+  }
+  if (prng.chance(1, 4)) input.resize(prng.below(input.size() + 1));
+  if (prng.chance(1, 4) && !input.empty()) {
+    const std::size_t from = prng.below(input.size());
+    input += input.substr(from, prng.below(input.size() - from + 1));
+  }
+  return input;
+}
+
+}  // namespace
+
+TEST_CASE("client fuzz: the seed inputs run clean and are answered") {
+  for (const std::string& input : fuzz::client_seed_inputs()) {
+    ClientStepper s;
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(input.data());
+    const auto failure = fuzz::run_client_input_on(s, std::span(bytes, input.size()));
+    REQUIRE_MESSAGE(!failure.has_value(), failure.value_or(""));
+    CHECK(s.answered() >= 3);
+    CHECK(s.replica().applied() > Slot{2});
+  }
+}
+
+TEST_CASE("client fuzz: random requests on four connections keep every invariant") {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    ClientStepper s;
+    base::Prng prng(seed * 104729);
+    for (int i = 0; i < 400 && !s.failure(); ++i) {
+      const ClientId client{prng.range(1, 4)};
+      const std::uint64_t action = prng.below(16);
+      if (action == 0) {
+        s.tick(static_cast<int>(prng.range(1, 30)));
+      } else if (action == 1) {
+        s.client_gone(client);
+      } else if (action < 5) {
+        s.step(client, protocol::ClientRequest{prng.below(8), protocol::OpenSessionRequest{
+                                                                  1000, std::nullopt, Zxid{}}});
+      } else {
+        s.step(client, codec::test::random_client_request(prng));
+      }
+    }
+    REQUIRE_MESSAGE(!s.failure().has_value(), s.failure().value_or(""));
+    CHECK(s.answered() > 100);
+  }
+}
+
+TEST_CASE("client fuzz: mutated seeds and random bytes keep every invariant") {
+  const auto seeds = fuzz::client_seed_inputs();
+  base::Prng prng(0xC11E);
+  for (int i = 0; i < 150; ++i) {
+    const std::string input = prng.chance(1, 3) ? codec::test::random_bytes(prng, 600)
+                                                : mutate(prng, seeds[prng.below(seeds.size())]);
+    const auto failure = run(input);
+    REQUIRE_MESSAGE(!failure.has_value(), failure.value_or(""));
+  }
+}
