@@ -229,7 +229,10 @@ void Replica::drain() {
       drop_watches_after_snapshot();
       if (observer_ != nullptr) observer_->installed(options_.core.self, applied_, store_);
     }
-    for (const consensus::ChosenEntry& chosen : out.chosen) apply(chosen);
+    for (const consensus::ChosenEntry& chosen : out.chosen) {
+      if (!fatal_) apply(chosen);
+    }
+    if (fatal_) return;
     for (const std::uint64_t session : out.touched) note_session_active(SessionId{session});
     if (!out.forwarded.empty()) handle_forwarded(std::move(out.forwarded));
     for (const consensus::ReadReady& ready : out.reads) on_read_ready(ready);
@@ -242,14 +245,21 @@ void Replica::drain() {
 
 void Replica::apply(const consensus::ChosenEntry& chosen) {
   SYNOD_ASSERT(chosen.slot == next(applied_));
-  applied_ = chosen.slot;
   if (chosen.entry.kind == consensus::EntryKind::command) {
     auto decoded = codec::decode_command(chosen.entry.data);
     // Only a leader's own encoding is ever chosen (it decodes forwarded
-    // bytes before stamping them), so a chosen entry that does not decode is
-    // a bug, and every replica would stop at the same slot.
-    SYNOD_ASSERT_MSG(decoded.ok(), "a chosen entry does not decode");
+    // bytes before stamping them), but the bytes come back from the disk
+    // (and a hostile peer's Accept): one that does not decode stops this
+    // replica before the slot, never asserts. Skipping it would diverge.
+    if (!decoded.ok()) {
+      fail("the chosen entry at slot " + std::to_string(chosen.slot.value()) +
+           " does not decode: " + decoded.status().message);
+      return;
+    }
+    applied_ = chosen.slot;
     apply_command(chosen.slot, decoded.value());
+  } else {
+    applied_ = chosen.slot;
   }
   if (observer_ != nullptr) {
     observer_->applied(options_.core.self, chosen.slot, chosen.entry, store_);

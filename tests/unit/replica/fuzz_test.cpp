@@ -81,3 +81,31 @@ TEST_CASE("client fuzz: mutated seeds and random bytes keep every invariant") {
     REQUIRE_MESSAGE(!failure.has_value(), failure.value_or(""));
   }
 }
+
+TEST_CASE("client fuzz: a chosen entry on disk that does not decode fails open as CORRUPTED") {
+  // Found by fuzz-recovery (tests/unit/wal/fuzz_test.cpp keeps its input):
+  // a log record whose CRC holds but whose command is no LogCommand asserted
+  // in Replica::apply while the replica replayed it at open. Disk input is
+  // never asserted on: the replica goes fatal, naming the slot.
+  wal::MemoryDisk disk;
+  const consensus::Configuration config{{NodeId{1}}, {}};
+  {
+    auto opened = replica::Storage::open(
+        disk, wal::WalOptions{},
+        consensus::Snapshot{Slot{0}, config, std::make_shared<const std::string>()});
+    REQUIRE(opened.ok());
+    consensus::PersistBatch batch;
+    const Ballot ballot{1, NodeId{1}};
+    batch.promised = ballot;
+    batch.accepted.push_back({Slot{1}, ballot, consensus::Entry::command("no LogCommand")});
+    batch.chosen = Slot{1};
+    REQUIRE(opened.value().storage.write(batch).ok());
+    REQUIRE(opened.value().storage.sync().ok());
+  }
+  base::Prng prng(3);
+  auto replica =
+      replica::Replica::open(fuzz::client_fuzz_options(), disk, prng, config, replica::Time{0, 0});
+  REQUIRE_FALSE(replica.ok());
+  CHECK(replica.status().error == protocol::Error::CORRUPTED);
+  CHECK(replica.status().message.find("slot 1") != std::string::npos);
+}
