@@ -50,6 +50,25 @@ base::CheckStatus ReplicaOptions::validate() const {
   return {};
 }
 
+namespace {
+
+// What the consensus core asserts of what it recovers (consensus::Core's
+// constructor), checked first: the bytes came from the disk. Storage
+// guarantees the log is contiguous after a valid snapshot; rule W1 (a
+// promise is durable before anything it allows) that no value was accepted
+// above the promise, which only damage breaks.
+std::optional<std::string> check_recovered(const consensus::Durable& durable) {
+  for (const consensus::AcceptedRecord& record : durable.log) {
+    if (record.ballot > durable.promised) {
+      return "the value at slot " + std::to_string(record.slot.value()) + " was accepted at " +
+             to_string(record.ballot) + ", above the promise " + to_string(durable.promised);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options,
                                                          wal::Disk& disk, base::Prng& prng,
                                                          const consensus::Configuration& initial,
@@ -61,6 +80,9 @@ protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& o
   auto opened = Storage::open(disk, options.wal, start);
   if (!opened.ok()) return protocol::Status{protocol::Error::CORRUPTED, opened.status().message};
   Storage::Opened& o = opened.value();
+  if (auto damage = check_recovered(o.durable)) {
+    return protocol::Status{protocol::Error::CORRUPTED, *damage};
+  }
   auto replica = std::unique_ptr<Replica>(
       new Replica(options, prng, std::move(o.storage), std::move(o.durable), now));
   for (std::string& note : o.notes) replica->output_.notes.push_back("recovery: " + note);

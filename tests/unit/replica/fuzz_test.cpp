@@ -109,3 +109,28 @@ TEST_CASE("client fuzz: a chosen entry on disk that does not decode fails open a
   CHECK(replica.status().error == protocol::Error::CORRUPTED);
   CHECK(replica.status().message.find("slot 1") != std::string::npos);
 }
+
+TEST_CASE("client fuzz: a value accepted above the promise on disk fails open as CORRUPTED") {
+  // Found by fuzz-recovery: the core asserts every recovered value was
+  // accepted at or below the promise (rule W1 writes the promise first), so
+  // Replica::open asserted on a disk that says otherwise; now it refuses it.
+  wal::MemoryDisk disk;
+  const consensus::Configuration config{{NodeId{1}}, {}};
+  {
+    auto opened = replica::Storage::open(
+        disk, wal::WalOptions{},
+        consensus::Snapshot{Slot{0}, config, std::make_shared<const std::string>()});
+    REQUIRE(opened.ok());
+    consensus::PersistBatch batch;
+    batch.promised = Ballot{1, NodeId{1}};
+    batch.accepted.push_back({Slot{1}, Ballot{5, NodeId{2}}, consensus::Entry::noop()});
+    REQUIRE(opened.value().storage.write(batch).ok());
+    REQUIRE(opened.value().storage.sync().ok());
+  }
+  base::Prng prng(3);
+  auto replica =
+      replica::Replica::open(fuzz::client_fuzz_options(), disk, prng, config, replica::Time{0, 0});
+  REQUIRE_FALSE(replica.ok());
+  CHECK(replica.status().error == protocol::Error::CORRUPTED);
+  CHECK(replica.status().message.find("slot 1") != std::string::npos);
+}
