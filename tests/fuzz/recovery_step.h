@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "base/ids.h"
 #include "server/wal/memory_disk.h"
 
 namespace synod::fuzz {
@@ -31,6 +32,7 @@ struct RecoveryOutcome {
   bool identity_read = false;  // read_identity returned a value (maybe none)
   bool storage_opened = false;
   bool replica_opened = false;
+  Slot snapshot{};  // the slot of the snapshot the replica opened from
 };
 
 // The input is a sequence of pieces
@@ -39,11 +41,17 @@ struct RecoveryOutcome {
 // 4 the WAL segment whose first index is `number`, 5 the snapshot at slot
 // `number`, 6 that snapshot's .tmp, 7 a stray file wal/<number>. A name
 // seen again is appended to. A short last piece takes what is left.
+// kind & 8 (on a file's first piece) makes the bytes a body that the harness
+// frames with valid headers and checksums, so the fuzzer reaches the
+// decoders behind the CRCs: meta and identity bodies are the blob; a
+// segment's (number >= 1) is [u16 length][payload] records; a snapshot's
+// (number >= 1) is a u64 wal_index_min and the payload.
 [[nodiscard]] RecoveryOutcome run_recovery_input(std::span<const std::uint8_t> bytes);
 
 // The pieces that rebuild `disk`'s data dir (files whose number does not fit
-// a byte are left out), in run_recovery_input's format.
-[[nodiscard]] std::string encode_data_dir(wal::MemoryDisk& disk);
+// a byte are left out), in run_recovery_input's format; `framed`: as bodies
+// (kind & 8) wherever the file decodes.
+[[nodiscard]] std::string encode_data_dir(wal::MemoryDisk& disk, bool framed);
 
 // Data dirs a replica wrote (a fresh one; writes, snapshots, and a moved
 // WAL), encoded, to seed a corpus and the unit test's mutations.
