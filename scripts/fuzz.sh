@@ -83,8 +83,8 @@ done
 if [ ${#crashes[@]} -gt 0 ]; then
   echo "fuzz.sh: ${#crashes[@]} target(s) crashed. Reproduce with:"
   for c in "${crashes[@]}"; do
-    set -- $c
-    echo "  $build_dir/tests/fuzz/$1 $2"
+    read -r target file <<< "$c"
+    echo "  $build_dir/tests/fuzz/$target $file"
   done
   exit 1
 fi
