@@ -50,6 +50,25 @@ base::CheckStatus ReplicaOptions::validate() const {
   return {};
 }
 
+namespace {
+
+// What the consensus core asserts of what it recovers (consensus::Core's
+// constructor), checked first: the bytes came from the disk. Storage
+// guarantees the log is contiguous after a valid snapshot; rule W1 (a
+// promise is durable before anything it allows) that no value was accepted
+// above the promise, which only damage breaks.
+std::optional<std::string> check_recovered(const consensus::Durable& durable) {
+  for (const consensus::AcceptedRecord& record : durable.log) {
+    if (record.ballot > durable.promised) {
+      return "the value at slot " + std::to_string(record.slot.value()) + " was accepted at " +
+             to_string(record.ballot) + ", above the promise " + to_string(durable.promised);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options,
                                                          wal::Disk& disk, base::Prng& prng,
                                                          const consensus::Configuration& initial,
@@ -61,6 +80,9 @@ protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& o
   auto opened = Storage::open(disk, options.wal, start);
   if (!opened.ok()) return protocol::Status{protocol::Error::CORRUPTED, opened.status().message};
   Storage::Opened& o = opened.value();
+  if (auto damage = check_recovered(o.durable)) {
+    return protocol::Status{protocol::Error::CORRUPTED, *damage};
+  }
   auto replica = std::unique_ptr<Replica>(
       new Replica(options, prng, std::move(o.storage), std::move(o.durable), now));
   for (std::string& note : o.notes) replica->output_.notes.push_back("recovery: " + note);
@@ -229,7 +251,10 @@ void Replica::drain() {
       drop_watches_after_snapshot();
       if (observer_ != nullptr) observer_->installed(options_.core.self, applied_, store_);
     }
-    for (const consensus::ChosenEntry& chosen : out.chosen) apply(chosen);
+    for (const consensus::ChosenEntry& chosen : out.chosen) {
+      if (!fatal_) apply(chosen);
+    }
+    if (fatal_) return;
     for (const std::uint64_t session : out.touched) note_session_active(SessionId{session});
     if (!out.forwarded.empty()) handle_forwarded(std::move(out.forwarded));
     for (const consensus::ReadReady& ready : out.reads) on_read_ready(ready);
@@ -242,14 +267,21 @@ void Replica::drain() {
 
 void Replica::apply(const consensus::ChosenEntry& chosen) {
   SYNOD_ASSERT(chosen.slot == next(applied_));
-  applied_ = chosen.slot;
   if (chosen.entry.kind == consensus::EntryKind::command) {
     auto decoded = codec::decode_command(chosen.entry.data);
     // Only a leader's own encoding is ever chosen (it decodes forwarded
-    // bytes before stamping them), so a chosen entry that does not decode is
-    // a bug, and every replica would stop at the same slot.
-    SYNOD_ASSERT_MSG(decoded.ok(), "a chosen entry does not decode");
+    // bytes before stamping them), but the bytes come back from the disk
+    // (and a hostile peer's Accept): one that does not decode stops this
+    // replica before the slot, never asserts. Skipping it would diverge.
+    if (!decoded.ok()) {
+      fail("the chosen entry at slot " + std::to_string(chosen.slot.value()) +
+           " does not decode: " + decoded.status().message);
+      return;
+    }
+    applied_ = chosen.slot;
     apply_command(chosen.slot, decoded.value());
+  } else {
+    applied_ = chosen.slot;
   }
   if (observer_ != nullptr) {
     observer_->applied(options_.core.self, chosen.slot, chosen.entry, store_);

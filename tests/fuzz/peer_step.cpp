@@ -244,4 +244,24 @@ std::optional<std::string> run_peer_input(std::span<const std::uint8_t> bytes) {
   return stepper.failure();
 }
 
+std::vector<std::string> peer_seed_inputs() {
+  std::vector<std::string> inputs;
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    std::string input;
+    base::put_u64(input, seed);
+    base::Prng prng(seed);
+    PeerStepper stepper(seed);
+    for (int i = 0; i < 24; ++i) {
+      const bool tick = prng.chance(1, 4);
+      const std::string frame = tick ? std::string()
+                                     : codec::encode_envelope({draw_sender(prng), NodeId{1},
+                                                               draw_message(prng, stepper.core())});
+      base::put_u32(input, tick ? 0x8000'0000u : static_cast<std::uint32_t>(frame.size()));
+      input += frame;
+    }
+    inputs.push_back(std::move(input));
+  }
+  return inputs;
+}
+
 }  // namespace synod::fuzz

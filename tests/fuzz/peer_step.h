@@ -75,4 +75,8 @@ class PeerStepper {
 // length with the top bit set is a tick instead. Returns the first failure.
 [[nodiscard]] std::optional<std::string> run_peer_input(std::span<const std::uint8_t> bytes);
 
+// Inputs in run_peer_input's format: ticks and frames of drawn messages from
+// node 2 and 3, to seed a corpus (scripts/fuzz.sh).
+[[nodiscard]] std::vector<std::string> peer_seed_inputs();
+
 }  // namespace synod::fuzz
