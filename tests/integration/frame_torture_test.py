@@ -112,21 +112,6 @@ def mutate(payload):
     return bytes(data)
 
 
-def attack(port, payloads, close_early=False):
-    """Sends the frames on one new connection; returns whether it was closed."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=2)
-    try:
-        for p in payloads:
-            s.sendall(p)
-        if close_early:
-            return True
-        return cluster.connection_closed(s, seconds=1.0)
-    except OSError:
-        return True
-    finally:
-        s.close()
-
-
 def client_attacks(forged):
     names = list(forged)
     return {

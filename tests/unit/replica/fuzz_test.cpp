@@ -23,6 +23,25 @@ std::optional<std::string> run(const std::string& input) {
   return fuzz::run_client_input(std::span(bytes, input.size()));
 }
 
+// A one-voter data dir holding `batch`, written and synced as Storage does,
+// then opened as a Replica; the result of that open.
+protocol::Result<std::unique_ptr<replica::Replica>> open_with(
+    const consensus::PersistBatch& batch) {
+  wal::MemoryDisk disk;
+  const consensus::Configuration config{{NodeId{1}}, {}};
+  {
+    auto opened = replica::Storage::open(
+        disk, wal::WalOptions{},
+        consensus::Snapshot{Slot{0}, config, std::make_shared<const std::string>()});
+    REQUIRE(opened.ok());
+    REQUIRE(opened.value().storage.write(batch).ok());
+    REQUIRE(opened.value().storage.sync().ok());
+  }
+  base::Prng prng(3);
+  return replica::Replica::open(fuzz::client_fuzz_options(), disk, prng, config,
+                                replica::Time{0, 0});
+}
+
 std::string mutate(base::Prng& prng, std::string input) {
   for (std::uint64_t flips = prng.range(1, 6); flips > 0 && !input.empty(); --flips) {
     input[prng.below(input.size())] = static_cast<char>(prng.below(256));
@@ -87,24 +106,12 @@ TEST_CASE("client fuzz: a chosen entry on disk that does not decode fails open a
   // a log record whose CRC holds but whose command is no LogCommand asserted
   // in Replica::apply while the replica replayed it at open. Disk input is
   // never asserted on: the replica goes fatal, naming the slot.
-  wal::MemoryDisk disk;
-  const consensus::Configuration config{{NodeId{1}}, {}};
-  {
-    auto opened = replica::Storage::open(
-        disk, wal::WalOptions{},
-        consensus::Snapshot{Slot{0}, config, std::make_shared<const std::string>()});
-    REQUIRE(opened.ok());
-    consensus::PersistBatch batch;
-    const Ballot ballot{1, NodeId{1}};
-    batch.promised = ballot;
-    batch.accepted.push_back({Slot{1}, ballot, consensus::Entry::command("no LogCommand")});
-    batch.chosen = Slot{1};
-    REQUIRE(opened.value().storage.write(batch).ok());
-    REQUIRE(opened.value().storage.sync().ok());
-  }
-  base::Prng prng(3);
-  auto replica =
-      replica::Replica::open(fuzz::client_fuzz_options(), disk, prng, config, replica::Time{0, 0});
+  consensus::PersistBatch batch;
+  const Ballot ballot{1, NodeId{1}};
+  batch.promised = ballot;
+  batch.accepted.push_back({Slot{1}, ballot, consensus::Entry::command("no LogCommand")});
+  batch.chosen = Slot{1};
+  auto replica = open_with(batch);
   REQUIRE_FALSE(replica.ok());
   CHECK(replica.status().error == protocol::Error::CORRUPTED);
   CHECK(replica.status().message.find("slot 1") != std::string::npos);
@@ -114,22 +121,10 @@ TEST_CASE("client fuzz: a value accepted above the promise on disk fails open as
   // Found by fuzz-recovery: the core asserts every recovered value was
   // accepted at or below the promise (rule W1 writes the promise first), so
   // Replica::open asserted on a disk that says otherwise; now it refuses it.
-  wal::MemoryDisk disk;
-  const consensus::Configuration config{{NodeId{1}}, {}};
-  {
-    auto opened = replica::Storage::open(
-        disk, wal::WalOptions{},
-        consensus::Snapshot{Slot{0}, config, std::make_shared<const std::string>()});
-    REQUIRE(opened.ok());
-    consensus::PersistBatch batch;
-    batch.promised = Ballot{1, NodeId{1}};
-    batch.accepted.push_back({Slot{1}, Ballot{5, NodeId{2}}, consensus::Entry::noop()});
-    REQUIRE(opened.value().storage.write(batch).ok());
-    REQUIRE(opened.value().storage.sync().ok());
-  }
-  base::Prng prng(3);
-  auto replica =
-      replica::Replica::open(fuzz::client_fuzz_options(), disk, prng, config, replica::Time{0, 0});
+  consensus::PersistBatch batch;
+  batch.promised = Ballot{1, NodeId{1}};
+  batch.accepted.push_back({Slot{1}, Ballot{5, NodeId{2}}, consensus::Entry::noop()});
+  auto replica = open_with(batch);
   REQUIRE_FALSE(replica.ok());
   CHECK(replica.status().error == protocol::Error::CORRUPTED);
   CHECK(replica.status().message.find("slot 1") != std::string::npos);
