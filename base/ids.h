@@ -32,6 +32,15 @@ using Zxid = StrongId<struct ZxidTag, std::uint64_t>;
 // A client session, assigned from the slot of the entry that opened it.
 using SessionId = StrongId<struct SessionIdTag, std::uint64_t>;
 
+// A session's 128-bit secret (ZooKeeper's session password): drawn at random
+// when the session opens, told only to its client, required to move it. Zero
+// only for a session opened before secrets existed.
+struct SessionSecret {
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+  constexpr auto operator<=>(const SessionSecret&) const = default;
+};
+
 inline constexpr NodeId no_node{0};
 inline constexpr std::uint32_t node_id_max = 1u << 16;
 

@@ -134,11 +134,12 @@ struct MultiResult {
   std::vector<OpResult> results;
 };
 // safe_for_ms: the session cannot expire sooner than this long after the
-// client sent the request.
+// client sent the request. secret: what moving the session requires.
 struct SessionResult {
   SessionId session{};
   std::int64_t timeout_ms = 0;
   std::int64_t safe_for_ms = 0;
+  SessionSecret secret{};
 };
 struct FenceResult {
   Zxid token{};

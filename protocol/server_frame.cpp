@@ -71,7 +71,9 @@ WrittenResult write(Builder& fbb, const MultiResult& r) {
 
 WrittenResult write(Builder& fbb, const SessionResult& r) {
   return {proto::ResponseResult::SessionResult,
-          proto::CreateSessionResult(fbb, r.session.value(), r.timeout_ms, r.safe_for_ms).Union()};
+          proto::CreateSessionResult(fbb, r.session.value(), r.timeout_ms, r.safe_for_ms,
+                                     r.secret.high, r.secret.low)
+              .Union()};
 }
 
 WrittenResult write(Builder& fbb, const FenceResult& r) {
@@ -163,7 +165,8 @@ ResultBody read_result(Reader& r, const proto::Response& m) {
     case K::MultiResult: return read_multi(r, *static_cast<const proto::MultiResult*>(v));
     case K::SessionResult: {
       const auto& s = *static_cast<const proto::SessionResult*>(v);
-      return SessionResult{SessionId{s.session()}, s.timeout_ms(), s.safe_for_ms()};
+      return SessionResult{SessionId{s.session()}, s.timeout_ms(), s.safe_for_ms(),
+                           SessionSecret{s.secret_high(), s.secret_low()}};
     }
     case K::FenceResult:
       return FenceResult{Zxid{static_cast<const proto::FenceResult*>(v)->token()}};

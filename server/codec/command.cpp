@@ -28,7 +28,7 @@ WrittenCommand write(Builder& fbb, const store::NoopCommand&) {
 
 WrittenCommand write(Builder& fbb, const store::OpenSessionCommand& c) {
   return {proto::StoreCommand::OpenSessionCommand,
-          proto::CreateOpenSessionCommand(fbb, c.timeout_ms).Union()};
+          proto::CreateOpenSessionCommand(fbb, c.timeout_ms, c.secret.high, c.secret.low).Union()};
 }
 
 WrittenCommand write(Builder& fbb, const store::CloseSessionCommand& c) {
@@ -71,7 +71,7 @@ WrittenCommand write(Builder& fbb, const store::MultiCommand& c) {
 store::Command read(Reader&, const proto::NoopCommand&) { return store::NoopCommand{}; }
 
 store::Command read(Reader&, const proto::OpenSessionCommand& c) {
-  return store::OpenSessionCommand{c.timeout_ms()};
+  return store::OpenSessionCommand{c.timeout_ms(), SessionSecret{c.secret_high(), c.secret_low()}};
 }
 
 store::Command read(Reader&, const proto::CloseSessionCommand& c) {

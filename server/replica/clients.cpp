@@ -184,8 +184,12 @@ void Replica::open_session(ClientId id, ClientQueue& client, std::uint64_t reque
   // restarted server never mistakes an old open it replays for a new one.
   const std::uint64_t nonce =
       (std::uint64_t{options_.core.self.value()} << 48) | prng_.range(1, (1ull << 48) - 1);
-  submit_write(id, client, request_id,
-               codec::LogCommand{0, SessionId{0}, nonce, store::OpenSessionCommand{timeout}});
+  // The secret comes from the same prng: seeded from the OS in synodd,
+  // from the seed in the simulator.
+  const SessionSecret secret{prng_.next_u64(), prng_.next_u64()};
+  submit_write(
+      id, client, request_id,
+      codec::LogCommand{0, SessionId{0}, nonce, store::OpenSessionCommand{timeout, secret}});
 }
 
 void Replica::answer_now(ClientId id, ClientQueue& client, std::uint64_t request_id,
@@ -297,8 +301,9 @@ protocol::Response Replica::write_response(std::uint64_t request_id, Zxid zxid,
     r.body = protocol::MultiResult{applied.ops};
   } else if (std::holds_alternative<store::OpenSessionCommand>(command)) {
     if (applied.status.ok()) {
-      const std::int64_t timeout = std::get<store::OpenSessionCommand>(command).timeout_ms;
-      r.body = protocol::SessionResult{applied.session, timeout, timeout};
+      const auto& open = std::get<store::OpenSessionCommand>(command);
+      r.body =
+          protocol::SessionResult{applied.session, open.timeout_ms, open.timeout_ms, open.secret};
     }
   } else if (const auto* write = std::get_if<store::WriteCommand>(&command)) {
     if (applied.status.ok() && !applied.ops.empty() && applied.ops.front().stat) {

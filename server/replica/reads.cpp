@@ -137,7 +137,7 @@ bool Replica::vouch(SessionId session, Response& r) {
   }
   note_session_active(session);
   const std::int64_t timeout = liveness_.timeout_ms(session);
-  r.body = protocol::SessionResult{session, timeout, timeout};
+  r.body = protocol::SessionResult{session, timeout, timeout, *store_.session_secret(session)};
   return true;
 }
 

@@ -42,9 +42,11 @@ struct MultiCommand {
 };
 
 // Opens a session whose id is the zxid of this entry. timeout_ms in
-// [1, session_timeout_ms_limit], as granted by the leader.
+// [1, session_timeout_ms_limit], as granted by the leader. secret: drawn at
+// random by the replica the client asked; moving the session requires it.
 struct OpenSessionCommand {
   std::int64_t timeout_ms = 0;
+  SessionSecret secret{};
 };
 
 // Closes a session and removes its ephemerals in the same entry.

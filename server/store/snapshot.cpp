@@ -44,7 +44,7 @@ std::uint64_t Store::digest() const {
   hash.u64(applied_zxid_.value()).u64(sessions_.size());
   for (const auto& [id, session] : sessions_) {
     hash.u64(id.value()).u64(static_cast<std::uint64_t>(session.timeout_ms));
-    hash.u64(session.last_sequence);
+    hash.u64(session.last_sequence).u64(session.secret.high).u64(session.secret.low);
   }
   hash.u64(node_count_);
   for_each_preorder(*root_, [&hash](const Node& node) {
@@ -68,6 +68,8 @@ std::string Store::serialize_snapshot() const {
     base::put_u64(out, id.value());
     base::put_u64(out, static_cast<std::uint64_t>(session.timeout_ms));
     base::put_u64(out, session.last_sequence);
+    base::put_u64(out, session.secret.high);
+    base::put_u64(out, session.secret.low);
   }
   base::put_u64(out, node_count_);
   for_each_preorder(*root_, [&out](const Node& node) {
@@ -196,7 +198,7 @@ Status Store::load_snapshot(std::string_view bytes) {
     return error_status(Error::CORRUPTED, "snapshot does not start with the magic \"SYND\"");
   }
   const auto version = static_cast<std::uint8_t>(bytes[snapshot_magic.size()]);
-  if (version != store_snapshot_version) {
+  if (version != store_snapshot_version && version != store_snapshot_version_v2) {
     return error_status(Error::CORRUPTED, "snapshot version " + std::to_string(version) +
                                               " is not the supported version " +
                                               std::to_string(store_snapshot_version));
@@ -213,20 +215,22 @@ Status Store::load_snapshot(std::string_view bytes) {
   SnapshotReader reader(bytes.substr(snapshot_header_bytes, body_end - snapshot_header_bytes));
   Store fresh(config_);
   fresh.applied_zxid_ = Zxid{reader.u64()};
-  if (Status status = fresh.load_sessions(reader); !status.ok()) return status;
+  if (Status status = fresh.load_sessions(reader, version); !status.ok()) return status;
   if (Status status = fresh.load_nodes(reader); !status.ok()) return status;
   if (!reader.at_end()) return corrupted(reader, "trailing bytes after the last node");
   *this = std::move(fresh);
   return ok_status();
 }
 
-Status Store::load_sessions(SnapshotReader& reader) {
+Status Store::load_sessions(SnapshotReader& reader, std::uint8_t version) {
   const std::uint64_t count = reader.u64();
   if (count > config_.sessions_max) return corrupted(reader, "more sessions than sessions_max");
   for (std::uint64_t i = 0; i < count; ++i) {
     const SessionId id{reader.u64()};
     const auto timeout_ms = static_cast<std::int64_t>(reader.u64());
     const std::uint64_t last_sequence = reader.u64();
+    SessionSecret secret{};
+    if (version != store_snapshot_version_v2) secret = SessionSecret{reader.u64(), reader.u64()};
     if (reader.failed()) return corrupted(reader, "truncated in the session table");
     if (!sessions_.empty() && id <= sessions_.rbegin()->first) {
       return corrupted(reader, "session ids out of order");
@@ -237,7 +241,7 @@ Status Store::load_sessions(SnapshotReader& reader) {
     if (timeout_ms < 1 || timeout_ms > session_timeout_ms_limit) {
       return corrupted(reader, "a session timeout outside [1, session_timeout_ms_limit]");
     }
-    sessions_.emplace_hint(sessions_.end(), id, Session{timeout_ms, {}, last_sequence});
+    sessions_.emplace_hint(sessions_.end(), id, Session{timeout_ms, {}, last_sequence, secret});
   }
   return ok_status();
 }

@@ -97,7 +97,8 @@ void Store::apply_open_session(Entry& entry, const OpenSessionCommand& command) 
     return;
   }
   const SessionId id{entry.zxid.value()};
-  const bool inserted = sessions_.emplace(id, Session{command.timeout_ms, {}, 0}).second;
+  const bool inserted =
+      sessions_.emplace(id, Session{command.timeout_ms, {}, 0, command.secret}).second;
   SYNOD_ASSERT_MSG(inserted, "session ids are zxids, which never repeat");
   entry.response.session = id;
 }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -52,6 +53,7 @@ struct ChildrenPage {
 struct SessionInfo {
   SessionId id{};
   std::int64_t timeout_ms = 0;
+  SessionSecret secret{};
   friend bool operator==(const SessionInfo&, const SessionInfo&) = default;
 };
 
@@ -59,10 +61,12 @@ struct SessionInfo {
 // little-endian; the same state always gives the same bytes.
 //
 //   offset 0   magic "SYND" (4 bytes)
-//          4   version u8 (store_snapshot_version = 2)
+//          4   version u8 (store_snapshot_version = 3)
 //          5   applied_zxid u64
 //              session_count u64, then per session in id order:
-//                id u64, timeout_ms i64, last_sequence u64
+//                id u64, timeout_ms i64, last_sequence u64,
+//                secret_high u64, secret_low u64 (version 2 has no secret:
+//                it reads as 0)
 //              node_count u64 (root included), then per node in pre-order
 //              (children in bytewise name order):
 //                name_length u32, name bytes (empty for the root),
@@ -76,8 +80,9 @@ struct SessionInfo {
 // CORRUPTED and the reason, any damage the checksum or the structural checks
 // (names, order, kinds, owners, limits, exact length) catch.
 // The payload format's version; the file around it has its own
-// (wal::snapshot_file_version).
-inline constexpr std::uint8_t store_snapshot_version = 2;
+// (wal::snapshot_file_version). load_snapshot() also reads the previous one.
+inline constexpr std::uint8_t store_snapshot_version = 3;
+inline constexpr std::uint8_t store_snapshot_version_v2 = 2;
 
 class Store {
  public:
@@ -125,6 +130,8 @@ class Store {
                                                     std::size_t limit) const;
 
   [[nodiscard]] bool session_exists(SessionId session) const;
+  // The open session's secret; nullopt when it is not open.
+  [[nodiscard]] std::optional<SessionSecret> session_secret(SessionId session) const;
   // Every open session, in id order.
   [[nodiscard]] std::vector<SessionInfo> sessions() const;
   [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
@@ -152,6 +159,7 @@ class Store {
     std::int64_t timeout_ms = 0;
     std::set<std::string> ephemerals;
     std::uint64_t last_sequence = 0;  // the highest sequence applied
+    SessionSecret secret{};
   };
   struct Undo;
   struct Entry;
@@ -194,7 +202,7 @@ class Store {
   [[nodiscard]] bool ttl_expired(const Node& node, std::int64_t log_time_ms) const;
 
   // snapshot.cpp: load into a fresh store.
-  Status load_sessions(SnapshotReader& reader);
+  Status load_sessions(SnapshotReader& reader, std::uint8_t version);
   Status load_nodes(SnapshotReader& reader);
 
   StoreConfig config_;

@@ -86,10 +86,17 @@ std::vector<Path> Store::expired_ttl_nodes(std::int64_t log_time_ms, std::size_t
 
 bool Store::session_exists(SessionId session) const { return sessions_.contains(session); }
 
+std::optional<SessionSecret> Store::session_secret(SessionId session) const {
+  const auto it = sessions_.find(session);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second.secret;
+}
+
 std::vector<SessionInfo> Store::sessions() const {
   std::vector<SessionInfo> out;
   out.reserve(sessions_.size());
-  for (const auto& [id, session] : sessions_) out.push_back(SessionInfo{id, session.timeout_ms});
+  for (const auto& [id, session] : sessions_)
+    out.push_back(SessionInfo{id, session.timeout_ms, session.secret});
   return out;
 }
 

@@ -104,7 +104,7 @@ struct OpText {
 struct CommandText {
   std::string operator()(const store::NoopCommand&) const { return "Noop"; }
   std::string operator()(const store::OpenSessionCommand& c) const {
-    return "Open(" + num(c.timeout_ms) + ")";
+    return "Open(" + num(c.timeout_ms) + "," + num(c.secret.high) + ":" + num(c.secret.low) + ")";
   }
   std::string operator()(const store::CloseSessionCommand& c) const {
     return "Close(" + num(c.session.value()) + ")";
@@ -203,7 +203,7 @@ struct ResultText {
   }
   std::string operator()(const SessionResult& r) const {
     return "session(" + num(r.session.value()) + "," + num(r.timeout_ms) + "," +
-           num(r.safe_for_ms) + ")";
+           num(r.safe_for_ms) + "," + num(r.secret.high) + ":" + num(r.secret.low) + ")";
   }
   std::string operator()(const FenceResult& r) const {
     return "fence(" + num(r.token.value()) + ")";

@@ -189,7 +189,8 @@ store::Command random_command(base::Prng& prng) {
     case 0: return store::NoopCommand{};
     case 1:
       return store::OpenSessionCommand{
-          static_cast<std::int64_t>(prng.range(1, protocol::session_timeout_ms_limit))};
+          static_cast<std::int64_t>(prng.range(1, protocol::session_timeout_ms_limit)),
+          SessionSecret{any_u64(prng), any_u64(prng)}};
     case 2: return store::CloseSessionCommand{SessionId{any_u64(prng)}};
     case 3: {
       store::ExpireSessionsCommand c;
@@ -305,7 +306,8 @@ ServerMessage random_server_message(base::Prng& prng) {
     }
     case 6:
       r.body = SessionResult{SessionId{any_u64(prng)}, static_cast<std::int64_t>(prng.next_u64()),
-                             static_cast<std::int64_t>(prng.next_u64())};
+                             static_cast<std::int64_t>(prng.next_u64()),
+                             SessionSecret{any_u64(prng), any_u64(prng)}};
       break;
     default: r.body = FenceResult{Zxid{any_u64(prng)}}; break;
   }

@@ -83,10 +83,10 @@ TEST_CASE("snapshot: every flipped byte is rejected as CORRUPTED and leaves the 
 TEST_CASE("snapshot: an unknown version and a structurally bad body are rejected with the reason") {
   const std::string empty = Store().serialize_snapshot();
   std::string version = empty;
-  version[4] = 3;
+  version[4] = 4;
   put_crc(version);
   Store store;
-  CHECK(store.load_snapshot(version).message.find("version 3") != std::string::npos);
+  CHECK(store.load_snapshot(version).message.find("version 4") != std::string::npos);
   // Root record: magic 4, version 1, applied 8, sessions 8, nodes 8, name 4, children 4.
   std::string kind = empty;
   kind[37] = 9;
@@ -98,4 +98,49 @@ TEST_CASE("snapshot: an unknown version and a structurally bad body are rejected
   put_crc(trailing);
   CHECK(store.load_snapshot(trailing).message.find("trailing bytes") != std::string::npos);
   CHECK(store.load_snapshot(empty).ok());
+}
+
+TEST_CASE("snapshot: a session's secret is kept, in the digest, and survives a round trip") {
+  Fixture f;
+  const SessionSecret secret{0x0123456789abcdefull, 0xfedcba9876543210ull};
+  const SessionId a = f.open_session(4000, secret);
+  const SessionId b = f.open_session(4000, SessionSecret{1, 2});
+  CHECK(f.store.session_secret(a) == secret);
+  CHECK(f.store.session_secret(b) == SessionSecret{1, 2});
+  CHECK_FALSE(f.store.session_secret(SessionId{99}).has_value());
+  Fixture other;
+  other.open_session(4000, SessionSecret{0x0123456789abcdefull, 0});
+  other.open_session(4000, SessionSecret{1, 2});
+  CHECK(other.store.digest() != f.store.digest());  // the secret is state
+  const std::string bytes = f.store.serialize_snapshot();
+  CHECK(bytes.size() == f.store.snapshot_bytes());
+  Store loaded;
+  REQUIRE(loaded.load_snapshot(bytes).ok());
+  CHECK(loaded.session_secret(a) == secret);
+  CHECK(loaded.sessions() == f.store.sessions());
+  CHECK(loaded.digest() == f.store.digest());
+}
+
+TEST_CASE("snapshot: a version 2 snapshot (no secrets) still loads, its sessions' secrets 0") {
+  Fixture f;
+  const SessionId a = f.open_session(4000, SessionSecret{7, 8});
+  const SessionId b = f.open_session(9000, SessionSecret{9, 10});
+  f.create(a, "/e", NodeKind::ephemeral);
+  const std::string v3 = f.store.serialize_snapshot();
+  // Version 2 is version 3 without the two secret words of each session
+  // record (id, timeout, last_sequence, secret_high, secret_low).
+  constexpr std::size_t sessions_at = 4 + 1 + 8 + 8;
+  constexpr std::size_t record = 40;
+  std::string v2 = v3.substr(0, sessions_at);
+  v2[4] = 2;
+  for (std::size_t i = 0; i < 2; ++i) v2 += v3.substr(sessions_at + i * record, 24);
+  v2 += v3.substr(sessions_at + 2 * record);
+  put_crc(v2);
+  Store loaded;
+  REQUIRE(loaded.load_snapshot(v2).ok());
+  CHECK(loaded.session_secret(a) == SessionSecret{});
+  CHECK(loaded.session_secret(b) == SessionSecret{});
+  CHECK(loaded.sessions().at(1).timeout_ms == 9000);
+  CHECK(loaded.ephemerals(a).value() == std::vector<std::string>{"/e"});
+  CHECK(loaded.serialize_snapshot().size() == loaded.snapshot_bytes());
 }

@@ -26,8 +26,8 @@ struct Fixture {
 
   ApplyResult run(const Command& command) { return store.apply(Zxid{++slot}, now_ms, command); }
 
-  SessionId open_session(std::int64_t timeout_ms = 5000) {
-    const ApplyResult result = run(OpenSessionCommand{timeout_ms});
+  SessionId open_session(std::int64_t timeout_ms = 5000, SessionSecret secret = {}) {
+    const ApplyResult result = run(OpenSessionCommand{timeout_ms, secret});
     REQUIRE(result.response.status.ok());
     return result.response.session;
   }
