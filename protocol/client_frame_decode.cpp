@@ -36,6 +36,7 @@ ClientBody read(Reader&, const proto::OpenSessionRequest& m) {
   out.timeout_ms = m.timeout_ms();
   if (m.previous_session().has_value()) out.previous = SessionId{*m.previous_session()};
   out.last_zxid = Zxid{m.last_zxid()};
+  out.secret = SessionSecret{m.secret_high(), m.secret_low()};
   return out;
 }
 

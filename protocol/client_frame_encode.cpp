@@ -91,7 +91,9 @@ struct Writer {
     if (r.previous) previous = r.previous->value();
     return {
         proto::Request::OpenSessionRequest,
-        proto::CreateOpenSessionRequest(fbb, r.timeout_ms, previous, r.last_zxid.value()).Union()};
+        proto::CreateOpenSessionRequest(fbb, r.timeout_ms, previous, r.last_zxid.value(),
+                                        r.secret.high, r.secret.low)
+            .Union()};
   }
   Written operator()(const KeepAliveRequest&) const {
     return {proto::Request::KeepAliveRequest, proto::CreateKeepAliveRequest(fbb).Union()};

@@ -61,11 +61,13 @@ struct CheckFenceRequest {
   Fence fence;
 };
 // previous: move this existing session here; last_zxid: the highest zxid
-// the client has seen (the server must not serve older state).
+// the client has seen (the server must not serve older state); secret: the
+// session's, from its open answer (a move with another is SESSION_EXPIRED).
 struct OpenSessionRequest {
   std::int64_t timeout_ms = 0;
   std::optional<SessionId> previous;
   Zxid last_zxid{};
+  SessionSecret secret{};
 };
 struct KeepAliveRequest {};
 struct SyncRequest {};

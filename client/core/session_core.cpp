@@ -62,7 +62,10 @@ void SessionCore::on_connected(std::int64_t now_ms) {
 // server answers nothing before it has applied last_zxid (DESIGN.md, Store).
 void SessionCore::send_open(std::int64_t now_ms) {
   protocol::OpenSessionRequest open{options_.session_timeout_ms, std::nullopt, last_zxid_};
-  if (session_ != SessionId{0}) open.previous = session_;
+  if (session_ != SessionId{0}) {
+    open.previous = session_;
+    open.secret = secret_;
+  }
   Request request{RequestId{0}, Kind::open, open, phase_deadline_ms_, 0, 0, false};
   const bool sent = send(now_ms, std::move(request));
   SYNOD_ASSERT_MSG(sent, "an open-session frame is tiny");
@@ -112,6 +115,7 @@ void SessionCore::on_open_answer(std::int64_t now_ms, const Request& open,
       result->session != SessionId{0}) {
     const bool first = session_ == SessionId{0};
     session_ = result->session;
+    if (first) secret_ = result->secret;
     timeout_ms_ = result->timeout_ms;
     phase_ = Phase::connected;
     failures_ = 0;

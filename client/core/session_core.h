@@ -257,6 +257,7 @@ class SessionCore {
   bool closing_ = false;                // close() was called
 
   SessionId session_{};
+  SessionSecret secret_{};       // from the open answer; sent on every move
   std::int64_t timeout_ms_ = 0;  // negotiated
   Zxid last_zxid_{};
   std::int64_t safe_until_ms_ = 0;

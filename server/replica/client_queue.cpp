@@ -87,6 +87,16 @@ bool ClientQueue::answer_write(std::uint64_t request_id, protocol::Response resp
   return false;
 }
 
+void ClientQueue::refuse_unproposed_writes(SessionId session, Zxid applied,
+                                           const protocol::Status& status) {
+  for (std::size_t i = propose_from_; i < queue_.size(); ++i) {
+    Pending& p = queue_[i];
+    const auto* write = std::get_if<WriteUnproposed>(&p.state);
+    if (write == nullptr || write->command.session != session) continue;
+    p.state = AnswerReady{protocol::Response{p.request_id, applied, status, {}}, true};
+  }
+}
+
 void ClientQueue::assign_read_index(std::span<const std::uint64_t> request_ids, Slot index) {
   SYNOD_ASSERT(std::is_sorted(request_ids.begin(), request_ids.end()));
   for (Pending& p : queue_) {

@@ -123,6 +123,10 @@ class ClientQueue {
   // ---- the session the connection acts as (0: none) ----
   [[nodiscard]] SessionId session() const { return session_; }
   void end_session() { session_ = SessionId{0}; }
+  // Answers `status` (stamped `applied`, then restamped) every write of
+  // `session` not yet proposed: a refused move's writes, queued as the
+  // session the connection did not get.
+  void refuse_unproposed_writes(SessionId session, Zxid applied, const protocol::Status& status);
   // The client moves `session` here, having seen up to `last_zxid`: nothing
   // is answered before the replica has applied it.
   void move_session_here(SessionId session, Zxid last_zxid);

@@ -169,6 +169,13 @@ void Replica::submit_read(ClientId id, ClientQueue& client, std::uint64_t reques
 void Replica::open_session(ClientId id, ClientQueue& client, std::uint64_t request_id,
                            const protocol::OpenSessionRequest& request) {
   if (request.previous) {
+    // Ids never repeat and a secret never changes: a session this replica
+    // knows under another secret is refused at once, unbound and untouched.
+    if (auto known = store_.session_secret(*request.previous);
+        known && *known != request.secret) {
+      answer_now(id, client, request_id, secret_mismatch(*request.previous));
+      return;
+    }
     // Moving a session here: answer (after a read-index round, so the
     // session's existence is current) only once we have applied what the
     // client had seen.

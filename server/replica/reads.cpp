@@ -112,9 +112,10 @@ protocol::Response Replica::evaluate_read(ClientId id, ClientQueue& client) {
                  [&](const protocol::KeepAliveRequest&) { (void)vouch(client.session(), r); },
                  [&](const protocol::OpenSessionRequest& q) {
                    SYNOD_ASSERT_MSG(q.previous, "only a moved session's open is a read");
-                   if (!vouch(*q.previous, r)) {
+                   if (!vouch_move(*q.previous, q.secret, r)) {
                      client.end_session();
                      rebind(id, *q.previous, client);
+                     client.refuse_unproposed_writes(*q.previous, Zxid{applied_.value()}, r.status);
                    }
                  },
                  [&](const protocol::SetWatchRequest& q) { set_watch(id, q, r); },
@@ -139,6 +140,23 @@ bool Replica::vouch(SessionId session, Response& r) {
   const std::int64_t timeout = liveness_.timeout_ms(session);
   r.body = protocol::SessionResult{session, timeout, timeout, *store_.session_secret(session)};
   return true;
+}
+
+protocol::Status Replica::secret_mismatch(SessionId session) {
+  return protocol::Status{protocol::Error::SESSION_EXPIRED,
+                          "session " + std::to_string(session.value()) +
+                              ": the secret does not match"};
+}
+
+// A move's answer: vouch() for a session whose secret matches (a session
+// opened before secrets existed has 0, and accepts only 0).
+bool Replica::vouch_move(SessionId session, const SessionSecret& secret, Response& r) {
+  const std::optional<SessionSecret> known = store_.session_secret(session);
+  if (known && *known != secret) {
+    r.status = secret_mismatch(session);
+    return false;
+  }
+  return vouch(session, r);
 }
 
 // A watch; from a past zxid, a persistent one whose retained events since

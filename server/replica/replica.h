@@ -267,6 +267,12 @@ class Replica {
   // The head's answer; replayed watch events are emitted before it.
   [[nodiscard]] protocol::Response evaluate_read(ClientId id, ClientQueue& client);
   [[nodiscard]] bool vouch(SessionId session, protocol::Response& r);
+  // vouch() if `secret` is the session's, else SESSION_EXPIRED saying so.
+  [[nodiscard]] bool vouch_move(SessionId session, const SessionSecret& secret,
+                                protocol::Response& r);
+  // SESSION_EXPIRED "session N: the secret does not match" (ZooKeeper's
+  // answer to a bad password).
+  static protocol::Status secret_mismatch(SessionId session);
   void set_watch(ClientId id, const protocol::SetWatchRequest& q, protocol::Response& r);
   void set_one_shot_watch(ClientId id, const protocol::SetWatchRequest& q, protocol::Response& r);
 

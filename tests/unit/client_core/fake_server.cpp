@@ -132,7 +132,7 @@ std::size_t Harness::open(SessionId s, std::int64_t timeout, Zxid zxid) {
   REQUIRE(std::holds_alternative<protocol::OpenSessionRequest>(open.body));
   session = s;
   timeout_ms = timeout;
-  answer(open, zxid, protocol::SessionResult{s, timeout, timeout});
+  answer(open, zxid, protocol::SessionResult{s, timeout, timeout, secret});
   REQUIRE(core_.phase() == Phase::connected);
   (void)events();  // the connected event; tests of it open by hand
   return server;

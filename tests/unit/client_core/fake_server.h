@@ -55,6 +55,7 @@ class Harness {
 
   SessionId session{};
   std::int64_t timeout_ms = 0;
+  SessionSecret secret{};  // what open() answers
 
  private:
   base::Prng prng_;

@@ -526,3 +526,25 @@ TEST_CASE("session: next_wakeup names the next thing on_tick will do") {
   (void)h.expect_send();
   CHECK(*h.core().next_wakeup_ms() == 3000);  // a request does not delay the keep-alive
 }
+
+TEST_CASE("session: the secret from the open answer is sent on every move, never on an open") {
+  Harness h(4);
+  h.secret = SessionSecret{0xabcull, 0xdefull};
+  h.core().start(h.now);
+  (void)h.expect_connect();
+  h.connected();
+  const auto first = h.expect_send();
+  CHECK(std::get<protocol::OpenSessionRequest>(first.body).secret == SessionSecret{});
+  h.answer(first, Zxid{5}, protocol::SessionResult{sid, 9000, 9000, h.secret});
+  REQUIRE(h.core().phase() == Phase::connected);
+  for (int move = 0; move < 2; ++move) {
+    h.now += 1000;
+    h.disconnected();
+    const auto open = h.reconnect_to_move();
+    const auto& body = std::get<protocol::OpenSessionRequest>(open.body);
+    REQUIRE(body.previous.has_value());
+    CHECK(body.secret == h.secret);
+    h.answer(open, Zxid{5}, protocol::SessionResult{sid, 9000, 9000, h.secret});
+    REQUIRE(h.core().phase() == Phase::connected);
+  }
+}

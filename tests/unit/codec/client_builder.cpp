@@ -119,7 +119,8 @@ struct Writer {
     fb::Optional<std::uint64_t> previous = fb::nullopt;
     if (r.previous) previous = r.previous->value();
     return {proto::Request::OpenSessionRequest,
-            proto::CreateOpenSessionRequest(fbb, r.timeout_ms, previous, r.last_zxid.value())
+            proto::CreateOpenSessionRequest(fbb, r.timeout_ms, previous, r.last_zxid.value(),
+                                            r.secret.high, r.secret.low)
                 .Union()};
   }
   Built operator()(const KeepAliveRequest&) const {

@@ -158,7 +158,8 @@ struct BodyText {
   }
   std::string operator()(const OpenSessionRequest& r) const {
     return "OpenSession(" + num(r.timeout_ms) + "," +
-           (r.previous ? num(r.previous->value()) : "none") + "," + num(r.last_zxid.value()) + ")";
+           (r.previous ? num(r.previous->value()) : "none") + "," + num(r.last_zxid.value()) + "," +
+           num(r.secret.high) + ":" + num(r.secret.low) + ")";
   }
   std::string operator()(const KeepAliveRequest&) const { return "KeepAlive"; }
   std::string operator()(const SyncRequest&) const { return "Sync"; }

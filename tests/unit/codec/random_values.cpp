@@ -228,6 +228,7 @@ ClientRequest random_client_request(base::Prng& prng) {
       OpenSessionRequest o{static_cast<std::int64_t>(prng.next_u64()), std::nullopt,
                            Zxid{any_u64(prng)}};
       if (prng.chance(1, 2)) o.previous = SessionId{any_u64(prng)};
+      o.secret = SessionSecret{any_u64(prng), any_u64(prng)};
       r.body = o;
       break;
     }

@@ -294,3 +294,27 @@ TEST_CASE("client queue: random histories keep arrival order, never propose a wr
   CHECK(sent > 1000);
   CHECK(timed_out > 100);
 }
+
+TEST_CASE("client queue: a refused move's unproposed writes are answered, never proposed") {
+  ClientQueue q(pending_max, timeout_ms);
+  const SessionId stolen{9};
+  q.move_session_here(stolen, Zxid{0});
+  q.push_read(1, 0, get_body(), true);                   // the move's read
+  q.push_write(2, 0, write_command(stolen, 2));          // queued as the session
+  q.push_write(3, 0, write_command(SessionId{5}, 3));    // another session's: kept
+  CHECK(q.take_proposable().empty());
+  q.end_session();
+  const protocol::Status refused{protocol::Error::SESSION_EXPIRED, "session 9: no"};
+  q.refuse_unproposed_writes(stolen, Zxid{4}, refused);
+  q.check_invariants();
+  const std::uint64_t move_read[] = {1};
+  q.assign_read_index(move_read, Slot{4});
+  CHECK(serve_read(q, 4) == 1);
+  REQUIRE(q.turn(Slot{4}) == Turn::answer);
+  const protocol::Response second = q.pop_answer();
+  CHECK(second.request_id == 2);
+  CHECK(second.status.error == protocol::Error::SESSION_EXPIRED);
+  const auto proposable = q.take_proposable();
+  REQUIRE(proposable.size() == 1);
+  CHECK(proposable[0].request_id == 3);
+}

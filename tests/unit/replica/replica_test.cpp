@@ -451,3 +451,53 @@ TEST_CASE(
   s.tick(100);
   CHECK_FALSE(s.replica->store().session_exists(session));
 }
+
+TEST_CASE("replica: a move needs the session's secret; a wrong one is SESSION_EXPIRED, untouched") {
+  Single s;
+  s.tick(40);
+  const ClientId owner{1};
+  const ClientId thief{2};
+  const ClientId mover{3};
+  const auto opened = s.request(owner, 1, protocol::OpenSessionRequest{2000, std::nullopt, Zxid{}});
+  REQUIRE(opened.status.ok());
+  const auto result = std::get<protocol::SessionResult>(opened.body);
+  CHECK(result.secret != SessionSecret{});
+  CHECK(s.replica->store().session_secret(result.session) == result.secret);
+  REQUIRE(s.request(owner, 2, create("/eph", "", protocol::NodeKind::ephemeral)).status.ok());
+  // The thief knows the id (ephemeral_owner) and pipelines a move, a delete
+  // and a close behind it.
+  protocol::OpenSessionRequest steal{2000, result.session, opened.zxid};
+  steal.secret = SessionSecret{result.secret.high, result.secret.low ^ 1};
+  s.received.clear();
+  s.replica->on_request(thief, protocol::ClientRequest{10, steal});
+  s.replica->on_request(thief, protocol::ClientRequest{11, protocol::WriteRequest{
+                                                               std::nullopt, protocol::DeleteOp{
+                                                                                 path("/eph"), {}}}});
+  s.replica->on_request(thief, protocol::ClientRequest{12, protocol::CloseSessionRequest{}});
+  s.settle();
+  s.tick(2);
+  std::vector<protocol::Response> answers;
+  for (auto& m : s.received) {
+    if (auto* r = std::get_if<protocol::Response>(&m.message); r && m.client == thief)
+      answers.push_back(*r);
+  }
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[0].status.error == protocol::Error::SESSION_EXPIRED);
+  CHECK(answers[0].status.message ==
+        "session " + std::to_string(result.session.value()) + ": the secret does not match");
+  CHECK(answers[1].status.error == protocol::Error::SESSION_EXPIRED);
+  CHECK(answers[2].status.error == protocol::Error::SESSION_EXPIRED);
+  CHECK(s.replica->store().session_exists(result.session));
+  CHECK(s.replica->store().exists(path("/eph")).ok());
+  CHECK(s.request(owner, 3, create("/still", "")).status.ok());
+  // With the secret the session moves, and writes as itself there.
+  protocol::OpenSessionRequest move{2000, result.session, opened.zxid};
+  move.secret = result.secret;
+  const auto moved = s.request(mover, 20, move);
+  REQUIRE_MESSAGE(moved.status.ok(), moved.status.message);
+  CHECK(std::get<protocol::SessionResult>(moved.body).session == result.session);
+  CHECK(std::get<protocol::SessionResult>(moved.body).secret == result.secret);
+  CHECK(s.request(mover, 21, protocol::WriteRequest{std::nullopt, protocol::DeleteOp{
+                                                                      path("/eph"), {}}})
+            .status.ok());
+}
