@@ -160,12 +160,20 @@ void SessionCore::on_response(std::int64_t now_ms, protocol::Response response) 
   extend_safe_until(request, response);
   if (request.kind == Kind::keep_alive) keep_alive_in_flight_ = false;
   const bool expired = response.status.error == protocol::Error::SESSION_EXPIRED;
+  // This connection lost the session to another: move it back here or on.
+  const bool moved = response.status.error == protocol::Error::SESSION_MOVED;
+  const std::string moved_why = moved ? response.status.message : std::string();
   if (request.kind == Kind::read) watches_.on_answer(request.body, response);
   if (request.kind == Kind::rewatch && !expired) on_rewatch_answer(request, response);
   const bool user = request.id != RequestId{0} && !request.abandoned;
   if (user) complete(request, std::move(response));
   if (expired) {
     end_session(Phase::expired, "server " + std::to_string(server_) + " says the session expired");
+    return;
+  }
+  if (moved) {
+    connection_failed(now_ms, "server " + std::to_string(server_) + " says the session moved: " +
+                                  moved_why);
     return;
   }
   if (request.kind == Kind::close) {

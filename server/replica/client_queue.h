@@ -123,6 +123,13 @@ class ClientQueue {
   // ---- the session the connection acts as (0: none) ----
   [[nodiscard]] SessionId session() const { return session_; }
   void end_session() { session_ = SessionId{0}; }
+  // The session moved to another connection: unbound, and moved_away()
+  // until this connection opens or moves a session itself.
+  void session_moved_away() {
+    session_ = SessionId{0};
+    moved_away_ = true;
+  }
+  [[nodiscard]] bool moved_away() const { return moved_away_; }
   // Answers `status` (stamped `applied`, then restamped) every write of
   // `session` not yet proposed: a refused move's writes, queued as the
   // session the connection did not get.
@@ -178,6 +185,7 @@ class ClientQueue {
   std::int64_t last_arrival_ms_ = std::numeric_limits<std::int64_t>::min();
 
   SessionId session_{};
+  bool moved_away_ = false;  // session_moved_away() since the last open or move
   Slot wait_for_{};   // a moved session: answer nothing before applying this
   Zxid last_zxid_{};  // the highest zxid sent on this connection
   std::deque<Pending> queue_;

@@ -18,6 +18,16 @@ protocol::Status error(protocol::Error code, std::string message) {
 
 using base::Overloaded;
 
+// A connection without a session: SESSION_MOVED when its session moved to
+// another connection (ZooKeeper's answer there), else SESSION_EXPIRED.
+protocol::Status no_session(const ClientQueue& client, std::string why) {
+  if (client.moved_away()) {
+    return error(protocol::Error::SESSION_MOVED,
+                 "the session moved to another connection; " + std::move(why));
+  }
+  return error(protocol::Error::SESSION_EXPIRED, std::move(why));
+}
+
 }  // namespace
 
 void Replica::on_request(ClientId id, protocol::ClientRequest request) {
@@ -57,7 +67,7 @@ void Replica::on_request(ClientId id, protocol::ClientRequest request) {
           [&](protocol::OpenSessionRequest& open) { open_session(id, client, rid, open); },
           [&](protocol::KeepAliveRequest& body) {
             if (client.session() == SessionId{0}) {
-              answer_now(id, client, rid, error(protocol::Error::SESSION_EXPIRED, "no session"));
+              answer_now(id, client, rid, no_session(client, "no session"));
               return;
             }
             // Answered after a read-index round that carries the session to
@@ -108,8 +118,7 @@ void Replica::submit_write(ClientId id, ClientQueue& client, std::uint64_t reque
                            codec::LogCommand command) {
   const bool opens = std::holds_alternative<store::OpenSessionCommand>(command.command);
   if (!opens && client.session() == SessionId{0}) {
-    answer_now(id, client, request_id,
-               error(protocol::Error::SESSION_EXPIRED, "open a session before writing"));
+    answer_now(id, client, request_id, no_session(client, "open a session before writing"));
     return;
   }
   // Before anything is proposed or forwarded (admission.h).

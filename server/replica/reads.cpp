@@ -116,6 +116,8 @@ protocol::Response Replica::evaluate_read(ClientId id, ClientQueue& client) {
                      client.end_session();
                      rebind(id, *q.previous, client);
                      client.refuse_unproposed_writes(*q.previous, Zxid{applied_.value()}, r.status);
+                   } else {
+                     session_moved_here(id, *q.previous);
                    }
                  },
                  [&](const protocol::SetWatchRequest& q) { set_watch(id, q, r); },

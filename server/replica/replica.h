@@ -267,6 +267,9 @@ class Replica {
   // The head's answer; replayed watch events are emitted before it.
   [[nodiscard]] protocol::Response evaluate_read(ClientId id, ClientQueue& client);
   [[nodiscard]] bool vouch(SessionId session, protocol::Response& r);
+  // Tells every other local connection bound to `session` that it moved to
+  // `to` (SessionEvent moved), and unbinds them.
+  void session_moved_here(ClientId to, SessionId session);
   // vouch() if `secret` is the session's, else SESSION_EXPIRED saying so.
   [[nodiscard]] bool vouch_move(SessionId session, const SessionSecret& secret,
                                 protocol::Response& r);

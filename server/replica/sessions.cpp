@@ -114,6 +114,28 @@ void Replica::after_apply_sessions(const codec::LogCommand& command,
       command.command);
 }
 
+// Every other connection here bound to `session`, which has just moved to
+// connection `to`, is told SESSION_MOVED and unbound; its writes not yet
+// proposed are refused SESSION_MOVED (ZooKeeper's answer to the old one).
+void Replica::session_moved_here(ClientId to, SessionId session) {
+  std::vector<ClientId> others;
+  for (auto it = session_clients_.lower_bound({session, ClientId{0}});
+       it != session_clients_.end() && it->first == session; ++it) {
+    if (it->second != to) others.push_back(it->second);
+  }
+  const std::string why = "session " + std::to_string(session.value()) +
+                          " moved to another connection on " + node_name(options_.core.self);
+  for (const ClientId id : others) {
+    ClientQueue& client = clients_.at(id);
+    emit(id, protocol::SessionEvent{protocol::SessionState::moved, session, why});
+    client.session_moved_away();
+    rebind(id, session, client);
+    client.refuse_unproposed_writes(session, Zxid{applied_.value()},
+                                    protocol::Status{protocol::Error::SESSION_MOVED, why});
+    pump(id, client);
+  }
+}
+
 void Replica::on_session_gone(SessionId session, protocol::SessionState state) {
   liveness_.forget(session);
   std::vector<ClientId> bound;

@@ -548,3 +548,19 @@ TEST_CASE("session: the secret from the open answer is sent on every move, never
     REQUIRE(h.core().phase() == Phase::connected);
   }
 }
+
+TEST_CASE("session: a SESSION_MOVED answer gives the connection up and moves the session on") {
+  Harness h(15);
+  h.secret = SessionSecret{3, 4};
+  h.open(sid, 9000);
+  (void)h.submit(get("/x"));
+  const auto read = h.expect_send();
+  h.answer(read, Zxid{5}, {}, protocol::Status{protocol::Error::SESSION_MOVED, "elsewhere"});
+  h.expect_close();
+  CHECK(h.core().phase() != Phase::expired);
+  const auto open = h.reconnect_to_move();
+  const auto& body = std::get<protocol::OpenSessionRequest>(open.body);
+  REQUIRE(body.previous.has_value());
+  CHECK(*body.previous == sid);
+  CHECK(body.secret == h.secret);
+}

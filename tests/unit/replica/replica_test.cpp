@@ -501,3 +501,32 @@ TEST_CASE("replica: a move needs the session's secret; a wrong one is SESSION_EX
                                                                       path("/eph"), {}}})
             .status.ok());
 }
+
+TEST_CASE("replica: once a session moves, its old connection is told SESSION_MOVED and refused") {
+  Single s;
+  s.tick(40);
+  const ClientId old_connection{1};
+  const ClientId new_connection{2};
+  const auto opened =
+      s.request(old_connection, 1, protocol::OpenSessionRequest{2000, std::nullopt, Zxid{}});
+  REQUIRE(opened.status.ok());
+  const auto result = std::get<protocol::SessionResult>(opened.body);
+  protocol::OpenSessionRequest move{2000, result.session, opened.zxid};
+  move.secret = result.secret;
+  REQUIRE(s.request(new_connection, 10, move).status.ok());
+  bool told = false;
+  for (auto& m : s.received) {
+    const auto* e = std::get_if<protocol::SessionEvent>(&m.message);
+    if (e == nullptr) continue;
+    CHECK(m.client == old_connection);  // the new connection is not told
+    told = told || (e->state == protocol::SessionState::moved && e->session == result.session);
+  }
+  CHECK(told);
+  const auto write = s.request(old_connection, 2, create("/old", ""));
+  CHECK(write.status.error == protocol::Error::SESSION_MOVED);
+  CHECK(s.request(old_connection, 3, protocol::KeepAliveRequest{}).status.error ==
+        protocol::Error::SESSION_MOVED);
+  CHECK_FALSE(s.replica->store().exists(path("/old")).ok());
+  CHECK(s.request(new_connection, 11, create("/new", "")).status.ok());
+  CHECK(s.replica->store().session_exists(result.session));
+}
