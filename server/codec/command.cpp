@@ -22,8 +22,9 @@ struct WrittenCommand {
   fb::Offset<void> value;
 };
 
-WrittenCommand write(Builder& fbb, const store::NoopCommand&) {
-  return {proto::StoreCommand::NoopCommand, proto::CreateNoopCommand(fbb).Union()};
+WrittenCommand write(Builder& fbb, const store::NoopCommand& c) {
+  return {proto::StoreCommand::NoopCommand,
+          proto::CreateNoopCommand(fbb, c.leader.round, c.leader.node.value()).Union()};
 }
 
 WrittenCommand write(Builder& fbb, const store::OpenSessionCommand& c) {
@@ -41,8 +42,10 @@ WrittenCommand write(Builder& fbb, const store::ExpireSessionsCommand& c) {
   raw.reserve(c.sessions.size());
   for (SessionId s : c.sessions) raw.push_back(s.value());
   const auto sessions = fbb.CreateVector(raw);
-  return {proto::StoreCommand::ExpireSessionsCommand,
-          proto::CreateExpireSessionsCommand(fbb, sessions).Union()};
+  return {
+      proto::StoreCommand::ExpireSessionsCommand,
+      proto::CreateExpireSessionsCommand(fbb, sessions, c.proposer.round, c.proposer.node.value())
+          .Union()};
 }
 
 WrittenCommand write(Builder& fbb, const store::RemoveExpiredTtlCommand& c) {
@@ -68,7 +71,9 @@ WrittenCommand write(Builder& fbb, const store::MultiCommand& c) {
           proto::CreateMultiCommand(fbb, c.session.value(), fence, ops).Union()};
 }
 
-store::Command read(Reader&, const proto::NoopCommand&) { return store::NoopCommand{}; }
+store::Command read(Reader&, const proto::NoopCommand& c) {
+  return store::NoopCommand{Ballot{c.leader_round(), NodeId{c.leader_node()}}};
+}
 
 store::Command read(Reader&, const proto::OpenSessionCommand& c) {
   return store::OpenSessionCommand{c.timeout_ms(), SessionSecret{c.secret_high(), c.secret_low()}};
@@ -80,6 +85,7 @@ store::Command read(Reader&, const proto::CloseSessionCommand& c) {
 
 store::Command read(Reader& r, const proto::ExpireSessionsCommand& c) {
   store::ExpireSessionsCommand out;
+  out.proposer = Ballot{c.proposer_round(), NodeId{c.proposer_node()}};
   if (c.sessions() == nullptr) return out;
   if (c.sessions()->size() > store::expire_sessions_max) {
     r.fail("an expiry of " + std::to_string(c.sessions()->size()) +

@@ -36,6 +36,13 @@ void Replica::note_session_active(SessionId session) {
 
 void Replica::on_became_leader() {
   const std::size_t sessions = liveness_.became_leader(liveness_now());
+  // Its first command names its ballot: from that slot on, every replica
+  // skips expiries an older leadership proposed (store/command.h), which a
+  // minority may still hold and this leader's phase 1 did not see.
+  std::vector<codec::LogCommand> opening;
+  opening.push_back(
+      codec::LogCommand{0, SessionId{0}, 0, store::NoopCommand{core_->status().promised}});
+  propose_now(std::move(opening));
   output_.notes.push_back(node_name(options_.core.self) + " leads: " + std::to_string(sessions) +
                           " session(s) get a fresh timeout before any expires");
 }
@@ -57,7 +64,8 @@ void Replica::session_tick() {
   // inside the variant's move when push_back reallocates here.
   commands.reserve(2);
   store::ExpireSessionsCommand expire{
-      liveness_.due_for_expiry(liveness_now(), options_.expire_sessions_per_entry_max)};
+      liveness_.due_for_expiry(liveness_now(), options_.expire_sessions_per_entry_max),
+      core_->status().promised};
   if (!expire.sessions.empty()) {
     output_.notes.push_back("leader proposes expiring " + std::to_string(expire.sessions.size()) +
                             " session(s), starting with " +

@@ -56,8 +56,14 @@ struct CloseSessionCommand {
 
 // Proposed by the leader: expires each listed session that still exists
 // (unknown ones are skipped), removing their ephemerals in this entry.
+// `proposer` is the ballot of the leader that proposed it: an expiry from a
+// leadership older than the newest one applied (a value an old leader got
+// accepted by a minority, chosen later through a new leader's phase 1) is
+// skipped whole. The newer leader gave every session a fresh timeout and may
+// have vouched for them since (consensus/README.md §12).
 struct ExpireSessionsCommand {
   std::vector<SessionId> sessions;
+  Ballot proposer{};
 };
 
 // Proposed by the leader from Store::expired_ttl_nodes(): removes each listed
@@ -68,8 +74,12 @@ struct RemoveExpiredTtlCommand {
   std::vector<Path> paths;
 };
 
-// No change: a new leader's gap filler, or a sync marker.
-struct NoopCommand {};
+// No change: a new leader's gap filler, or a sync marker. With `leader`
+// set, a new leader's first command: from its slot on, expiries proposed
+// under older ballots are skipped (ExpireSessionsCommand).
+struct NoopCommand {
+  Ballot leader{};
+};
 
 using Command =
     std::variant<NoopCommand, OpenSessionCommand, CloseSessionCommand, ExpireSessionsCommand,

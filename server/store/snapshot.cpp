@@ -41,7 +41,8 @@ void put_bytes(std::string& out, std::string_view bytes) {
 
 std::uint64_t Store::digest() const {
   base::Hash64 hash;
-  hash.u64(applied_zxid_.value()).u64(sessions_.size());
+  hash.u64(applied_zxid_.value()).u64(leadership_.round).u64(leadership_.node.value());
+  hash.u64(sessions_.size());
   for (const auto& [id, session] : sessions_) {
     hash.u64(id.value()).u64(static_cast<std::uint64_t>(session.timeout_ms));
     hash.u64(session.last_sequence).u64(session.secret.high).u64(session.secret.low);
@@ -63,6 +64,8 @@ std::string Store::serialize_snapshot() const {
   out.append(snapshot_magic);
   base::put_u8(out, store_snapshot_version);
   base::put_u64(out, applied_zxid_.value());
+  base::put_u64(out, leadership_.round);
+  base::put_u32(out, leadership_.node.value());
   base::put_u64(out, sessions_.size());
   for (const auto& [id, session] : sessions_) {
     base::put_u64(out, id.value());
@@ -215,6 +218,10 @@ Status Store::load_snapshot(std::string_view bytes) {
   SnapshotReader reader(bytes.substr(snapshot_header_bytes, body_end - snapshot_header_bytes));
   Store fresh(config_);
   fresh.applied_zxid_ = Zxid{reader.u64()};
+  if (version != store_snapshot_version_v2) {
+    fresh.leadership_.round = reader.u64();
+    fresh.leadership_.node = NodeId{reader.u32()};
+  }
   if (Status status = fresh.load_sessions(reader, version); !status.ok()) return status;
   if (Status status = fresh.load_nodes(reader); !status.ok()) return status;
   if (!reader.at_end()) return corrupted(reader, "trailing bytes after the last node");

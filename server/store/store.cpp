@@ -60,7 +60,8 @@ ApplyResult Store::apply(Zxid zxid, std::int64_t log_time_ms, const Command& com
       [&](const auto& c) {
         using T = std::decay_t<decltype(c)>;
         if constexpr (std::is_same_v<T, NoopCommand>) {
-          // Nothing changes; applied_zxid advances below.
+          // Nothing changes but the newest leadership; applied_zxid advances below.
+          leadership_ = std::max(leadership_, c.leader);
         } else if constexpr (std::is_same_v<T, OpenSessionCommand>) {
           apply_open_session(entry, c);
         } else if constexpr (std::is_same_v<T, CloseSessionCommand>) {
@@ -120,6 +121,7 @@ void Store::apply_expire_sessions(Entry& entry, const ExpireSessionsCommand& com
                                   " sessions, above expire_sessions_max");
     return;
   }
+  if (command.proposer < leadership_) return;  // an older leadership's expiry: skipped
   std::vector<SessionId> ids = command.sessions;
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());

@@ -63,6 +63,8 @@ struct SessionInfo {
 //   offset 0   magic "SYND" (4 bytes)
 //          4   version u8 (store_snapshot_version = 3)
 //          5   applied_zxid u64
+//              leadership round u64, node u32 (the newest leader's
+//              NoopCommand; version 2 has none: it reads as 0)
 //              session_count u64, then per session in id order:
 //                id u64, timeout_ms i64, last_sequence u64,
 //                secret_high u64, secret_low u64 (version 2 has no secret:
@@ -113,6 +115,7 @@ class Store {
 
   // ---- Reads: pure, at applied_zxid(). ----
   [[nodiscard]] Zxid applied_zxid() const { return applied_zxid_; }
+  [[nodiscard]] Ballot leadership() const { return leadership_; }
   // NO_NODE if absent.
   [[nodiscard]] Result<NodeView> get(const Path& path) const;
   [[nodiscard]] Result<Stat> exists(const Path& path) const;
@@ -208,6 +211,7 @@ class Store {
   StoreConfig config_;
   std::unique_ptr<Node> root_;
   Zxid applied_zxid_{};
+  Ballot leadership_{};  // the newest leader's NoopCommand applied so far
   std::size_t node_count_ = 1;
   std::uint64_t name_and_data_bytes_ = 0;  // every node's name and data
   std::map<SessionId, Session> sessions_;

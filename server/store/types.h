@@ -53,7 +53,7 @@ static_assert(log_time_ms_max + session_timeout_ms_limit > log_time_ms_max);
 
 // Snapshot bytes (store.h's layout): fixed, per session, per node beyond its
 // name and data.
-inline constexpr std::uint64_t snapshot_fixed_bytes = 4 + 1 + 8 + 8 + 8 + 4;
+inline constexpr std::uint64_t snapshot_fixed_bytes = 4 + 1 + 8 + 8 + 4 + 8 + 8 + 4;
 inline constexpr std::uint64_t snapshot_session_bytes = 8 + 8 + 8 + 16;
 inline constexpr std::uint64_t snapshot_node_bytes = 4 + 4 + 1 + 6 * 8 + 4 + 4 + 4;
 

@@ -102,7 +102,9 @@ struct OpText {
 };
 
 struct CommandText {
-  std::string operator()(const store::NoopCommand&) const { return "Noop"; }
+  std::string operator()(const store::NoopCommand& c) const {
+    return "Noop(" + to_string(c.leader) + ")";
+  }
   std::string operator()(const store::OpenSessionCommand& c) const {
     return "Open(" + num(c.timeout_ms) + "," + num(c.secret.high) + ":" + num(c.secret.low) + ")";
   }
@@ -112,7 +114,7 @@ struct CommandText {
   std::string operator()(const store::ExpireSessionsCommand& c) const {
     std::string out = "Expire(";
     for (SessionId id : c.sessions) out += num(id.value()) + ",";
-    return out + ")";
+    return out + " by " + to_string(c.proposer) + ")";
   }
   std::string operator()(const store::RemoveExpiredTtlCommand& c) const {
     std::string out = "RemoveTtl(";

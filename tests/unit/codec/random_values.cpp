@@ -186,7 +186,9 @@ consensus::Message random_message(base::Prng& prng) {
 
 store::Command random_command(base::Prng& prng) {
   switch (prng.below(7)) {
-    case 0: return store::NoopCommand{};
+    case 0:
+      return store::NoopCommand{
+          Ballot{prng.below(1u << 20), NodeId{static_cast<std::uint32_t>(prng.below(8))}}};
     case 1:
       return store::OpenSessionCommand{
           static_cast<std::int64_t>(prng.range(1, protocol::session_timeout_ms_limit)),
@@ -194,6 +196,7 @@ store::Command random_command(base::Prng& prng) {
     case 2: return store::CloseSessionCommand{SessionId{any_u64(prng)}};
     case 3: {
       store::ExpireSessionsCommand c;
+      c.proposer = Ballot{prng.below(1u << 20), NodeId{static_cast<std::uint32_t>(prng.below(8))}};
       const auto count = prng.below(6);
       for (std::uint64_t i = 0; i < count; ++i) c.sessions.push_back(SessionId{any_u64(prng)});
       return c;

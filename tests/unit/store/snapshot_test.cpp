@@ -87,9 +87,10 @@ TEST_CASE("snapshot: an unknown version and a structurally bad body are rejected
   put_crc(version);
   Store store;
   CHECK(store.load_snapshot(version).message.find("version 4") != std::string::npos);
-  // Root record: magic 4, version 1, applied 8, sessions 8, nodes 8, name 4, children 4.
+  // Root record: magic 4, version 1, applied 8, leadership 12, sessions 8, nodes 8, name 4,
+  // children 4.
   std::string kind = empty;
-  kind[37] = 9;
+  kind[49] = 9;
   put_crc(kind);
   const Status bad_kind = store.load_snapshot(kind);
   CHECK(bad_kind.error == Error::CORRUPTED);
@@ -127,11 +128,13 @@ TEST_CASE("snapshot: a version 2 snapshot (no secrets) still loads, its sessions
   const SessionId b = f.open_session(9000, SessionSecret{9, 10});
   f.create(a, "/e", NodeKind::ephemeral);
   const std::string v3 = f.store.serialize_snapshot();
-  // Version 2 is version 3 without the two secret words of each session
-  // record (id, timeout, last_sequence, secret_high, secret_low).
-  constexpr std::size_t sessions_at = 4 + 1 + 8 + 8;
+  // Version 2 is version 3 without the leadership (12 bytes after applied)
+  // and without the two secret words of each session record (id, timeout,
+  // last_sequence, secret_high, secret_low).
+  constexpr std::size_t applied_end = 4 + 1 + 8;
+  constexpr std::size_t sessions_at = applied_end + 12 + 8;
   constexpr std::size_t record = 40;
-  std::string v2 = v3.substr(0, sessions_at);
+  std::string v2 = v3.substr(0, applied_end) + v3.substr(applied_end + 12, 8);
   v2[4] = 2;
   for (std::size_t i = 0; i < 2; ++i) v2 += v3.substr(sessions_at + i * record, 24);
   v2 += v3.substr(sessions_at + 2 * record);

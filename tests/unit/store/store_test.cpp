@@ -495,3 +495,27 @@ TEST_CASE(
   CHECK(f.store.snapshot_bytes() == f.store.serialize_snapshot().size());
   CHECK(f.store.snapshot_bytes() <= config.bytes_max);
 }
+
+TEST_CASE(
+    "store: an expiry proposed under a leadership older than the newest applied one is "
+    "skipped") {
+  // A deposed leader's expiry, accepted by a minority, can be chosen later
+  // through a newer leader's phase 1; that leader gave every session a fresh
+  // timeout and may have vouched for them meanwhile (consensus §12).
+  Store s;
+  ApplyResult opened = s.apply(Zxid{1}, 0, OpenSessionCommand{5000});
+  REQUIRE(opened.response.status.ok());
+  const SessionId session = opened.response.session;
+  (void)s.apply(Zxid{2}, 0, NoopCommand{Ballot{5, NodeId{2}}});  // leader (5,2) took over
+  (void)s.apply(Zxid{3}, 0, ExpireSessionsCommand{{session}, Ballot{4, NodeId{1}}});
+  CHECK(s.session_exists(session));
+  // The leadership survives a snapshot.
+  Store copy;
+  REQUIRE(copy.load_snapshot(s.serialize_snapshot()).ok());
+  CHECK(copy.leadership() == Ballot{5, NodeId{2}});
+  (void)copy.apply(Zxid{4}, 0, ExpireSessionsCommand{{session}, Ballot{4, NodeId{1}}});
+  CHECK(copy.session_exists(session));
+  // The current leadership's own expiry applies.
+  (void)s.apply(Zxid{4}, 0, ExpireSessionsCommand{{session}, Ballot{5, NodeId{2}}});
+  CHECK_FALSE(s.session_exists(session));
+}
