@@ -56,23 +56,25 @@ TEST_CASE(
   REQUIRE(sim.answer(c, made)->response.status.ok());
   REQUIRE(sim.advance_until([&] { return settled(sim, 3); }, 200));
 
-  // 1. L1 hears only F, and nobody hears L1. D's two writes and then C's
+  // 1. L1 hears only F, and nobody hears L1. D's three writes and then C's
   //    write A (forwarded by F) reach L1, which proposes them alone: A sits
-  //    two slots above the last slot anyone else holds.
+  //    three slots above the last slot anyone else holds.
   sim.cut(l1, f);
   sim.cut(l1, x);
   sim.cut(x, l1);
   const Slot held = sim.replica_of(l1)->core().log_end();
   (void)sim.write(d, create("/d1"));
   (void)sim.write(d, create("/d2"));
+  (void)sim.write(d, create("/d3"));
   const client::RequestId a = sim.write(c, set("/x", "a"));
   REQUIRE(sim.advance_until(
-      [&] { return sim.replica_of(l1)->core().log_end().value() == held.value() + 3; }, 20));
+      [&] { return sim.replica_of(l1)->core().log_end().value() == held.value() + 4; }, 20));
   const Slot slot_a_at_l1 = sim.replica_of(l1)->core().log_end();
   sim.isolate(l1);
 
-  // 2. F and X elect L2 without L1; L2 writes its no-op and then C's later
-  //    write B, in the two slots L1 filled with D's writes.
+  // 2. F and X elect L2 without L1; L2 writes its no-op, its opening
+  //    command (which names its ballot) and then C's later write B, in the
+  //    three slots L1 filled with D's writes.
   REQUIRE(sim.advance_until(
       [&] {
         const auto leader = sim.leader_id();
