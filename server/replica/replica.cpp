@@ -150,7 +150,14 @@ std::optional<Replica::SyncTicket> Replica::begin_sync() {
     fail("the disk failed to sync: " + pending.status().message);
     return std::nullopt;
   }
-  SyncTicket ticket{sync_gate_.written_token(), std::move(pending.value())};
+  // The batches whose records all lie below the sync's end: a segment held
+  // behind a rotation (wal.h) is not covered by this sync, nor its votes.
+  std::uint64_t covered = sync_gate_.durable_token();
+  for (const auto& [token, end] : written_ends_) {
+    if (end > pending.value().end) break;
+    covered = token;
+  }
+  SyncTicket ticket{covered, std::move(pending.value())};
   if (options_.canaries.skip_wal_sync) ticket.pending.job.reset();
   return ticket;
 }
@@ -162,6 +169,9 @@ std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const 
     return fatal_;
   }
   if (!sync_gate_.made_durable(ticket.token, output_.send)) return std::nullopt;
+  while (!written_ends_.empty() && written_ends_.front().first <= ticket.token) {
+    written_ends_.pop_front();
+  }
   core_->on_persisted(sync_gate_.durable_token());
   drain();
   return fatal_;
@@ -232,6 +242,7 @@ void Replica::drain() {
       }
       const consensus::PersistBatch& p = out.persist;
       sync_gate_.wrote(out.persist_token, p.promised || p.snapshot || !p.accepted.empty());
+      written_ends_.emplace_back(out.persist_token, storage_.next_index());
     }
     for (auto& e : out.send_now) output_.send.push_back(std::move(e));
     if (!out.send_after_persist.empty()) {
@@ -386,6 +397,11 @@ void Replica::finish_snapshot(std::unique_ptr<SnapshotJob> job) {
   const wal::Status finished = storage_.finish_snapshot(job->write_);
   if (!job->write_.tail_ran.ok()) {
     fail("the disk failed to sync the log before a snapshot: " + job->write_.tail_ran.message);
+    return;
+  }
+  if (finished.ok() && job->write_.again) {  // another sync round first (storage.h W4)
+    snapshot_running_ = true;
+    output_.snapshot_job = std::move(job);
     return;
   }
   if (!finished.ok()) {

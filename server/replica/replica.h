@@ -302,6 +302,8 @@ class Replica {
   bool was_leader_ = false;
 
   SyncGate sync_gate_;  // votes held until their writes are durable
+  // Each batch written and not yet durable, with the WAL index after it.
+  std::deque<std::pair<std::uint64_t, wal::RecordIndex>> written_ends_;
 
   std::map<ClientId, ClientQueue> clients_;
   // (session, connection) for every connection acting as a session: a

@@ -5,7 +5,6 @@
 
 #include "base/assert.h"
 #include "base/little_endian.h"
-#include "server/wal/meta.h"
 #include "server/wal/recovery.h"
 #include "server/wal/snapshot_file.h"
 
@@ -21,6 +20,7 @@ using consensus::EntryKind;
 
 constexpr std::uint8_t record_accepted = 1;
 constexpr std::uint8_t record_chosen = 2;
+constexpr std::uint8_t record_promised = 3;
 constexpr std::uint32_t config_ids_max = node_id_max;
 
 // Reads fixed-width fields from untrusted bytes; any overrun sets `bad`.
@@ -91,6 +91,14 @@ wal::Status fold_records(const std::vector<wal::Record>& records, Durable& durab
       durable.chosen = std::max(durable.chosen, slot);
       continue;
     }
+    if (type == record_promised) {
+      Ballot promised;
+      promised.round = in.u64();
+      promised.node = NodeId{in.u32()};
+      if (!in.done()) return corrupt(where + ": malformed promise");
+      durable.promised = std::max(durable.promised, promised);
+      continue;
+    }
     if (type != record_accepted) return corrupt(where + ": unknown record type");
     AcceptedRecord r;
     r.slot = Slot{in.u64()};
@@ -149,6 +157,13 @@ std::string encode_accepted(const AcceptedRecord& record) {
   return out;
 }
 
+std::string encode_promised(Ballot ballot) {
+  std::string out;
+  base::put_u8(out, record_promised);
+  out += encode_ballot(ballot);
+  return out;
+}
+
 std::string encode_chosen(Slot slot) {
   std::string out;
   base::put_u8(out, record_chosen);
@@ -186,7 +201,7 @@ wal::Result<Storage::Opened> Storage::open(wal::Disk& disk, const wal::WalOption
     index_min = r.snapshot->wal_index_min;
   }
   if (auto status = fold_records(r.records, durable); !status.ok()) return status;
-  Storage storage(disk, std::move(r.wal), durable.snapshot.slot, index_min);
+  Storage storage(disk, std::move(r.wal), durable.snapshot.slot, index_min, durable.promised);
   return Opened{std::move(storage), std::move(durable), std::move(r.notes)};
 }
 
@@ -222,11 +237,6 @@ wal::Status Storage::append_records(std::span<const std::string> records) {
 }
 
 wal::Status Storage::write(const consensus::PersistBatch& batch) {
-  if (batch.promised) {
-    if (auto status = wal::write_meta(*disk_, encode_ballot(*batch.promised)); !status.ok()) {
-      return status;
-    }
-  }
   if (batch.snapshot) {
     // Rule W3: keep the records the previous snapshot needs.
     const consensus::Snapshot& s = *batch.snapshot;
@@ -238,7 +248,11 @@ wal::Status Storage::write(const consensus::PersistBatch& batch) {
     snapshot_slot_ = s.slot;
   }
   std::vector<std::string> records;
-  records.reserve(batch.accepted.size() + 1);
+  records.reserve(batch.accepted.size() + 2);
+  if (batch.promised) {
+    promised_ = std::max(promised_, *batch.promised);
+    records.push_back(encode_promised(*batch.promised));
+  }
   for (const AcceptedRecord& r : batch.accepted) records.push_back(encode_accepted(r));
   if (batch.chosen) records.push_back(encode_chosen(*batch.chosen));
   return append_records(records);
@@ -252,8 +266,12 @@ wal::Status Storage::save_snapshot(const consensus::Snapshot& snapshot,
                                    std::span<const AcceptedRecord> tail, Slot chosen) {
   auto write = begin_snapshot(snapshot, tail, chosen);
   if (!write.ok()) return write.status();
-  (void)write.value().run();
-  return finish_snapshot(write.value());
+  wal::Status status;
+  do {
+    (void)write.value().run();
+    status = finish_snapshot(write.value());
+  } while (status.ok() && write.value().again);
+  return status;
 }
 
 wal::Status Storage::SnapshotWrite::run() {
@@ -268,8 +286,12 @@ wal::Result<Storage::SnapshotWrite> Storage::begin_snapshot(const consensus::Sna
                                                             Slot chosen) {
   SYNOD_ASSERT(snapshot.slot > snapshot_slot_);
   SYNOD_ASSERT(chosen >= snapshot.slot);
-  SnapshotWrite write{snapshot.slot, wal_.next_index(), {}, nullptr, {}, {}};
+  SnapshotWrite write;
+  write.slot = snapshot.slot;
+  write.first = wal_.next_index();
   std::vector<std::string> records;
+  // The promise too: the segments that held it may be dropped (rule W1).
+  if (promised_ != Ballot{}) records.push_back(encode_promised(promised_));
   for (const AcceptedRecord& r : tail) {
     SYNOD_ASSERT(r.slot > snapshot.slot);
     records.push_back(encode_accepted(r));
@@ -279,18 +301,38 @@ wal::Result<Storage::SnapshotWrite> Storage::begin_snapshot(const consensus::Sna
   auto pending = wal_.begin_sync();
   if (!pending.ok()) return pending.status();
   write.tail = std::move(pending.value());
-  auto file = wal::begin_write_snapshot(*disk_, snapshot.slot, write.first,
-                                        encode_snapshot_payload(snapshot));
+  write.end = wal_.next_index();
+  write.payload = encode_snapshot_payload(snapshot);
+  begin_file_once_covered(write);
+  return write;
+}
+
+// The file may be written once its sync covers every re-appended record;
+// a segment held behind a rotation (wal.h) needs another round first.
+void Storage::begin_file_once_covered(SnapshotWrite& write) {
+  if (write.tail.end < write.end) return;
+  auto file = wal::begin_write_snapshot(*disk_, write.slot, write.first, write.payload);
   if (file.ok()) {
     write.file = std::move(file.value());
   } else {
     write.file_ran = file.status();  // nothing to run; finish reports it
   }
-  return write;
+  write.file_begun = true;
+  std::string().swap(write.payload);
 }
 
 wal::Status Storage::finish_snapshot(SnapshotWrite& write) {
+  write.again = false;
   if (auto status = wal_.finish_sync(write.tail, write.tail_ran); !status.ok()) return status;
+  if (!write.file_begun) {
+    auto pending = wal_.begin_sync();  // writes the next held segment
+    if (!pending.ok()) return pending.status();
+    write.tail = std::move(pending.value());
+    write.tail_ran = {};
+    begin_file_once_covered(write);
+    write.again = true;
+    return {};
+  }
   if (!write.file_ran.ok()) {
     (void)wal::remove_snapshot_temp(*disk_, write.slot);  // best effort; recovery removes it too
     return write.file_ran;

@@ -2,20 +2,25 @@
 // This header owns the bytes (STYLE.md habit 8).
 //
 // ## Files
-//   meta          the promised ballot (wal/meta.h frames it): u64 round, u32 node.
+//   meta          written by older versions only: the promised ballot
+//                 (wal/meta.h frames it): u64 round, u32 node. Still read.
 //   wal/*.log     records (wal/segment.h frames them), one of:
 //                   u8 1 accepted: u64 slot, u64 round, u32 node, u8 kind,
 //                        u32 data bytes, data, u32 voters, u32 each,
 //                        u32 learners, u32 each
 //                   u8 2 chosen:   u64 slot  (a hint: every earlier record for
 //                        a slot <= it holds that slot's chosen value)
+//                   u8 3 promised: u64 round, u32 node
 //   snap/*.snap   payload (wal/snapshot_file.h frames it): u32 voters, u32
 //                 each, u32 learners, u32 each, then the state machine's bytes.
 // All integers little-endian.
 //
 // ## Writing and crash windows
-//   W1 A promise is written to meta at once (write, sync, rename, sync dir):
-//      it is durable before write() returns. A crash keeps the old or new one.
+//   W1 A promise is a WAL record, durable at the next sync() with whatever
+//      it allows (one fsync, off the owner's thread like every other). Every
+//      snapshot re-appends the newest promise (W4), so dropping the segments
+//      before it never loses one. Recovery takes the highest promise of the
+//      records and of an old meta file.
 //   W2 Accepted values and chosen marks are appended to the WAL and become
 //      durable at the next sync(). A crash keeps a prefix of them; a torn
 //      last record is truncated by recovery. Votes leave only after sync().
@@ -33,14 +38,18 @@
 //      same in three steps so the fsyncs leave the owner's thread:
 //      begin_snapshot() appends and encodes, SnapshotWrite::run() syncs the
 //      records and then writes the file (on any one thread),
-//      finish_snapshot() drops the old. The drops are volatile: a crash
+//      finish_snapshot() drops the old. When the re-appended log crossed a
+//      segment rotation with unsynced bytes (a held segment, wal.h), one sync
+//      does not cover it all: the file waits, and finish_snapshot() sets
+//      `again` for another run() and finish until it is covered. The drops are volatile: a crash
 //      brings old segments and snapshots back, which recovery removes again
 //      (segment.h rule O, snapshot_file.h S3). A failed file write changes
 //      nothing the previous snapshot needs; its temp file is removed.
 //
 // ## Recovery
 //   The newest valid snapshot (or the initial state), then the records from
-//   its wal_index_min on, folded in order: the last record for a slot wins;
+//   its wal_index_min on, folded in order: the highest promise wins, the last
+//   record for a slot wins;
 //   slots at or below the snapshot are ignored. The result must be a
 //   contiguous run after the snapshot; a hole is reported as corruption, never
 //   skipped.
@@ -90,6 +99,9 @@ class Storage {
   // Makes every record written so far durable: one sync for all (group commit).
   [[nodiscard]] wal::Status sync();
   [[nodiscard]] bool has_unsynced() const;
+  // The index the next record will get: a sync whose PendingSync::end
+  // reaches it covers every record written so far.
+  [[nodiscard]] wal::RecordIndex next_index() const { return wal_.next_index(); }
   // Bytes write() can append before it would have to sync first.
   [[nodiscard]] std::uint64_t unsynced_room() const { return wal_.unsynced_room(); }
   // sync() in two halves, for an fsync thread (wal::Wal::begin_sync): the
@@ -112,8 +124,14 @@ class Storage {
   struct SnapshotWrite {
     Slot slot;
     wal::RecordIndex first;              // the new snapshot's wal_index_min
-    wal::Wal::PendingSync tail;          // makes the re-appended log durable
+    wal::RecordIndex end;                // [first, end): the re-appended log
+    wal::Wal::PendingSync tail;          // makes (part of) it durable
     std::unique_ptr<wal::SyncJob> file;  // then writes the snapshot file
+    std::string payload;                 // the file's bytes until `file` is begun
+    bool file_begun = false;
+    // Set by finish_snapshot: a segment held behind a rotation kept part of
+    // the log out of this round's sync; run() and finish once more.
+    bool again = false;
     wal::Status tail_ran;                // what run() saw, for finish_snapshot
     wal::Status file_ran;
     // On any one thread: the tail's sync, then (if it worked) the file.
@@ -129,16 +147,22 @@ class Storage {
   [[nodiscard]] wal::Status finish_snapshot(SnapshotWrite& write);
 
  private:
-  Storage(wal::Disk& disk, wal::Wal wal, Slot snapshot_slot, wal::RecordIndex wal_index_min)
-      : disk_(&disk), wal_(std::move(wal)), snapshot_slot_(snapshot_slot),
-        snapshot_index_(wal_index_min) {}
+  Storage(wal::Disk& disk, wal::Wal wal, Slot snapshot_slot, wal::RecordIndex wal_index_min,
+          Ballot promised)
+      : disk_(&disk),
+        wal_(std::move(wal)),
+        snapshot_slot_(snapshot_slot),
+        snapshot_index_(wal_index_min),
+        promised_(promised) {}
 
   [[nodiscard]] wal::Status append_records(std::span<const std::string> records);
+  void begin_file_once_covered(SnapshotWrite& write);
 
   wal::Disk* disk_;
   wal::Wal wal_;
   Slot snapshot_slot_;                // the newest snapshot on disk
   wal::RecordIndex snapshot_index_;   // the first WAL record it needs
+  Ballot promised_;                   // the highest promise written
 };
 
 struct Storage::Opened {
@@ -150,6 +174,7 @@ struct Storage::Opened {
 // The record and payload encodings, exposed for tests.
 [[nodiscard]] std::string encode_accepted(const consensus::AcceptedRecord& record);
 [[nodiscard]] std::string encode_chosen(Slot slot);
+[[nodiscard]] std::string encode_promised(Ballot ballot);
 [[nodiscard]] std::string encode_snapshot_payload(const consensus::Snapshot& snapshot);
 
 }  // namespace synod::replica

@@ -86,8 +86,10 @@ Cluster::~Cluster() = default;
 void Cluster::add_replica(NodeId id, const Configuration& initial) {
   consensus::Snapshot snapshot{Slot{0}, initial,
                                std::make_shared<const std::string>(encode_state(Slot{0}, 0))};
-  auto replica = std::make_unique<Replica>(id, SimDisk(snapshot),
-                                          base::Prng(options_.seed ^ id.value()));
+  wal::WalOptions wal;
+  wal.segment_bytes_max = options_.wal_segment_bytes;
+  auto replica =
+      std::make_unique<Replica>(id, SimDisk(snapshot, wal), base::Prng(options_.seed ^ id.value()));
   replica->clock_permille = static_cast<std::uint32_t>(
       prng_.range(options_.clock_permille_min, options_.clock_permille_max));
   Replica& r = *replica;

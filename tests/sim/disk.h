@@ -22,13 +22,14 @@ namespace synod::sim {
 
 class SimDisk {
  public:
-  explicit SimDisk(consensus::Snapshot initial) : initial_(std::move(initial)) {}
+  SimDisk(consensus::Snapshot initial, wal::WalOptions options)
+      : initial_(std::move(initial)), options_(options) {}
 
   // Recovers through Storage::open. An error (damage recovery refuses to
   // repair) is returned as a sentence naming file and offset.
   [[nodiscard]] std::optional<std::string> recover(consensus::Durable& out,
                                                    bool forget_promise) {
-    auto opened = replica::Storage::open(disk_, wal::WalOptions{}, initial_);
+    auto opened = replica::Storage::open(disk_, options_, initial_);
     if (!opened.ok()) return "recovery failed: " + opened.status().message;
     storage_.emplace(std::move(opened.value().storage));
     out = std::move(opened.value().durable);
@@ -81,6 +82,7 @@ class SimDisk {
   }
 
   consensus::Snapshot initial_;
+  wal::WalOptions options_;
   wal::MemoryDisk disk_;
   std::optional<replica::Storage> storage_;
   std::uint64_t written_token_ = 0;

@@ -60,6 +60,9 @@ SimOptions options_from_seed(std::uint64_t seed, const std::string& canary) {
   o.core.pending_slots_max = std::max<std::uint32_t>(o.core.inflight_slots_max, 256);
   o.core.snapshot_chunk_bytes_max = draw(4, 64);
   o.core.promote_lag_slots_max = draw(0, 32);
+  // One run in three rotates WAL segments every few records, so rotations
+  // with unsynced bytes (held segments, wal.h) meet syncs and snapshots.
+  if (draw(0, 2) == 0) o.wal_segment_bytes = draw(wal::segment_bytes_max_min, 4096);
 
   o.canary = canary;
   o.core.canaries.skip_promise_adoption = canary == "skip-promise-adoption";
@@ -86,23 +89,20 @@ void use_large_entries(SimOptions& o) {
 
 std::string SimOptions::describe() const {
   auto kv = [](const char* k, std::uint64_t v) { return std::string(k) + "=" + std::to_string(v); };
-  std::string s = "options: " + kv("replicas", replicas) + " " + kv("spares", spares) + " " +
-                  kv("fault_ticks", fault_ticks) + " " + kv("drop‰", drop_permille) + " " +
-                  kv("dup‰", duplicate_permille) + " delay=" + std::to_string(delay_ticks_min) +
-                  ".." + std::to_string(delay_ticks_max) + " " +
-                  kv("partition‰", partition_permille) + " " + kv("crash‰", crash_permille) +
-                  " sync=" + std::to_string(sync_ticks_min) + ".." +
-                  std::to_string(sync_ticks_max) + " clock‰=" +
-                  std::to_string(clock_permille_min) + ".." + std::to_string(clock_permille_max) +
-                  " " + kv("reconfig‰", reconfig_permille) + " " +
-                  kv("transfer‰", transfer_permille) + " " + kv("propose‰", propose_permille) +
-                  " " + kv("outstanding", outstanding_max) + " " +
-                  kv("snapshot_every", snapshot_every) + " " + kv("read‰", read_permille) + " " +
-                  kv("election_ticks", core.election_ticks) + " " +
-                  kv("heartbeat_ticks", core.heartbeat_ticks) + " " +
-                  kv("batch", core.accept_entries_max) + " " +
-                  kv("inflight", core.inflight_slots_max) + " " +
-                  kv("chunk", core.snapshot_chunk_bytes_max);
+  std::string s =
+      "options: " + kv("replicas", replicas) + " " + kv("spares", spares) + " " +
+      kv("fault_ticks", fault_ticks) + " " + kv("drop‰", drop_permille) + " " +
+      kv("dup‰", duplicate_permille) + " delay=" + std::to_string(delay_ticks_min) + ".." +
+      std::to_string(delay_ticks_max) + " " + kv("partition‰", partition_permille) + " " +
+      kv("crash‰", crash_permille) + " sync=" + std::to_string(sync_ticks_min) + ".." +
+      std::to_string(sync_ticks_max) + " clock‰=" + std::to_string(clock_permille_min) + ".." +
+      std::to_string(clock_permille_max) + " " + kv("reconfig‰", reconfig_permille) + " " +
+      kv("transfer‰", transfer_permille) + " " + kv("propose‰", propose_permille) + " " +
+      kv("outstanding", outstanding_max) + " " + kv("snapshot_every", snapshot_every) + " " +
+      kv("read‰", read_permille) + " " + kv("election_ticks", core.election_ticks) + " " +
+      kv("heartbeat_ticks", core.heartbeat_ticks) + " " + kv("batch", core.accept_entries_max) +
+      " " + kv("inflight", core.inflight_slots_max) + " " +
+      kv("chunk", core.snapshot_chunk_bytes_max) + " " + kv("segment", wal_segment_bytes);
   if (large_entry_permille > 0) s += " " + kv("large‰", large_entry_permille);
   if (!canary.empty()) s += " canary=" + canary;
   return s;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "consensus/options.h"
+#include "server/wal/wal.h"
 
 namespace synod::sim {
 
@@ -54,6 +55,8 @@ struct SimOptions {
   std::uint32_t read_permille = 100;
   // Snapshots: a replica compacts after this many applied entries.
   std::uint32_t snapshot_every = 64;
+  // WAL segment size (wal::WalOptions::segment_bytes_max).
+  std::uint64_t wal_segment_bytes = wal::WalOptions{}.segment_bytes_max;
 
   // Large entries (--large-entries, consensus workload): the chance, per
   // proposal, that it carries a command of 1 MiB up to

@@ -133,6 +133,7 @@ void StoreCluster::start(Server& s) {
   if (o.core.snapshot_chunk_bytes_max < 65536) o.core.snapshot_chunk_bytes_max *= 64;
   o.tick_ms = tick_ms;
   o.snapshot_every = options_.snapshot_every;
+  o.wal.segment_bytes_max = options_.wal_segment_bytes;
   o.session_timeout_ms_min = std::max<std::int64_t>(1000, 2 * tick_ms * o.core.election_ticks);
   o.session_timeout_ms_max = 4 * o.session_timeout_ms_min;
   o.request_timeout_ms = 4 * o.session_timeout_ms_min;

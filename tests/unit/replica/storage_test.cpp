@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "base/little_endian.h"
 #include "base/prng.h"
 #include "server/replica/storage.h"
 #include "server/wal/memory_disk.h"
+#include "server/wal/meta.h"
 #include "server/wal/wal.h"
 
 using namespace synod;
@@ -155,6 +157,64 @@ TEST_CASE("storage: a snapshot installed from the leader replaces the log below 
   CHECK(again.durable.snapshot.slot == Slot{50});
   REQUIRE(again.durable.log.size() == 1);
   CHECK(again.durable.log[0].entry.data == "c");
+}
+
+TEST_CASE("storage: a promise costs no fsync of its own and is durable with the next sync") {
+  wal::MemoryDisk disk;
+  {
+    auto opened = open(disk);
+    const std::uint64_t syncs = disk.sync_count();
+    PersistBatch promise;
+    promise.promised = Ballot{7, NodeId{3}};
+    CHECK(opened.storage.write(promise).ok());
+    CHECK(disk.sync_count() == syncs);  // the owner's thread never waits for a disk
+    CHECK(opened.storage.has_unsynced());
+    CHECK(opened.storage.sync().ok());
+  }
+  auto again = open(disk);
+  CHECK(again.durable.promised == Ballot{7, NodeId{3}});
+}
+
+TEST_CASE("storage: the promise outlives the segments that held it") {
+  wal::MemoryDisk disk;
+  wal::WalOptions small;
+  small.segment_bytes_max = wal::segment_bytes_max_min;  // one record per segment
+  {
+    auto opened = Storage::open(disk, small, initial());
+    REQUIRE(opened.ok());
+    Storage& storage = opened.value().storage;
+    PersistBatch batch;
+    batch.promised = Ballot{5, NodeId{2}};
+    for (std::uint64_t s = 1; s <= 6; ++s) batch.accepted.push_back(record(s, 5, "e"));
+    CHECK(storage.write(batch).ok());
+    CHECK(storage.sync().ok());
+    for (std::uint64_t s = 2; s <= 6; s += 2) {  // each drops what the one before needed
+      const Snapshot snap{Slot{s}, initial().config, std::make_shared<const std::string>("x")};
+      CHECK(storage.save_snapshot(snap, {}, Slot{s}).ok());
+    }
+  }
+  auto again = Storage::open(disk, small, initial());
+  REQUIRE(again.ok());
+  CHECK(again.value().durable.snapshot.slot == Slot{6});
+  CAPTURE(again.value().durable.promised.round);
+  CHECK(again.value().durable.promised == Ballot{5, NodeId{2}});
+}
+
+TEST_CASE("storage: a meta file from an older version is still read; a higher promise wins") {
+  wal::MemoryDisk disk;
+  std::string old_meta;
+  base::put_u64(old_meta, 9);
+  base::put_u32(old_meta, 1);
+  REQUIRE(wal::write_meta(disk, old_meta).ok());
+  {
+    auto opened = open(disk);
+    CHECK(opened.durable.promised == Ballot{9, NodeId{1}});
+    PersistBatch promise;
+    promise.promised = Ballot{10, NodeId{2}};
+    CHECK(opened.storage.write(promise).ok());
+    CHECK(opened.storage.sync().ok());
+  }
+  CHECK(open(disk).durable.promised == Ballot{10, NodeId{2}});
 }
 
 TEST_CASE("storage: a hole in the recovered log is reported as corruption, never skipped") {
