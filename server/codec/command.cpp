@@ -71,6 +71,12 @@ WrittenCommand write(Builder& fbb, const store::MultiCommand& c) {
           proto::CreateMultiCommand(fbb, c.session.value(), fence, ops).Union()};
 }
 
+WrittenCommand write(Builder& fbb, const store::MoveSessionCommand& c) {
+  return {
+      proto::StoreCommand::MoveSessionCommand,
+      proto::CreateMoveSessionCommand(fbb, c.session.value(), c.to.value(), c.at.value()).Union()};
+}
+
 store::Command read(Reader&, const proto::NoopCommand& c) {
   return store::NoopCommand{Ballot{c.leader_round(), NodeId{c.leader_node()}}};
 }
@@ -131,6 +137,11 @@ store::Command read(Reader& r, const proto::MultiCommand& c) {
   return out;
 }
 
+store::Command read(Reader& r, const proto::MoveSessionCommand& c) {
+  if (c.session() == 0 || c.to() == 0) r.fail("a session move names no session or no server");
+  return store::MoveSessionCommand{SessionId{c.session()}, NodeId{c.to()}, Zxid{c.at()}};
+}
+
 template <class T>
 store::Command read_as(Reader& r, const void* value) {
   if (!r.present(value, "command body")) return store::NoopCommand{};
@@ -150,6 +161,7 @@ store::Command read_command(Reader& r, const proto::LogCommand& c) {
       return read_as<proto::RemoveExpiredTtlCommand>(r, v);
     case proto::StoreCommand::WriteCommand: return read_as<proto::WriteCommand>(r, v);
     case proto::StoreCommand::MultiCommand: return read_as<proto::MultiCommand>(r, v);
+    case proto::StoreCommand::MoveSessionCommand: return read_as<proto::MoveSessionCommand>(r, v);
     case proto::StoreCommand::NONE: r.fail("the entry holds no command"); return {};
   }
   r.fail("command kind " + std::to_string(static_cast<unsigned>(c.command_type())) +

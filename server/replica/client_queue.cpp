@@ -29,6 +29,7 @@ ClientQueue::ClientQueue(std::uint32_t pending_max, std::int64_t request_timeout
 void ClientQueue::move_session_here(SessionId session, Zxid last_zxid) {
   session_ = session;
   moved_away_ = false;
+  bound_at_ = Zxid{~std::uint64_t{0}};  // until vouched_at()
   wait_for_ = std::max(wait_for_, Slot{last_zxid.value()});
   last_zxid_ = std::max(last_zxid_, last_zxid);
 }
@@ -82,6 +83,7 @@ bool ClientQueue::answer_write(std::uint64_t request_id, protocol::Response resp
     if (const auto* opened = std::get_if<protocol::SessionResult>(&response.body)) {
       session_ = opened->session;
       moved_away_ = false;
+      bound_at_ = response.zxid;
     }
     p.state = AnswerReady{std::move(response), restamp};
     return true;

@@ -130,6 +130,12 @@ class ClientQueue {
     moved_away_ = true;
   }
   [[nodiscard]] bool moved_away() const { return moved_away_; }
+  // When the session became this connection's: the zxid of its open, or
+  // of the applied state its move was vouched at; the newest possible while
+  // a move waits for its vouch. A MoveSessionCommand from another server
+  // unbinds only connections bound before that move was vouched.
+  [[nodiscard]] Zxid bound_at() const { return bound_at_; }
+  void vouched_at(Zxid zxid) { bound_at_ = zxid; }
   // Answers `status` (stamped `applied`, then restamped) every write of
   // `session` not yet proposed: a refused move's writes, queued as the
   // session the connection did not get.
@@ -186,6 +192,7 @@ class ClientQueue {
 
   SessionId session_{};
   bool moved_away_ = false;  // session_moved_away() since the last open or move
+  Zxid bound_at_{};
   Slot wait_for_{};   // a moved session: answer nothing before applying this
   Zxid last_zxid_{};  // the highest zxid sent on this connection
   std::deque<Pending> queue_;

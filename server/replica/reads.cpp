@@ -117,6 +117,7 @@ protocol::Response Replica::evaluate_read(ClientId id, ClientQueue& client) {
                      rebind(id, *q.previous, client);
                      client.refuse_unproposed_writes(*q.previous, Zxid{applied_.value()}, r.status);
                    } else {
+                     client.vouched_at(Zxid{applied_.value()});
                      session_moved_here(id, *q.previous);
                    }
                  },

@@ -270,6 +270,11 @@ class Replica {
   // Tells every other local connection bound to `session` that it moved to
   // `to` (SessionEvent moved), and unbinds them.
   void session_moved_here(ClientId to, SessionId session);
+  void session_moved_away(const store::MoveSessionCommand& move);
+  // Tells SESSION_MOVED to every connection here bound to `session` before
+  // `bound_before` (ClientQueue::bound_at), except `keep`, and unbinds it.
+  void unbind_moved(SessionId session, Zxid bound_before, std::optional<ClientId> keep,
+                    const std::string& why);
   // vouch() if `secret` is the session's, else SESSION_EXPIRED saying so.
   [[nodiscard]] bool vouch_move(SessionId session, const SessionSecret& secret,
                                 protocol::Response& r);

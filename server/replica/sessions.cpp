@@ -117,6 +117,8 @@ void Replica::after_apply_sessions(const codec::LogCommand& command,
           }
         } else if constexpr (std::is_same_v<C, store::RemoveExpiredTtlCommand>) {
           liveness_.ttl_removal_applied();
+        } else if constexpr (std::is_same_v<C, store::MoveSessionCommand>) {
+          session_moved_away(c);
         }
       },
       command.command);
@@ -125,14 +127,41 @@ void Replica::after_apply_sessions(const codec::LogCommand& command,
 // Every other connection here bound to `session`, which has just moved to
 // connection `to`, is told SESSION_MOVED and unbound; its writes not yet
 // proposed are refused SESSION_MOVED (ZooKeeper's answer to the old one).
+// The move goes into the log too, so the other servers do the same.
 void Replica::session_moved_here(ClientId to, SessionId session) {
+  std::string why = "session " + std::to_string(session.value());
+  why += " moved to another connection on ";
+  why += node_name(options_.core.self);
+  unbind_moved(session, Zxid{~std::uint64_t{0}}, to, why);
+  codec::LogCommand move{
+      0, SessionId{0}, 0,
+      store::MoveSessionCommand{session, options_.core.self, Zxid{applied_.value()}}};
+  if (core_->is_leader()) {
+    to_propose_.push_back(std::move(move));
+  } else {
+    to_forward_.push_back(ToForward{ClientId{0}, 0, std::move(move)});
+  }
+}
+
+// A move another server vouched at `at` (MoveSessionCommand): the
+// connections here bound to the session before it learn they lost it.
+void Replica::session_moved_away(const store::MoveSessionCommand& move) {
+  if (move.to == options_.core.self) return;
+  std::string why = "session " + std::to_string(move.session.value());
+  why += " moved to ";
+  why += node_name(move.to);
+  unbind_moved(move.session, move.at, std::nullopt, why);
+}
+
+void Replica::unbind_moved(SessionId session, Zxid bound_before, std::optional<ClientId> keep,
+                           const std::string& why) {
   std::vector<ClientId> others;
   for (auto it = session_clients_.lower_bound({session, ClientId{0}});
        it != session_clients_.end() && it->first == session; ++it) {
-    if (it->second != to) others.push_back(it->second);
+    if (it->second == keep) continue;
+    if (clients_.at(it->second).bound_at() >= bound_before) continue;
+    others.push_back(it->second);
   }
-  const std::string why = "session " + std::to_string(session.value()) +
-                          " moved to another connection on " + node_name(options_.core.self);
   for (const ClientId id : others) {
     ClientQueue& client = clients_.at(id);
     emit(id, protocol::SessionEvent{protocol::SessionState::moved, session, why});

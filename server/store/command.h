@@ -81,9 +81,19 @@ struct NoopCommand {
   Ballot leader{};
 };
 
+// Proposed by the server a session moved to, once the move was vouched
+// there: the store changes nothing; every other replica tells its
+// connections still bound to the session SESSION_MOVED (ZooKeeper's answer
+// to the old connection) and unbinds them.
+struct MoveSessionCommand {
+  SessionId session{};
+  NodeId to{};
+  Zxid at{};  // the state `to` had applied when it vouched the move
+};
+
 using Command =
     std::variant<NoopCommand, OpenSessionCommand, CloseSessionCommand, ExpireSessionsCommand,
-                 RemoveExpiredTtlCommand, WriteCommand, MultiCommand>;
+                 RemoveExpiredTtlCommand, WriteCommand, MultiCommand, MoveSessionCommand>;
 
 // What the client that issued the entry is told.
 //   status: OK, or the error of the write / the first failing op of a multi

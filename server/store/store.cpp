@@ -72,6 +72,8 @@ ApplyResult Store::apply(Zxid zxid, std::int64_t log_time_ms, const Command& com
           apply_remove_expired_ttl(entry, c);
         } else if constexpr (std::is_same_v<T, WriteCommand>) {
           apply_write(entry, c);
+        } else if constexpr (std::is_same_v<T, MoveSessionCommand>) {
+          // Nothing changes here; the replicas unbind old connections.
         } else {
           static_assert(std::is_same_v<T, MultiCommand>);
           apply_multi(entry, c);

@@ -125,6 +125,10 @@ struct CommandText {
     return "Write(" + num(c.session.value()) + "," + fence(c.fence) + "," +
            std::visit(OpText{}, c.op) + ")";
   }
+  std::string operator()(const store::MoveSessionCommand& c) const {
+    return "Move(" + num(c.session.value()) + "," + std::to_string(c.to.value()) + "," +
+           num(c.at.value()) + ")";
+  }
   std::string operator()(const store::MultiCommand& c) const {
     std::string out = "Multi(" + num(c.session.value()) + "," + fence(c.fence) + ",[";
     for (const auto& m : c.ops) out += std::visit(OpText{}, m.op) + "+" + fence(m.fence) + ";";

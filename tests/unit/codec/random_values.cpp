@@ -185,7 +185,7 @@ consensus::Message random_message(base::Prng& prng) {
 }
 
 store::Command random_command(base::Prng& prng) {
-  switch (prng.below(7)) {
+  switch (prng.below(8)) {
     case 0:
       return store::NoopCommand{
           Ballot{prng.below(1u << 20), NodeId{static_cast<std::uint32_t>(prng.below(8))}}};
@@ -210,6 +210,10 @@ store::Command random_command(base::Prng& prng) {
     case 5:
       return store::WriteCommand{SessionId{any_u64(prng)}, random_fence(prng),
                                  random_op(prng, true)};
+    case 6:
+      return store::MoveSessionCommand{SessionId{prng.range(1, ~std::uint64_t{0})},
+                                       NodeId{static_cast<std::uint32_t>(prng.range(1, 7))},
+                                       Zxid{any_u64(prng)}};
     default: {
       MultiRequest m = random_multi(prng);
       return store::MultiCommand{SessionId{any_u64(prng)}, std::move(m.fence), std::move(m.ops)};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/prng.h"
+#include "server/codec/peer.h"
 #include "server/replica/replica.h"
 #include "server/wal/memory_disk.h"
 #include "tests/unit/replica/single_replica.h"
@@ -559,4 +560,53 @@ TEST_CASE(
     CAPTURE(name);
     CHECK(s.replica->store().exists(path(name.c_str())).ok());
   }
+}
+
+namespace {
+
+// A MoveSessionCommand as another server forwards it once it vouched a move.
+void forward_move(Single& s, SessionId session, NodeId to, Zxid at) {
+  const std::string bytes = codec::encode_command(
+      codec::LogCommand{0, SessionId{0}, 0, store::MoveSessionCommand{session, to, at}});
+  s.replica->on_message(to, consensus::Forward{{consensus::Entry::command(bytes)}});
+  s.settle();
+  s.tick(1);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "replica: a session moved to another server reaches its old connection here through the "
+    "log: SESSION_MOVED; a connection bound after that move keeps the session") {
+  Single s;
+  s.tick(40);
+  const ClientId old_connection{1};
+  const auto opened =
+      s.request(old_connection, 1, protocol::OpenSessionRequest{2000, std::nullopt, Zxid{}});
+  REQUIRE(opened.status.ok());
+  const auto result = std::get<protocol::SessionResult>(opened.body);
+  REQUIRE(s.request(old_connection, 2, create("/before", "")).status.ok());
+  s.received.clear();
+  forward_move(s, result.session, NodeId{2}, Zxid{s.replica->applied().value()});
+  bool told = false;
+  for (auto& m : s.received) {
+    const auto* e = std::get_if<protocol::SessionEvent>(&m.message);
+    told = told || (e != nullptr && m.client == old_connection &&
+                    e->state == protocol::SessionState::moved && e->session == result.session);
+  }
+  CHECK(told);
+  CHECK(s.request(old_connection, 3, create("/old", "")).status.error ==
+        protocol::Error::SESSION_MOVED);
+  CHECK_FALSE(s.replica->store().exists(path("/old")).ok());
+  CHECK(s.replica->store().session_exists(result.session));  // moved, not ended
+
+  // The session comes back here; a stale move (vouched before this bind)
+  // applied afterwards leaves the new connection alone.
+  const ClientId back{2};
+  protocol::OpenSessionRequest move{2000, result.session, opened.zxid};
+  move.secret = result.secret;
+  const Zxid stale{s.replica->applied().value()};
+  REQUIRE(s.request(back, 10, move).status.ok());
+  forward_move(s, result.session, NodeId{3}, stale);
+  CHECK(s.request(back, 11, create("/back", "")).status.ok());
 }
