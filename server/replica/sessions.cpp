@@ -31,7 +31,7 @@ void Replica::note_tick_gap(std::int64_t previous_ms) {
 std::int64_t Replica::liveness_now() const { return now_.monotonic_ms - stalled_ms_; }
 
 void Replica::note_session_active(SessionId session) {
-  liveness_.note_active(session, core_->is_leader(), liveness_now());
+  liveness_.note_active(session, leading(), liveness_now());
 }
 
 void Replica::on_became_leader() {

@@ -249,7 +249,7 @@ void StoreCluster::complete_syncs() {
 StoreCluster::Server* StoreCluster::leader() {
   Server* best = nullptr;
   for (auto& [id, s] : servers_) {
-    if (!s->replica || !s->replica->core().is_leader()) continue;
+    if (!s->replica || s->replica->disk_failure() || !s->replica->core().is_leader()) continue;
     if (best == nullptr || s->replica->core().promised() > best->replica->core().promised()) {
       best = s.get();
     }
@@ -829,7 +829,7 @@ RunResult StoreCluster::result() {
         result_.failure += " down";
         continue;
       }
-      const consensus::Status st = s->replica->core().status();
+      const consensus::Status st = s->replica->status().consensus;
       result_.failure += std::string(" ") + st.role + " leader " + std::to_string(st.leader.value()) +
                          " chosen " + std::to_string(st.chosen.value()) + " applied " +
                          std::to_string(s->replica->applied().value());
