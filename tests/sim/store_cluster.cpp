@@ -876,6 +876,17 @@ void StoreCluster::restart_node(NodeId node) {
   start(s);
 }
 
+void StoreCluster::fill_disk(NodeId node) {
+  Server& s = *servers_.at(node);
+  log_line(node_name(node) + "'s disk fills");
+  s.disk.set_space_bytes(s.disk.used_bytes());
+}
+
+void StoreCluster::free_disk(NodeId node) {
+  log_line(node_name(node) + "'s disk has space again");
+  servers_.at(node)->disk.set_space_bytes(std::nullopt);
+}
+
 void StoreCluster::cut(NodeId from, NodeId to) {
   log_line("the link from " + node_name(from) + " to " + node_name(to) + " is cut");
   network_.cut(from, to);
