@@ -206,3 +206,45 @@ TEST_CASE(
   CHECK(*f.granted() == Slot{2});
   CHECK(f.replica->applied() == Slot{2});
 }
+
+TEST_CASE(
+    "replica: a snapshot job that finishes after the disk failed keeps the log it points "
+    "at: the roll back stops where the job's own sync got") {
+  testing::SingleReplica s;  // a snapshot every 8 entries
+  s.lead();
+  const ClientId client{1};
+  (void)s.open_session(client, 1);
+  // Writes, synced by hand, until a snapshot job is handed out; it is held.
+  std::unique_ptr<replica::SnapshotJob> job;
+  for (std::uint64_t id = 2; id < 40 && !job; ++id) {
+    const std::string p = "/n" + std::to_string(id);
+    s.replica->on_request(client, protocol::ClientRequest{id, create(p.c_str(), "x")});
+    for (int round = 0; round < 4 && !job; ++round) {
+      replica::ReplicaOutput out = s.replica->take_output();
+      job = std::move(out.snapshot_job);
+      if (!out.sync_needed) break;
+      REQUIRE_FALSE(s.replica->sync().has_value());
+    }
+  }
+  REQUIRE(job != nullptr);
+  // A write fails with EIO while the job is out; then the job runs: its log
+  // sync and its file both succeed.
+  s.disk.fail_next_appends(1);
+  s.replica->on_request(client, protocol::ClientRequest{50, create("/lost", "x")});
+  (void)s.replica->take_output();
+  REQUIRE(s.replica->disk_failure().has_value());
+  CHECK(s.replica->disk_failure()->find("Input/output error") != std::string::npos);
+  REQUIRE(job->run().ok());
+  s.replica->finish_snapshot(std::move(job));
+  s.notes.clear();
+  s.tick(static_cast<int>(s.options.disk_retry_ticks) + 40);
+  REQUIRE_FALSE(s.replica->disk_failure().has_value());
+  CHECK_FALSE(has_note(s.notes, "the log ends before"));
+  REQUIRE(s.request(client, 51, create("/after", "x")).status.ok());
+  s.replica.reset();
+  s.notes.clear();
+  s.open();
+  CHECK_FALSE(has_note(s.notes, "the log ends before"));
+  CHECK(s.replica->store().exists(path("/n2")).ok());
+  CHECK(s.replica->store().exists(path("/after")).ok());
+}
