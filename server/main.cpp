@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   bool bootstrap = false;
   std::string cluster_token = "synod";
   std::uint64_t quota_bytes = store::StoreConfig{}.bytes_max;
+  std::int64_t disk_retry_ms = 1000;
   app.add_option("--id", id, "This server's id, in the --peers list")->required();
   app.add_option("--peers", peers_text,
                  "The founding voters, this server included: 1=HOST:PORT,2=HOST:PORT,... "
@@ -76,6 +77,10 @@ int main(int argc, char** argv) {
                  "Bytes the store may hold (its snapshot size); a write beyond it is refused "
                  "LIMIT_EXCEEDED. Give every server the same value")
       ->capture_default_str();
+  app.add_option("--disk-retry-ms", disk_retry_ms,
+                 "After a disk error (full, EIO) the server is read-only; how often it tries "
+                 "to recover (ms)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -87,6 +92,7 @@ int main(int argc, char** argv) {
   if (election_timeout_ms < tick_ms || heartbeat_ms < tick_ms) {
     return refuse("--election-timeout-ms and --heartbeat-ms must be at least --tick-ms");
   }
+  if (disk_retry_ms < tick_ms) return refuse("--disk-retry-ms must be at least --tick-ms");
   if (election_timeout_ms / tick_ms > UINT32_MAX || heartbeat_ms / tick_ms > UINT32_MAX) {
     return refuse("--election-timeout-ms and --heartbeat-ms are too large");
   }
@@ -114,6 +120,7 @@ int main(int argc, char** argv) {
   r.session_timeout_ms_max = session_timeout_ms_max;
   r.snapshot_every = snapshot_every;
   r.store.bytes_max = quota_bytes;
+  r.disk_retry_ticks = static_cast<std::uint64_t>(disk_retry_ms / tick_ms);
   if (auto checked = r.validate(); !checked.ok()) return refuse(checked.message);
 
   // A peer that vanishes must fail a write, not kill the process.

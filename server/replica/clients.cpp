@@ -126,6 +126,10 @@ void Replica::submit_write(ClientId id, ClientQueue& client, std::uint64_t reque
     answer_now(id, client, request_id, std::move(admitted));
     return;
   }
+  if (!core_) {  // the disk failed: read-only
+    answer_now(id, client, request_id, read_only_status());
+    return;
+  }
   client.push_write(request_id, now_.monotonic_ms, std::move(command));
   maybe_propose(id, client);
 }
@@ -139,7 +143,7 @@ void Replica::maybe_propose(ClientId id, ClientQueue& client) {
 void Replica::propose_write(ClientId id, std::uint64_t request_id, codec::LogCommand command) {
   writes_in_flight_[{command.session, command.sequence}] =
       WriteInFlight{id, request_id, snapshots_installed_};
-  if (core_->is_leader()) {
+  if (leading()) {
     std::vector<codec::LogCommand> one;
     one.push_back(std::move(command));
     propose_stamped(std::move(one));
@@ -251,7 +255,7 @@ void Replica::emit(ClientId id, protocol::ServerMessage message) {
 }
 
 void Replica::start_read_round() {
-  if (!read_rounds_.can_start()) return;
+  if (!core_ || !read_rounds_.can_start()) return;
   const std::uint64_t round = read_rounds_.start(now_.monotonic_ms, liveness_.take_touched());
   std::vector<std::uint64_t> sessions;
   sessions.reserve(read_rounds_.carried().size());

@@ -37,6 +37,7 @@ base::CheckStatus ReplicaOptions::validate() const {
     return base::invalid("session_timeout_ms_min must cover two election timeouts");
   }
   if (request_timeout_ms <= 0) return base::invalid("request_timeout_ms must be >= 1");
+  if (disk_retry_ticks == 0) return base::invalid("disk_retry_ticks must be >= 1");
   if (pending_per_client_max == 0) return base::invalid("pending_per_client_max must be >= 1");
   if (ttl_removals_per_entry_max == 0 || ttl_removals_per_entry_max > store::ttl_removals_max) {
     return base::invalid("ttl_removals_per_entry_max must be in [1, " +
@@ -49,8 +50,6 @@ base::CheckStatus ReplicaOptions::validate() const {
   }
   return {};
 }
-
-namespace {
 
 // What the consensus core asserts of what it recovers (consensus::Core's
 // constructor), checked first: the bytes came from the disk. Storage
@@ -67,8 +66,6 @@ std::optional<std::string> check_recovered(const consensus::Durable& durable) {
   return std::nullopt;
 }
 
-}  // namespace
-
 protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options,
                                                          wal::Disk& disk, base::Prng& prng,
                                                          const consensus::Configuration& initial,
@@ -84,16 +81,19 @@ protocol::Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& o
     return protocol::Status{protocol::Error::CORRUPTED, *damage};
   }
   auto replica = std::unique_ptr<Replica>(
-      new Replica(options, prng, std::move(o.storage), std::move(o.durable), now));
+      new Replica(options, prng, disk, initial, std::move(o.storage), std::move(o.durable), now));
   for (std::string& note : o.notes) replica->output_.notes.push_back("recovery: " + note);
   if (replica->fatal_) return protocol::Status{protocol::Error::CORRUPTED, *replica->fatal_};
   return replica;
 }
 
-Replica::Replica(const ReplicaOptions& options, base::Prng& prng, Storage storage,
-                 consensus::Durable durable, Time now)
+Replica::Replica(const ReplicaOptions& options, base::Prng& prng, wal::Disk& disk,
+                 consensus::Configuration initial, Storage storage, consensus::Durable durable,
+                 Time now)
     : options_(options),
       prng_(prng),
+      disk_(&disk),
+      initial_(std::move(initial)),
       storage_(std::move(storage)),
       store_(options.store),
       watches_(Zxid{durable.snapshot.slot.value()}, options.watches),
@@ -114,7 +114,9 @@ Replica::Replica(const ReplicaOptions& options, base::Prng& prng, Storage storag
   drain();
 }
 
+// Without a core (the disk failed) a peer's message is dropped, as if lost.
 void Replica::on_message(NodeId from, const consensus::Message& message) {
+  if (!core_) return;
   core_->step(from, message);
   drain();
 }
@@ -124,9 +126,14 @@ void Replica::on_tick(Time now) {
   now_.monotonic_ms = std::max(now_.monotonic_ms, now.monotonic_ms);
   now_.wall_ms = now.wall_ms;
   note_tick_gap(previous_ms);
+  if (!core_) {
+    expire_requests();
+    maybe_recover_disk();
+    return;
+  }
   core_->tick();
   drain();
-  session_tick();
+  if (core_) session_tick();
   expire_requests();
   // A round whose answer was lost is asked again, for everyone waiting.
   if (auto carried = read_rounds_.give_up_if_lost(now_.monotonic_ms)) {
@@ -144,12 +151,14 @@ std::optional<std::string> Replica::sync() {
 }
 
 std::optional<Replica::SyncTicket> Replica::begin_sync() {
-  if (fatal_) return std::nullopt;
-  auto pending = storage_.begin_sync();
+  SYNOD_ASSERT_MSG(!sync_out_, "one sync ticket at a time");
+  if (fatal_ || !core_) return std::nullopt;
+  auto pending = storage_->begin_sync();
   if (!pending.ok()) {
-    fail("the disk failed to sync: " + pending.status().message);
+    disk_failed(pending.status().message);
     return std::nullopt;
   }
+  sync_out_ = true;
   // The batches whose records all lie below the sync's end: a segment held
   // behind a rotation (wal.h) is not covered by this sync, nor its votes.
   std::uint64_t covered = sync_gate_.durable_token();
@@ -163,9 +172,14 @@ std::optional<Replica::SyncTicket> Replica::begin_sync() {
 }
 
 std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const wal::Status& ran) {
+  sync_out_ = false;
   if (fatal_) return fatal_;
-  if (auto status = storage_.finish_sync(ticket.pending, ran); !status.ok()) {
-    fail("the disk failed to sync: " + status.message);
+  if (!core_) {
+    confirmed_durable(ticket.pending.point, ran);
+    return std::nullopt;
+  }
+  if (auto status = storage_->finish_sync(ticket.pending, ran); !status.ok()) {
+    disk_failed(status.message);
     return fatal_;
   }
   if (!sync_gate_.made_durable(ticket.token, output_.send)) return std::nullopt;
@@ -179,7 +193,8 @@ std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const 
 
 // Also when writes wait for WAL room that only a sync makes.
 bool Replica::wants_sync() const {
-  return sync_gate_.wants_sync() || (blocked_on_room_ && storage_.has_unsynced());
+  if (!core_) return false;
+  return sync_gate_.wants_sync() || (blocked_on_room_ && storage_->has_unsynced());
 }
 
 ReplicaOutput Replica::take_output() {
@@ -192,7 +207,9 @@ ReplicaOutput Replica::take_output() {
 
 ReplicaStatus Replica::status() const {
   ReplicaStatus s;
-  s.consensus = core_->status();
+  s.consensus = core_ ? core_->status() : failure_->consensus;
+  if (failure_) s.disk_failure = failure_->why;
+  s.disk_errors = disk_errors_;
   s.applied = applied_;
   s.sessions = store_.session_count();
   s.watches = watches_.count();
@@ -205,6 +222,10 @@ ReplicaStatus Replica::status() const {
 void Replica::check_invariants() const {
   SYNOD_ASSERT(output_.snapshot_job == nullptr || snapshot_running_);
   SYNOD_ASSERT(snapshot_slot_ <= applied_);
+  SYNOD_ASSERT(storage_.has_value() == (core_ != nullptr));
+  SYNOD_ASSERT_MSG((core_ == nullptr) == failure_.has_value(),
+                   "no core exactly while the disk has failed");
+  SYNOD_ASSERT(core_ != nullptr || (sync_gate_.batches_waiting() == 0 && to_propose_.empty()));
   sync_gate_.check_invariants();
   read_rounds_.check_invariants();
   liveness_.check_invariants(store_);
@@ -232,36 +253,24 @@ void Replica::fail(std::string why) {
 // Drains the core exactly as consensus/output.h orders it: persist, send,
 // hold votes until durable, then apply.
 void Replica::drain() {
-  while (core_->has_output() && !fatal_) {
+  while (core_ && core_->has_output() && !fatal_) {
     consensus::Output out = core_->take_output();
     for (std::string& note : out.notes) output_.notes.push_back(std::move(note));
     if (!out.persist.empty()) {
-      if (auto status = storage_.write(out.persist); !status.ok()) {
-        fail("the disk failed to write: " + status.message);
+      if (auto status = storage_->write(out.persist); !status.ok()) {
+        disk_failed(status.message);  // the votes of this batch are never sent
         return;
       }
       const consensus::PersistBatch& p = out.persist;
       sync_gate_.wrote(out.persist_token, p.promised || p.snapshot || !p.accepted.empty());
-      written_ends_.emplace_back(out.persist_token, storage_.next_index());
+      written_ends_.emplace_back(out.persist_token, storage_->next_index());
     }
     for (auto& e : out.send_now) output_.send.push_back(std::move(e));
     if (!out.send_after_persist.empty()) {
       sync_gate_.hold(out.persist_token, std::move(out.send_after_persist), output_.send);
     }
-    if (out.install_snapshot) {
-      const protocol::Status loaded = store_.load_snapshot(*out.install_snapshot->data);
-      if (!loaded.ok()) {
-        fail("the leader's snapshot does not load: " + loaded.message);
-        return;
-      }
-      applied_ = out.install_snapshot->slot;
-      snapshot_slot_ = applied_;
-      ++snapshots_installed_;
-      watches_.reset_history(Zxid{applied_.value()});
-      liveness_.reload(store_.sessions());
-      drop_watches_after_snapshot();
-      if (observer_ != nullptr) observer_->installed(options_.core.self, applied_, store_);
-    }
+    if (out.install_snapshot) install(*out.install_snapshot);
+    if (fatal_) return;
     for (const consensus::ChosenEntry& chosen : out.chosen) {
       if (!fatal_) apply(chosen);
     }
@@ -272,8 +281,26 @@ void Replica::drain() {
     if (!out.chosen.empty()) maybe_snapshot();
     if (!out.chosen.empty() || out.install_snapshot) pump_all();
   }
-  if (core_->is_leader() && !was_leader_) on_became_leader();
-  was_leader_ = core_->is_leader();
+  if (leading() && !was_leader_) on_became_leader();
+  was_leader_ = leading();
+}
+
+// A snapshot from the leader (or, after a disk error, one newer on disk than
+// what was applied) replaces the store.
+void Replica::install(const consensus::Snapshot& snapshot) {
+  const protocol::Status loaded = store_.load_snapshot(*snapshot.data);
+  if (!loaded.ok()) {
+    fail("the snapshot at slot " + std::to_string(snapshot.slot.value()) +
+         " does not load: " + loaded.message);
+    return;
+  }
+  applied_ = snapshot.slot;
+  snapshot_slot_ = applied_;
+  ++snapshots_installed_;
+  watches_.reset_history(Zxid{applied_.value()});
+  liveness_.reload(store_.sessions());
+  drop_watches_after_snapshot();
+  if (observer_ != nullptr) observer_->installed(options_.core.self, applied_, store_);
 }
 
 void Replica::apply(const consensus::ChosenEntry& chosen) {
@@ -369,7 +396,7 @@ Slot next_snapshot_slot(Slot last, NodeId self, std::uint64_t snapshot_every) {
 // Serialises the store and re-appends the log after it here (fast: memory);
 // the fsyncs and the file write run as a SnapshotJob off the loop.
 void Replica::maybe_snapshot() {
-  if (snapshot_running_ || applied_ < snapshot_retry_at_) return;
+  if (!core_ || snapshot_running_ || applied_ < snapshot_retry_at_) return;
   if (applied_ < next_snapshot_slot(snapshot_slot_, options_.core.self, options_.snapshot_every)) {
     return;
   }
@@ -379,9 +406,9 @@ void Replica::maybe_snapshot() {
     tail.push_back({s, core_->ballot_at(s), core_->entry_at(s)});
   }
   const consensus::Snapshot snapshot{applied_, core_->config_for(next(applied_)), data};
-  auto begun = storage_.begin_snapshot(snapshot, tail, core_->chosen());
+  auto begun = storage_->begin_snapshot(snapshot, tail, core_->chosen());
   if (!begun.ok()) {
-    fail("the disk failed to save a snapshot: " + begun.status().message);
+    disk_failed(begun.status().message);
     return;
   }
   snapshot_running_ = true;
@@ -393,10 +420,14 @@ void Replica::finish_snapshot(std::unique_ptr<SnapshotJob> job) {
   SYNOD_ASSERT(job != nullptr && snapshot_running_);
   snapshot_running_ = false;
   if (fatal_) return;
+  if (!core_) {
+    confirmed_durable(job->write_.tail.point, job->write_.tail_ran);
+    return;
+  }
   const Slot slot = job->slot();
-  const wal::Status finished = storage_.finish_snapshot(job->write_);
+  const wal::Status finished = storage_->finish_snapshot(job->write_);
   if (!job->write_.tail_ran.ok()) {
-    fail("the disk failed to sync the log before a snapshot: " + job->write_.tail_ran.message);
+    disk_failed(job->write_.tail_ran.message);
     return;
   }
   if (finished.ok() && job->write_.again) {  // another sync round first (storage.h W4)
@@ -446,35 +477,39 @@ void Replica::propose_stamped(std::vector<codec::LogCommand> commands) {
 }
 
 void Replica::flush_writes() {
-  while (!fatal_ && (!to_propose_.empty() || !to_forward_.empty())) {
+  while (core_ && !fatal_ && (!to_propose_.empty() || !to_forward_.empty())) {
     if (!to_forward_.empty()) forward_batch();
     if (!to_propose_.empty() && !propose_batch()) break;
     drain();  // a leader's own forwards come back here as more to propose
   }
+  if (!core_) refuse_to_forward(read_only_status());
 }
 
 // Follower: the gathered writes go to the leader as one Forward. With no
 // leader known, each is answered NOT_LEADER (it was never handed on).
 void Replica::forward_batch() {
-  std::vector<ToForward> batch = std::move(to_forward_);
-  to_forward_.clear();
   std::vector<consensus::Entry> entries;
-  entries.reserve(batch.size());
-  for (const ToForward& f : batch) {
+  entries.reserve(to_forward_.size());
+  for (const ToForward& f : to_forward_) {
     entries.push_back(consensus::Entry::command(codec::encode_command(f.command)));
   }
-  if (core_->forward(std::move(entries))) return;
+  if (core_->forward(std::move(entries))) {
+    to_forward_.clear();
+    return;
+  }
+  refuse_to_forward(protocol::Status{protocol::Error::NOT_LEADER, "no leader is known; try again"});
+}
+
+// Answers every gathered write, never handed on, with `status`.
+void Replica::refuse_to_forward(const protocol::Status& status) {
+  std::vector<ToForward> batch = std::move(to_forward_);
+  to_forward_.clear();
   for (const ToForward& f : batch) {
     writes_in_flight_.erase({f.command.session, f.command.sequence});
     auto client = clients_.find(f.client);
     if (client == clients_.end()) continue;
     (void)client->second.answer_write(
-        f.request_id,
-        protocol::Response{
-            f.request_id,
-            Zxid{applied_.value()},
-            protocol::Status{protocol::Error::NOT_LEADER, "no leader is known; try again"},
-            {}},
+        f.request_id, protocol::Response{f.request_id, Zxid{applied_.value()}, status, {}},
         /*restamp=*/true);
     pump(f.client, client->second);
   }
@@ -496,7 +531,7 @@ bool Replica::propose_batch() {
       static_cast<std::size_t>(std::min<std::uint64_t>(core_->proposal_room(), to_propose_.size()));
   // Room for the batch's chosen mark and its own records' slack.
   constexpr std::uint64_t margin = 4096;
-  const std::uint64_t room = storage_.unsynced_room();
+  const std::uint64_t room = storage_->unsynced_room();
   const std::uint64_t budget = std::min(propose_batch_bytes_max, room > margin ? room - margin : 0);
   std::vector<consensus::Entry> entries;
   std::uint64_t bytes = 0;

@@ -34,6 +34,25 @@
 //   SyncGate         sync_gate.h         votes held until their writes are durable
 //   WatchRegistry    watches.h           watches and the event history
 //   Storage          storage.h           the WAL, snapshots and meta on disk
+//
+// ## Disk failure (issue 14, point 1)
+// A write or sync the disk refuses (ENOSPC, EIO) does not stop the server.
+// The replica goes read-only, with an alarm: it logs a sentence, drops its
+// consensus core and its Storage (so no promise, vote or leadership while it
+// cannot persist; the votes held behind the failed write are dropped, never
+// sent, and a leader steps down by falling silent), refuses writes at once
+// with NOT_LEADER naming the cause ("node 2 cannot write its disk (...); it
+// is read-only until it can"), and answers what needs no core from its
+// applied state: sequential reads, watches. Writes it had proposed are
+// never acknowledged here (their clients time out: another replica may
+// still choose them). status() carries the alarm (disk_failure, and
+// disk_errors counted). Every disk_retry_ticks ticks, once no sync or
+// snapshot job is out, it tries again exactly as a restart would: it cuts
+// the WAL back to its last durable point (Storage::roll_back), recovers,
+// proves the disk takes a write and a sync, and rebuilds the core from what
+// is durable, under a snapshot of its own applied store (the core never
+// re-delivers what was applied); then it logs that the alarm cleared and
+// rejoins. Damage found by that recovery is fatal, as at a restart.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +64,7 @@
 #include <string>
 #include <vector>
 
+#include "base/assert.h"
 #include "base/prng.h"
 #include "consensus/core.h"
 #include "protocol/codec.h"
@@ -84,6 +104,8 @@ struct ReplicaOptions {
   // In [1, store::expire_sessions_max].
   std::uint32_t expire_sessions_per_entry_max = expire_sessions_per_entry_max_default;
   WatchLimits watches;
+  // After a disk error: ticks between attempts to recover (>= 1).
+  std::uint64_t disk_retry_ticks = 100;
   ReplicaCanaries canaries;
 
   // ok when usable; otherwise invalid, naming the first bad field.
@@ -125,6 +147,10 @@ class SnapshotJob {
 // stall at once (issue 14, point 9). snapshot_every >= 1.
 [[nodiscard]] Slot next_snapshot_slot(Slot last, NodeId self, std::uint64_t snapshot_every);
 
+// What the consensus core asserts of what it recovers, checked first (the
+// bytes came from the disk): nullopt, or the damage in a sentence.
+[[nodiscard]] std::optional<std::string> check_recovered(const consensus::Durable& durable);
+
 struct ReplicaOutput {
   std::vector<consensus::Envelope> send;  // to peers, now
   std::vector<ToClient> to_clients;       // in each client's order
@@ -156,6 +182,9 @@ struct ReplicaStatus {
   std::size_t clients = 0;
   std::size_t nodes = 0;
   std::uint64_t digest = 0;
+  // While the disk cannot write: the sentence why (the replica is read-only).
+  std::optional<std::string> disk_failure;
+  std::uint64_t disk_errors = 0;  // writes and syncs refused, and failed retries, since open
 };
 
 class Replica {
@@ -172,15 +201,18 @@ class Replica {
   void on_client_gone(ClientId client);
   void on_tick(Time now);
   // Makes everything written durable, then releases the votes that waited.
-  // A disk error is fatal: the returned sentence says why; stop the server.
+  // A disk error makes the replica read-only ("Disk failure" above); only a
+  // fatal error is returned (fatal()): stop the server.
   [[nodiscard]] std::optional<std::string> sync();
 
   // sync() in two halves, so the fsync can run on another thread while the
   // replica goes on. begin_sync() covers everything written so far; run
   // `ticket.pending.job` (if any) on any one thread, then hand its result
   // to finish_sync() here. Inputs may arrive in between; what they write
-  // waits for the next sync. One ticket at a time. nullopt: a disk error
-  // (fatal() says why).
+  // waits for the next sync. One ticket at a time. nullopt: nothing to sync
+  // while the disk has failed, or a disk error (disk_failure() or fatal()
+  // says why). A ticket finished after a disk error only tells the replica
+  // how far the disk got.
   struct SyncTicket {
     std::uint64_t token = 0;  // the persist token it makes durable
     wal::Wal::PendingSync pending;
@@ -204,7 +236,15 @@ class Replica {
   // `observer` must outlive the replica, or be reset to nullptr first.
   void set_observer(ApplyObserver* observer) { observer_ = observer; }
   [[nodiscard]] ReplicaStatus status() const;
-  [[nodiscard]] const consensus::Core& core() const { return *core_; }
+  // Asserts the disk has not failed (there is no core meanwhile).
+  [[nodiscard]] const consensus::Core& core() const {
+    SYNOD_ASSERT_MSG(core_ != nullptr, "no consensus core while the disk has failed");
+    return *core_;
+  }
+  // While the disk cannot write: why ("Disk failure" above); else nullopt.
+  [[nodiscard]] std::optional<std::string> disk_failure() const {
+    return failure_ ? std::optional<std::string>(failure_->why) : std::nullopt;
+  }
   [[nodiscard]] const store::Store& store() const { return store_; }
   [[nodiscard]] Slot applied() const { return applied_; }
   // A fatal disk error seen while writing; the owner must stop.
@@ -216,8 +256,8 @@ class Replica {
   void check_invariants() const;
 
  private:
-  Replica(const ReplicaOptions& options, base::Prng& prng, Storage storage,
-          consensus::Durable durable, Time now);
+  Replica(const ReplicaOptions& options, base::Prng& prng, wal::Disk& disk,
+          consensus::Configuration initial, Storage storage, consensus::Durable durable, Time now);
 
   // replica.cpp: driving the core, applying, snapshots.
   void drain();
@@ -235,7 +275,19 @@ class Replica {
   [[nodiscard]] bool propose_batch();
   [[nodiscard]] std::optional<std::string> encode_checked(const codec::LogCommand& command);
   void handle_forwarded(std::vector<consensus::Entry> entries);
+  void install(const consensus::Snapshot& snapshot);
   void fail(std::string why);
+
+  // disk.cpp: read-only after a disk error, and the way back.
+  void disk_failed(const std::string& what);
+  void confirmed_durable(const std::optional<wal::DurablePoint>& point, const wal::Status& ran);
+  void answer_writes_in_flight();
+  void maybe_recover_disk();
+  [[nodiscard]] std::optional<std::string> rejoin();
+  [[nodiscard]] consensus::Durable rebuilt(consensus::Durable durable) const;
+  [[nodiscard]] protocol::Status read_only_status() const;
+  void refuse_to_forward(const protocol::Status& status);
+  [[nodiscard]] bool leading() const { return core_ != nullptr && core_->is_leader(); }
   [[nodiscard]] std::int64_t stamp();
 
   // clients.cpp: requests and their order, read-index rounds, timeouts.
@@ -294,7 +346,10 @@ class Replica {
 
   ReplicaOptions options_;
   base::Prng& prng_;
-  Storage storage_;
+  wal::Disk* disk_;
+  consensus::Configuration initial_;  // at slot 0, for recovering again
+  // Both present, or both dropped while the disk has failed (failure_).
+  std::optional<Storage> storage_;
   std::unique_ptr<consensus::Core> core_;
   store::Store store_;
   WatchRegistry watches_;
@@ -353,6 +408,18 @@ class Replica {
   // duplicated is proposed once. Bounded; oldest forgotten first.
   std::set<std::uint64_t> recently_opened_;
   std::deque<std::uint64_t> recently_opened_order_;
+
+  // While the disk cannot write ("Disk failure" above).
+  struct DiskFailure {
+    std::string why;                  // the disk's sentence
+    wal::DurablePoint durable;        // roll the WAL back to this first
+    consensus::Status consensus;      // the dropped core's, for status()
+    consensus::Configuration config;  // at next(applied_), for the rebuilt core
+    std::uint64_t retry_in_ticks = 0;
+  };
+  std::optional<DiskFailure> failure_;
+  std::uint64_t disk_errors_ = 0;
+  bool sync_out_ = false;  // a SyncTicket was handed out and not finished
 
   ReplicaOutput output_;
   std::optional<std::string> fatal_;

@@ -31,7 +31,7 @@ void Replica::note_tick_gap(std::int64_t previous_ms) {
 std::int64_t Replica::liveness_now() const { return now_.monotonic_ms - stalled_ms_; }
 
 void Replica::note_session_active(SessionId session) {
-  liveness_.note_active(session, core_->is_leader(), liveness_now());
+  liveness_.note_active(session, leading(), liveness_now());
 }
 
 void Replica::on_became_leader() {
@@ -136,7 +136,7 @@ void Replica::session_moved_here(ClientId to, SessionId session) {
   codec::LogCommand move{
       0, SessionId{0}, 0,
       store::MoveSessionCommand{session, options_.core.self, Zxid{applied_.value()}}};
-  if (core_->is_leader()) {
+  if (leading()) {
     to_propose_.push_back(std::move(move));
   } else {
     to_forward_.push_back(ToForward{ClientId{0}, 0, std::move(move)});

@@ -260,6 +260,18 @@ wal::Status Storage::write(const consensus::PersistBatch& batch) {
 
 wal::Status Storage::sync() { return wal_.sync(); }
 
+wal::Status Storage::roll_back(wal::Disk& disk, wal::DurablePoint point) {
+  if (auto status = wal::roll_back_to(disk, point); !status.ok()) return status;
+  if (auto status = disk.sync_dir(""); !status.ok()) return status;
+  return disk.sync_dir(wal::snap_dir);
+}
+
+wal::Status Storage::write_chosen_mark(Slot chosen) {
+  const std::string record = encode_chosen(chosen);
+  if (auto appended = wal_.append(record); !appended.ok()) return appended.status();
+  return wal_.sync();
+}
+
 bool Storage::has_unsynced() const { return wal_.durable_end() != wal_.next_index(); }
 
 wal::Status Storage::save_snapshot(const consensus::Snapshot& snapshot,

@@ -46,6 +46,15 @@
 //      (segment.h rule O, snapshot_file.h S3). A failed file write changes
 //      nothing the previous snapshot needs; its temp file is removed.
 //
+// ## After a disk error
+//   A failed write or sync fails the WAL (wal.h). The owner drops this
+//   Storage, and to try again calls roll_back() with the durable point it
+//   had (durable_point(), or a later one a sync begun before the failure
+//   confirmed): wal/ is cut back to it and the directories are synced, so
+//   nothing a failed write or fsync left behind is trusted. Then open()
+//   recovers as at a restart, and write_chosen_mark() proves the disk takes
+//   a write and a sync again before the owner relies on it.
+//
 // ## Recovery
 //   The newest valid snapshot (or the initial state), then the records from
 //   its wal_index_min on, folded in order: the highest promise wins, the last
@@ -93,6 +102,18 @@ class Storage {
   // (slot 0 and the bootstrap configuration). Errors name file and offset.
   [[nodiscard]] static wal::Result<Opened> open(wal::Disk& disk, const wal::WalOptions& options,
                                                 const consensus::Snapshot& initial);
+
+  // After a disk error, before open(): wal::roll_back_to(disk, point), then
+  // sync_dir of data_dir and snap/ (a rename of meta or a snapshot whose
+  // directory sync failed is kept, made durable: a promise only grows).
+  [[nodiscard]] static wal::Status roll_back(wal::Disk& disk, wal::DurablePoint point);
+
+  // Appends a chosen mark for `chosen` (at most what recovery found chosen)
+  // and syncs it: the proof, after a disk error, that the disk writes again.
+  [[nodiscard]] wal::Status write_chosen_mark(Slot chosen);
+
+  // Where the durable prefix of the WAL ends (wal::Wal::durable_point).
+  [[nodiscard]] wal::DurablePoint durable_point() const { return wal_.durable_point(); }
 
   // Writes one persist batch (rules W1-W3). Records are volatile until sync().
   [[nodiscard]] wal::Status write(const consensus::PersistBatch& batch);

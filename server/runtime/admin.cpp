@@ -23,6 +23,11 @@ std::uint64_t dir_bytes(wal::Disk& disk, std::string_view dir) {
 
 std::string health_answer(const replica::ReplicaStatus& status) {
   std::string problems;
+  if (status.disk_failure) {
+    problems += "the disk cannot write (";
+    problems += *status.disk_failure;
+    problems += "); this server is read-only until it can\n";
+  }
   if (status.consensus.leader == no_node) problems += "no leader is known\n";
   const std::uint64_t behind = status.consensus.chosen.value() > status.applied.value()
                                    ? status.consensus.chosen.value() - status.applied.value()

@@ -30,9 +30,10 @@ struct RequestLine {
 [[nodiscard]] std::string http_response(int code, std::string_view reason,
                                         std::string_view content_type, std::string_view body);
 
-// GET /health: 200 "ok" when this server knows a leader and has applied to
-// within health_apply_lag_max slots of the chosen point; otherwise 503
-// "unhealthy" with one line per problem (a load balancer's probe).
+// GET /health: 200 "ok" when this server can write its disk, knows a leader
+// and has applied to within health_apply_lag_max slots of the chosen point;
+// otherwise 503 "unhealthy" with one line per problem (a load balancer's
+// probe).
 [[nodiscard]] std::string health_answer(const replica::ReplicaStatus& status);
 
 // The answer to one admin request; `head` is the request up to its blank

@@ -142,6 +142,12 @@ std::string status_json(const RuntimeOptions& options, const replica::ReplicaSta
   out += ",\"clients\":" + std::to_string(status.clients);
   out += ",\"nodes\":" + std::to_string(status.nodes);
   out += ",\"digest\":" + std::to_string(status.digest);
+  out += ",\"disk_failure\":";
+  if (status.disk_failure) {
+    append_json_string(out, *status.disk_failure);
+  } else {
+    out += "null";
+  }
   out += ",\"data_dir\":";
   append_json_string(out, options.data_dir);
   out += "}\n";
@@ -168,6 +174,12 @@ std::string metrics_text(const Metrics& m, const replica::ReplicaStatus& status,
   }
   append_gauge(out, "synod_wal_bytes", "Bytes in the write-ahead log's segments.", m.wal_bytes);
   append_gauge(out, "synod_snapshot_bytes", "Bytes in snapshot files.", m.snapshot_bytes);
+  append_gauge(out, "synod_disk_failed",
+               "1 while the disk cannot write (full or failing): the server is read-only.",
+               status.disk_failure ? 1 : 0);
+  append_counter(out, "synod_disk_errors_total",
+                 "Disk writes and syncs refused, and failed recoveries after them.",
+                 status.disk_errors);
   out += "# HELP synod_frames_rejected_total Frames that closed their connection: oversized or "
          "unreadable.\n";
   out += "# TYPE synod_frames_rejected_total counter\n";

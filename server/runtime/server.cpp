@@ -249,7 +249,7 @@ void Server::start_sync() {
   if (stopping_ || sync_running_ || !replica_->wants_sync()) return;
   auto ticket = replica_->begin_sync();
   if (!ticket) {
-    drain();  // reports the disk error and stops
+    drain();  // reports the disk error (read-only, or fatal: then it stops)
     return;
   }
   sync_running_ = true;

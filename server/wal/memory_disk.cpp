@@ -120,6 +120,11 @@ std::uint64_t MemoryDisk::used_bytes() const {
 Status MemoryDisk::append(std::string_view name, std::string_view bytes) {
   const auto inode = lookup(name);
   if (!inode) return missing(name);
+  if (append_failures_pending_ > 0) {
+    --append_failures_pending_;
+    return error_status(Code::io_error,
+                        "write " + std::string(name) + ": Input/output error (MemoryDisk)");
+  }
   Inode& target = inodes_.at(*inode);
   bool full = false;
   if (space_bytes_) {
@@ -321,6 +326,7 @@ void MemoryDisk::crash(base::Prng& prng) {
   for (auto& [id, inode] : inodes_) crash_inode(inode, prng);
   forget_unreachable_inodes();
   sync_failures_pending_ = 0;
+  append_failures_pending_ = 0;
 }
 
 void MemoryDisk::forget_unreachable_inodes() {

@@ -78,6 +78,9 @@ class MemoryDisk final : public Disk {
   // For tests: the next `count` calls of sync() fail with io_error and make
   // nothing durable.
   void fail_next_syncs(std::uint32_t count) { sync_failures_pending_ = count; }
+  // For tests: the next `count` calls of append() fail with io_error
+  // "Input/output error" (EIO) and write nothing.
+  void fail_next_appends(std::uint32_t count) { append_failures_pending_ = count; }
 
   // For tests and the simulator: a full disk. While set, the files together
   // may hold at most `bytes` (what read() sees); an append that does not fit
@@ -137,6 +140,7 @@ class MemoryDisk final : public Disk {
   std::uint64_t sync_count_ = 0;
   std::uint64_t sync_dir_count_ = 0;
   std::uint32_t sync_failures_pending_ = 0;
+  std::uint32_t append_failures_pending_ = 0;
   std::optional<std::uint64_t> space_bytes_;
   std::uint64_t replaces_run_ = 0;
 };

@@ -54,6 +54,7 @@ Result<Wal::Opened> Wal::open(Disk& disk, const WalOptions& options, RecordIndex
     expected = after(expected);
   }
   SYNOD_ASSERT(out.records.empty() || expected == wal.next_index_);
+  out.wal.durable_point_ = DurablePoint{wal.segments_.back().first, wal.open_segment_bytes_};
   return out;
 }
 
@@ -302,7 +303,7 @@ Status Wal::rotate() {
   if (durable) {
     if (Status status = start_segment_unsynced(next_index_); !status.ok()) return status;
   } else {
-    held_.push_back(Held{appended_bytes_, {}});
+    held_.push_back(Held{appended_bytes_, {}, open_segment_bytes_});
   }
   segments_.push_back(Segment{next_index_, segment_name(next_index_)});
   open_segment_bytes_ = segment_header_bytes;
@@ -386,6 +387,8 @@ Result<Wal::PendingSync> Wal::begin_sync() {
     auto job = disk_->begin_sync(file.name);
     if (!job.ok()) return fail(job.status());
     jobs->add(std::move(job.value()));
+    pending.point =
+        DurablePoint{file.first, holding ? held_.front().previous_bytes : open_segment_bytes_};
   }
   if (dir_unsynced()) {
     auto job = disk_->begin_sync_dir(wal_dir);
@@ -403,8 +406,25 @@ Status Wal::finish_sync(const PendingSync& sync, const Status& ran) {
   SYNOD_ASSERT(sync.end <= next_index_ && sync.appended <= appended_bytes_);
   durable_end_ = std::max(durable_end_, sync.end);
   synced_bytes_ = std::max(synced_bytes_, sync.appended);
+  if (sync.point) durable_point_ = std::max(durable_point_, *sync.point);
   dir_synced_changes_ = std::max(dir_synced_changes_, sync.dir_changes);
   return Status{};
+}
+
+Status roll_back_to(Disk& disk, DurablePoint point) {
+  auto files = disk.list(wal_dir);
+  if (!files.ok()) return files.status();
+  for (const std::string& file : files.value()) {
+    const auto first = parse_segment_file(file);
+    if (!first || *first <= point.segment) continue;
+    if (Status status = disk.remove(segment_name(*first)); !status.ok()) return status;
+  }
+  const std::string name = segment_name(point.segment);
+  if (auto size = disk.size(name); size.ok() && size.value() > point.bytes) {
+    if (Status status = disk.truncate(name, point.bytes); !status.ok()) return status;
+    if (Status status = disk.sync(name); !status.ok()) return status;
+  }
+  return disk.sync_dir(wal_dir);
 }
 
 // The removals become durable with the next sync (rule O covers a crash

@@ -14,10 +14,11 @@
 //   wal.truncate_prefix(index);          // after a snapshot covering every
 //                                        // record below `index` is durable
 //
-// Not thread-safe: one caller at a time. After a failed sync the Wal refuses
-// every further call with Code::failed: the state of unsynced bytes is then
-// unknown (an fsync error is not retryable), and the process should restart
-// and recover.
+// Not thread-safe: one caller at a time. After a failed write or sync the
+// Wal refuses every further call with Code::failed: the state of unsynced
+// bytes is then unknown (an fsync error is not retryable). The owner drops
+// it, cuts wal/ back to durable_point() (roll_back_to, below) and recovers,
+// as a restart would, without trusting any byte written after that point.
 //
 // No fsync on the caller's path while appending (segment.h W3): a rotation
 // whose full segment still has unsynced bytes keeps the next segments'
@@ -31,6 +32,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -68,6 +70,25 @@ static_assert(WalOptions{}.segment_bytes_max <= segment_bytes_max_limit);
 
 // True when every option is inside its range.
 [[nodiscard]] bool is_valid(const WalOptions& options);
+
+// Where the durable prefix of the log ends: the first `bytes` of the
+// segment that starts at `segment` (its header included). Every byte of
+// every earlier segment is durable too; nothing after the point may be.
+struct DurablePoint {
+  RecordIndex segment{1};
+  std::uint64_t bytes = 0;
+  friend auto operator<=>(const DurablePoint&, const DurablePoint&) = default;
+};
+
+// After a disk error, before recovering: removes every segment that starts
+// after point.segment, cuts that segment back to point.bytes when it is
+// longer, and makes both durable (sync, sync_dir). So recovery then reads
+// only what a sync confirmed, never bytes a failed write or a failed fsync
+// left in the page cache (a later fsync may report success for pages whose
+// write-back failed). `point` is Wal::durable_point() of the failed Wal, or
+// a later point a sync that began before the failure confirmed. Io errors
+// are returned; the caller tries again later.
+[[nodiscard]] Status roll_back_to(Disk& disk, DurablePoint point);
 
 class Wal {
  public:
@@ -111,6 +132,9 @@ class Wal {
     RecordIndex end;               // records below it are durable after the job
     std::uint64_t appended = 0;    // bytes it makes durable (from the start)
     std::uint64_t dir_changes = 0;  // wal/ changes it makes durable
+    // Where the durable prefix ends once the job ran, when it syncs a
+    // segment's bytes (nullopt: it syncs none).
+    std::optional<DurablePoint> point;
 
     // Runs the job, on any thread; nothing to do is success.
     [[nodiscard]] Status run() const { return job ? job->run() : Status{}; }
@@ -132,6 +156,9 @@ class Wal {
   [[nodiscard]] RecordIndex next_index() const { return next_index_; }
   // Every record below this index is durable.
   [[nodiscard]] RecordIndex durable_end() const { return durable_end_; }
+  // Where the bytes a finished sync confirmed end (roll_back_to). Moves
+  // only forward; still answered after the Wal failed.
+  [[nodiscard]] DurablePoint durable_point() const { return durable_point_; }
   // The first index of the oldest segment still on disk.
   [[nodiscard]] RecordIndex first_index() const;
   [[nodiscard]] std::uint64_t unsynced_bytes() const { return appended_bytes_ - synced_bytes_; }
@@ -155,6 +182,7 @@ class Wal {
   struct Held {
     std::uint64_t ready_at = 0;  // appended_bytes_ where the segment before it ends
     std::string records;         // its records' bytes (the header is written first)
+    std::uint64_t previous_bytes = 0;  // the length of the segment before it
   };
 
   [[nodiscard]] Status check_batch(std::span<const std::string_view> payloads) const;
@@ -190,6 +218,7 @@ class Wal {
   std::deque<Held> held_;
   std::uint64_t dir_changes_ = 0;         // creates and removes in wal/ since open
   std::uint64_t dir_synced_changes_ = 0;  // of those, durable
+  DurablePoint durable_point_;
   bool failed_ = false;
 };
 

@@ -250,7 +250,7 @@ void StoreCluster::complete_syncs() {
 StoreCluster::Server* StoreCluster::leader() {
   Server* best = nullptr;
   for (auto& [id, s] : servers_) {
-    if (!s->replica || !s->replica->core().is_leader()) continue;
+    if (!s->replica || s->replica->disk_failure() || !s->replica->core().is_leader()) continue;
     if (best == nullptr || s->replica->core().promised() > best->replica->core().promised()) {
       best = s.get();
     }
@@ -830,7 +830,7 @@ RunResult StoreCluster::result() {
         result_.failure += " down";
         continue;
       }
-      const consensus::Status st = s->replica->core().status();
+      const consensus::Status st = s->replica->status().consensus;
       result_.failure += std::string(" ") + st.role + " leader " + std::to_string(st.leader.value()) +
                          " chosen " + std::to_string(st.chosen.value()) + " applied " +
                          std::to_string(s->replica->applied().value());
@@ -875,6 +875,17 @@ void StoreCluster::restart_node(NodeId node) {
   SYNOD_ASSERT_MSG(s.replica == nullptr, "a scenario restarted a server that is up");
   log_line(node_name(node) + " restarts");
   start(s);
+}
+
+void StoreCluster::fill_disk(NodeId node) {
+  Server& s = *servers_.at(node);
+  log_line(node_name(node) + "'s disk fills");
+  s.disk.set_space_bytes(s.disk.used_bytes());
+}
+
+void StoreCluster::free_disk(NodeId node) {
+  log_line(node_name(node) + "'s disk has space again");
+  servers_.at(node)->disk.set_space_bytes(std::nullopt);
 }
 
 void StoreCluster::cut(NodeId from, NodeId to) {

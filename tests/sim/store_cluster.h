@@ -68,6 +68,10 @@ class StoreCluster : public replica::ApplyObserver {
   [[nodiscard]] bool advance_until(const std::function<bool()>& done, std::uint64_t ticks_max);
   void crash_node(NodeId node);
   void restart_node(NodeId node);
+  // The server's disk fills: it holds what it holds now and takes no more
+  // (MemoryDisk::set_space_bytes), until free_disk() gives the space back.
+  void fill_disk(NodeId node);
+  void free_disk(NodeId node);
   void cut(NodeId from, NodeId to);  // messages from -> to are lost until reconnect()
   void isolate(NodeId node);         // cut both ways from every other server
   void reconnect();

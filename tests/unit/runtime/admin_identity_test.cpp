@@ -45,6 +45,29 @@ TEST_CASE("health: ok with a leader and caught up; 503 naming each problem other
   CHECK(answer.find("4990 behind the chosen slot 5000") != std::string::npos);
 }
 
+TEST_CASE("health: a disk that cannot write is 503 with its reason, in /status and /metrics too") {
+  replica::ReplicaStatus s = healthy();
+  s.disk_failure = "write wal/00000000000000000001.log: No space left on device";
+  s.disk_errors = 3;
+  const std::string answer = runtime::health_answer(s);
+  CHECK(answer.starts_with("HTTP/1.1 503 Service Unavailable"));
+  CHECK(answer.find("the disk cannot write (write wal/00000000000000000001.log: No space left on "
+                    "device); this server is read-only until it can") != std::string::npos);
+  runtime::RuntimeOptions options;
+  options.id = NodeId{2};
+  const std::string status = runtime::status_json(options, s);
+  CHECK(status.find("\"disk_failure\":\"write wal/00000000000000000001.log: No space left on "
+                    "device\"") != std::string::npos);
+  const std::string metrics = runtime::metrics_text(runtime::Metrics{}, s, NodeId{2});
+  CHECK(metrics.find("synod_disk_failed 1\n") != std::string::npos);
+  CHECK(metrics.find("synod_disk_errors_total 3\n") != std::string::npos);
+  s.disk_failure.reset();
+  CHECK(runtime::health_answer(s).starts_with("HTTP/1.1 200 OK"));
+  CHECK(runtime::status_json(options, s).find("\"disk_failure\":null") != std::string::npos);
+  CHECK(runtime::metrics_text(runtime::Metrics{}, s, NodeId{2}).find("synod_disk_failed 0\n") !=
+        std::string::npos);
+}
+
 TEST_CASE("identity: a new data dir is refused without --bootstrap and founded with it") {
   wal::MemoryDisk disk;
   auto refused = runtime::settle_identity(flags(1, false), disk);

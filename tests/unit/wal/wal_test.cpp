@@ -274,3 +274,56 @@ TEST_CASE("wal: rotation and truncate_prefix never fsync on the caller's path; t
   auto reopened = open_ok(disk, RecordIndex{30}, options);
   check_records(reopened.records, std::vector(payloads.begin() + 29, payloads.end()), 30);
 }
+
+TEST_CASE(
+    "wal: after a failed sync, rolling back to the durable point leaves only durable records") {
+  MemoryDisk disk;
+  std::vector<std::string> payloads;
+  wal::DurablePoint point;
+  {
+    auto opened = open_ok(disk);
+    payloads = append_synced(opened.wal, 3, 40);
+    REQUIRE(opened.wal.append("unsynced-4").ok());
+    REQUIRE(opened.wal.append("unsynced-5").ok());
+    auto pending = opened.wal.begin_sync();
+    REQUIRE(pending.ok());
+    disk.fail_next_syncs(1);
+    const wal::Status ran = pending.value().job->run();
+    REQUIRE_FALSE(opened.wal.finish_sync(pending.value(), ran).ok());
+    point = opened.wal.durable_point();
+  }
+  CHECK(point.segment == RecordIndex{1});
+  REQUIRE(wal::roll_back_to(disk, point).ok());
+  auto reopened = open_ok(disk);
+  check_records(reopened.records, payloads, 1);
+  CHECK(reopened.wal.next_index() == RecordIndex{4});
+}
+
+TEST_CASE("wal: rolling back removes a segment begun after the durable point and a torn write") {
+  MemoryDisk disk;
+  wal::WalOptions options;
+  options.segment_bytes_max = 1000;
+  std::vector<std::string> payloads;
+  wal::DurablePoint point;
+  {
+    auto opened = open_ok(disk, RecordIndex{1}, options);
+    payloads = append_synced(opened.wal, 9, 92);  // 100 bytes on disk each
+    REQUIRE(opened.wal.segment_count() == 1);
+    // Two more rotate (the full segment is durable, so the new one is
+    // written at once); then the disk fills in the middle of a record.
+    REQUIRE(opened.wal.append(payload_for(10, 92)).ok());
+    REQUIRE(opened.wal.append(payload_for(11, 92)).ok());
+    REQUIRE(opened.wal.segment_count() == 2);
+    disk.set_space_bytes(disk.used_bytes() + 30);
+    CHECK(opened.wal.append(payload_for(12, 92)).status().error == Code::io_error);
+    point = opened.wal.durable_point();
+  }
+  disk.set_space_bytes(std::nullopt);
+  REQUIRE(wal::roll_back_to(disk, point).ok());
+  auto files = disk.list("wal");
+  REQUIRE(files.ok());
+  CHECK(files.value().size() == 1);
+  auto reopened = open_ok(disk, RecordIndex{1}, options);
+  check_records(reopened.records, payloads, 1);
+  CHECK(reopened.notes.empty());  // nothing torn is left for recovery to repair
+}
