@@ -7,8 +7,9 @@
 # everything. Prints every process's opening times per step and the
 # servers' CPU share while idle.
 #   BUILD_DIR (default build), SESSIONS (10000), PROCS (1), STEP (1000),
-#   PARALLEL (1), HOLD (30), BASE_PORT (17000), KEEP (1: keep the servers'
-#   logs and data)
+#   PARALLEL (1), HOLD (30), TIMEOUT_MS (10000: each session's timeout; a
+#   keep-alive goes every third of it), BASE_PORT (17000), KEEP (1: keep the
+#   servers' logs and data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -17,6 +18,7 @@ procs=${PROCS:-1}
 step=${STEP:-1000}
 parallel=${PARALLEL:-1}
 hold=${HOLD:-30}
+timeout_ms=${TIMEOUT_MS:-10000}
 base=${BASE_PORT:-17000}
 synodd="$build/server/synodd"
 tool="$build/bench/sessions/synod-sessions"
@@ -55,7 +57,8 @@ done
 per=$((sessions / procs))
 clients=()
 for p in $(seq 1 "$procs"); do
-  "$tool" --servers "$servers" --sessions "$per" --step "$step" --parallel "$parallel" --seed "$p" --hold-seconds "$hold" \
+  "$tool" --servers "$servers" --sessions "$per" --step "$step" --parallel "$parallel" \
+    --seed "$p" --hold-seconds "$hold" --session-timeout-ms "$timeout_ms" \
     --pids "$server_pids" --label "process $p" &
   clients+=($!)
 done
