@@ -164,16 +164,23 @@ SessionId vouched_session(const ClientQueue& client, const protocol::ClientBody&
   return SessionId{0};
 }
 
+// A keep-alive's answer may wait for the next tick's round (read_rounds.h);
+// everything else that needs a round starts one at once.
+Urgency urgency_of(const protocol::ClientBody& body) {
+  return std::holds_alternative<protocol::KeepAliveRequest>(body) ? Urgency::by_tick : Urgency::now;
+}
+
 }  // namespace
 
 void Replica::submit_read(ClientId id, ClientQueue& client, std::uint64_t request_id,
                           protocol::ClientBody body, bool linearizable) {
   const SessionId vouch = vouched_session(client, body);
+  const Urgency urgency = urgency_of(body);
   client.push_read(request_id, now_.monotonic_ms, std::move(body), linearizable);
   // The session rides on the round to the leader (a follower's touch).
   if (linearizable && client.session() != SessionId{0}) note_session_active(client.session());
   if (linearizable) {
-    read_rounds_.add(id, request_id, vouch);
+    read_rounds_.add(id, request_id, vouch, urgency);
     start_read_round();
   }
   pump(id, client);
@@ -254,8 +261,8 @@ void Replica::emit(ClientId id, protocol::ServerMessage message) {
   output_.to_clients.push_back(ToClient{id, std::move(message)});
 }
 
-void Replica::start_read_round() {
-  if (!core_ || !read_rounds_.can_start()) return;
+void Replica::start_read_round(bool tick) {
+  if (!core_ || !(tick ? read_rounds_.can_start() : read_rounds_.wants_start())) return;
   const std::uint64_t round = read_rounds_.start(now_.monotonic_ms, liveness_.take_touched());
   std::vector<std::uint64_t> sessions;
   sessions.reserve(read_rounds_.carried().size());

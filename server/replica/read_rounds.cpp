@@ -11,8 +11,10 @@ ReadRounds::ReadRounds(std::int64_t lost_after_ms) : lost_after_ms_(lost_after_m
   SYNOD_ASSERT(lost_after_ms_ >= 1);
 }
 
-void ReadRounds::add(ClientId client, std::uint64_t request_id, SessionId vouch_for) {
-  gathering_.push_back(Request{client, request_id, vouch_for});
+void ReadRounds::add(ClientId client, std::uint64_t request_id, SessionId vouch_for,
+                     Urgency urgency) {
+  gathering_.push_back(Request{client, request_id, vouch_for, urgency});
+  if (urgency == Urgency::now) ++urgent_gathering_;
 }
 
 std::uint64_t ReadRounds::start(std::int64_t now_ms, std::vector<SessionId> touched) {
@@ -27,6 +29,7 @@ std::uint64_t ReadRounds::start(std::int64_t now_ms, std::vector<SessionId> touc
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   in_flight_ = Round{++last_id_, now_ms, std::move(gathering_), std::move(touched), vouches};
   gathering_.clear();
+  urgent_gathering_ = 0;
   return last_id_;
 }
 
@@ -39,6 +42,9 @@ std::vector<SessionId> ReadRounds::requeue() {
   SYNOD_ASSERT(in_flight_);
   Round round = std::move(*in_flight_);
   in_flight_.reset();
+  for (const Request& r : round.requests) {
+    if (r.urgency == Urgency::now) ++urgent_gathering_;
+  }
   round.requests.insert(round.requests.end(), gathering_.begin(), gathering_.end());
   gathering_ = std::move(round.requests);
   return std::move(round.sessions);
@@ -63,6 +69,10 @@ std::optional<std::vector<SessionId>> ReadRounds::give_up_if_lost(std::int64_t n
 }
 
 void ReadRounds::check_invariants() const {
+  SYNOD_ASSERT(urgent_gathering_ == static_cast<std::size_t>(std::count_if(
+                                        gathering_.begin(), gathering_.end(), [](const Request& r) {
+                                          return r.urgency == Urgency::now;
+                                        })));
   if (!in_flight_) return;
   SYNOD_ASSERT_MSG(!in_flight_->requests.empty(), "a round starts only with requests on it");
   SYNOD_ASSERT(in_flight_->id == last_id_ && last_id_ >= 1);

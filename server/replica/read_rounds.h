@@ -14,15 +14,26 @@
 //               the request always carries that session and vouches()
 //               (consensus/README.md §12), whatever became of the touches.
 //   gathering   the requests that arrived since the round in flight started;
-//               they go together in the next one.
+//               they go together in the next one. Each says how soon its
+//               round must start (Urgency): a read someone waits for, now;
+//               a keep-alive, by the next tick — its answer is not
+//               latency-critical, so the keep-alives arriving within a tick
+//               share one round instead of starting one each (the cost of
+//               an idle session, bench/README.md "Sessions"). Waiting
+//               longer only makes the answer later: the round still starts
+//               after the keep-alive arrived, and safe_until counts from
+//               when the client sent it.
 // A request is named by (client, request id); the rounds never look inside
 // a connection's queue.
 //
 // ## Lifecycle
 //   add()                  a request joins the gathering batch
+//   wants_start()          none in flight and someone gathering who needs
+//                          a round now: the replica starts one at once
 //   can_start(), start()   none in flight and someone gathering: the batch
 //                          becomes the round in flight, with a new id (ids
-//                          increase from 1)
+//                          increase from 1). The replica starts it at each
+//                          tick, and at once when wants_start().
 //   finish(ready)          the core's answer. For another id (late, or for a
 //                          round given up): nothing. Failed (no leader could
 //                          confirm it): its requests go back in front of the
@@ -64,6 +75,12 @@ struct RoundConfirmed {
 // std::monostate: the answer was not for the round in flight; nothing changed.
 using RoundEnd = std::variant<std::monostate, RoundFailed, RoundConfirmed>;
 
+// How soon the round a request rides on must start.
+enum class Urgency : std::uint8_t {
+  now,      // a linearizable read, a sync, a moved session's open
+  by_tick,  // a keep-alive: it may wait for the next tick's round
+};
+
 class ReadRounds {
  public:
   // `lost_after_ms` >= 1 (asserted): how long a round may wait for its
@@ -72,9 +89,13 @@ class ReadRounds {
 
   // The request joins the next round; `vouch_for` is the session its answer
   // will vouch for (0: none).
-  void add(ClientId client, std::uint64_t request_id, SessionId vouch_for = SessionId{0});
+  void add(ClientId client, std::uint64_t request_id, SessionId vouch_for = SessionId{0},
+           Urgency urgency = Urgency::now);
   // Whether start() may be called: no round in flight, some request gathering.
   [[nodiscard]] bool can_start() const { return !in_flight_ && !gathering_.empty(); }
+  // Whether a round should start at once: can_start(), and a gathering
+  // request is Urgency::now.
+  [[nodiscard]] bool wants_start() const { return can_start() && urgent_gathering_ != 0; }
   // Starts the next round with every gathering request, carrying `touched`
   // and every session a gathering request vouches for to the leader (by id,
   // once each). Returns its id, for Core::read_index. Asserts can_start().
@@ -94,7 +115,8 @@ class ReadRounds {
   [[nodiscard]] std::size_t gathering() const { return gathering_.size(); }
 
   // Asserts a round in flight carries at least one request and has the last
-  // id issued. O(1).
+  // id issued, and that the urgent gathering requests are counted right.
+  // O(requests held).
   void check_invariants() const;
 
  private:
@@ -102,6 +124,7 @@ class ReadRounds {
     ClientId client;
     std::uint64_t request_id = 0;
     SessionId vouch_for{};  // 0: none
+    Urgency urgency = Urgency::now;
   };
   struct Round {
     std::uint64_t id = 0;
@@ -118,6 +141,7 @@ class ReadRounds {
   std::uint64_t last_id_ = 0;
   std::optional<Round> in_flight_;
   std::vector<Request> gathering_;
+  std::size_t urgent_gathering_ = 0;  // of gathering_, those Urgency::now
 };
 
 }  // namespace synod::replica

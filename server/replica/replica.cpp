@@ -139,8 +139,9 @@ void Replica::on_tick(Time now) {
   if (auto carried = read_rounds_.give_up_if_lost(now_.monotonic_ms)) {
     liveness_.touch_again(*carried);
   }
-  // Reads whose round failed (no leader then) ask again on the next tick.
-  start_read_round();
+  // Reads whose round failed (no leader then) ask again on the next tick,
+  // and the keep-alives gathered since the last round go (read_rounds.h).
+  start_read_round(/*tick=*/true);
   drain();
 }
 

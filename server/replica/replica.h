@@ -304,7 +304,10 @@ class Replica {
   void propose_write(ClientId id, std::uint64_t request_id, codec::LogCommand command);
   void pump_all();
   void emit(ClientId id, protocol::ServerMessage message);
-  void start_read_round();
+  // Starts the next read-index round when one should start: at once for a
+  // request that needs it now, at a tick (`tick`) for any gathering
+  // (ReadRounds::wants_start, can_start).
+  void start_read_round(bool tick = false);
   void on_read_ready(const consensus::ReadReady& ready);
   void expire_requests();
   void note_request_deadline(ClientId id);

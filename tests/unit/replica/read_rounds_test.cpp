@@ -113,3 +113,36 @@ TEST_CASE("read rounds: a round unanswered for more than lost_after_ms is given 
   CHECK_FALSE(rounds.give_up_if_lost(400).has_value());
   rounds.check_invariants();
 }
+
+TEST_CASE("read rounds: keep-alives wait for the tick's round, a read starts one at once") {
+  ReadRounds rounds(lost_after_ms);
+  rounds.add(ClientId{1}, 1, SessionId{4}, replica::Urgency::by_tick);
+  rounds.add(ClientId{2}, 1, SessionId{5}, replica::Urgency::by_tick);
+  CHECK(rounds.can_start());  // at the tick
+  CHECK_FALSE(rounds.wants_start());
+  rounds.check_invariants();
+  rounds.add(ClientId{3}, 7);  // a linearizable read
+  CHECK(rounds.wants_start());
+  const std::uint64_t id = rounds.start(0, {});
+  CHECK_FALSE(rounds.wants_start());
+  CHECK(rounds.carried() == sessions({4, 5}));  // the keep-alives ride along
+  rounds.check_invariants();
+
+  // A keep-alive arriving meanwhile waits for a tick, even once the round ends.
+  rounds.add(ClientId{1}, 2, SessionId{4}, replica::Urgency::by_tick);
+  CHECK(std::holds_alternative<RoundConfirmed>(rounds.finish(confirmed(id, 3))));
+  CHECK(rounds.can_start());
+  CHECK_FALSE(rounds.wants_start());
+  rounds.check_invariants();
+}
+
+TEST_CASE("read rounds: a failed round's urgent read still wants a round") {
+  ReadRounds rounds(lost_after_ms);
+  rounds.add(ClientId{1}, 1);
+  const std::uint64_t id = rounds.start(0, {});
+  rounds.add(ClientId{2}, 1, SessionId{5}, replica::Urgency::by_tick);
+  CHECK_FALSE(rounds.wants_start());
+  CHECK(std::holds_alternative<RoundFailed>(rounds.finish(failed(id))));
+  CHECK(rounds.wants_start());
+  rounds.check_invariants();
+}

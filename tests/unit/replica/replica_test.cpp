@@ -219,6 +219,37 @@ TEST_CASE("replica: keep-alives keep a session alive past its timeout") {
   CHECK(s.replica->store().session_exists(session));
 }
 
+TEST_CASE(
+    "replica: keep-alives arriving within a tick share the tick's round; a read does not wait") {
+  Single s;
+  s.lead();
+  const ClientId a{1};
+  const ClientId b{2};
+  s.open_session(a, 1);
+  s.open_session(b, 1);
+  auto answered_now = [&](ClientId client, std::uint64_t id, protocol::ClientBody body) {
+    s.received.clear();
+    s.replica->on_request(client, protocol::ClientRequest{id, std::move(body)});
+    s.settle();
+    return std::ranges::any_of(s.received, [&](const replica::ToClient& m) {
+      const auto* r = std::get_if<protocol::Response>(&m.message);
+      return m.client == client && r != nullptr && r->request_id == id;
+    });
+  };
+  CHECK_FALSE(answered_now(a, 2, protocol::KeepAliveRequest{}));
+  CHECK_FALSE(answered_now(b, 2, protocol::KeepAliveRequest{}));
+  s.received.clear();
+  s.tick(1);  // one round for both
+  std::vector<std::pair<ClientId, std::uint64_t>> ok;
+  for (const auto& m : s.received) {
+    const auto* r = std::get_if<protocol::Response>(&m.message);
+    if (r != nullptr && r->status.ok()) ok.emplace_back(m.client, r->request_id);
+  }
+  CHECK(ok == std::vector<std::pair<ClientId, std::uint64_t>>{{a, 2}, {b, 2}});
+  CHECK(
+      answered_now(a, 3, protocol::GetRequest{path("/"), false, protocol::ReadMode::linearizable}));
+}
+
 TEST_CASE("replica: a restart recovers the store from the WAL and snapshots on its disk") {
   Single s;
   s.tick(40);
