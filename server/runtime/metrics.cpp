@@ -69,6 +69,18 @@ void append_peer_rejections(std::string& out, const consensus::Status& status) {
                  "Peer messages the consensus core ignored as stale or duplicate.", status.ignored);
 }
 
+void append_client_idle(std::string& out, const Metrics& m) {
+  out +=
+      "# HELP synod_client_connections_idle_closed_total Client connections closed for "
+      "idleness: no session within the handshake timeout, or none left and silent for the "
+      "idle timeout.\n";
+  out += "# TYPE synod_client_connections_idle_closed_total counter\n";
+  out += "synod_client_connections_idle_closed_total{reason=\"handshake\"} " +
+         std::to_string(m.client_connections_handshake_timeout) + "\n";
+  out += "synod_client_connections_idle_closed_total{reason=\"idle\"} " +
+         std::to_string(m.client_connections_idle_timeout) + "\n";
+}
+
 std::string number(double value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9g", value);
@@ -186,6 +198,7 @@ std::string metrics_text(const Metrics& m, const replica::ReplicaStatus& status,
                  m.peer_messages_sent);
   append_counter(out, "synod_peer_messages_dropped_total",
                  "Peer messages dropped: link down or queue full.", m.peer_messages_dropped);
+  append_client_idle(out, m);
   append_peer_rejections(out, status.consensus);
   m.commit_latency.write(out, "synod_commit_latency_seconds",
                          "From a write request's arrival to its response.");

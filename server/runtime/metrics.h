@@ -62,6 +62,8 @@ struct Metrics {
   std::uint64_t peer_frames_rejected = 0;
   std::uint64_t client_connections_slow = 0;  // closed: queue overflow
   std::uint64_t client_connections_accepted = 0;
+  std::uint64_t client_connections_handshake_timeout = 0;  // closed: no session in time
+  std::uint64_t client_connections_idle_timeout = 0;       // closed: session gone, silent
   std::uint64_t peer_messages_received = 0;
   std::uint64_t peer_messages_sent = 0;
   std::uint64_t peer_messages_dropped = 0;  // link down or queue full
