@@ -148,6 +148,20 @@ inline constexpr std::int64_t peer_silence_ms_min = 500;
   return election_ms > peer_silence_ms_min ? election_ms : peer_silence_ms_min;
 }
 
+// An outbound peer link whose peer sent nothing at all (no message, no link
+// heartbeat) for peer_dead_ms(options), peer_dead_elections silence bounds,
+// is closed with a sentence naming the peer and redialled (peer_silence.h):
+// this notices a stopped or wedged peer process, whose kernel still
+// acknowledges, so TCP never does. Each link sends a heartbeat when it has
+// sent nothing for peer_heartbeat_ms(options).
+inline constexpr std::int64_t peer_dead_elections = 2;
+inline constexpr std::int64_t peer_heartbeats_per_dead = 5;
+[[nodiscard]] inline std::int64_t peer_dead_ms(const RuntimeOptions& options) {
+  return peer_dead_elections * peer_silence_ms(options);
+}
+[[nodiscard]] inline std::int64_t peer_heartbeat_ms(const RuntimeOptions& options) {
+  return peer_dead_ms(options) / peer_heartbeats_per_dead;
+}
 // Client sockets run with TCP keepalive: the first probe after this many
 // seconds of silence, then every client_keepalive_interval_s, and the
 // connection is closed after client_keepalive_probes unanswered, so a
