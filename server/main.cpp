@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   std::string cluster_token = "synod";
   std::uint64_t quota_bytes = store::StoreConfig{}.bytes_max;
   std::int64_t disk_retry_ms = 1000;
+  std::int64_t handshake_timeout_ms = runtime::handshake_timeout_ms_default;
+  std::int64_t client_idle_timeout_ms = runtime::client_idle_timeout_ms_default;
   app.add_option("--id", id, "This server's id, in the --peers list")->required();
   app.add_option("--peers", peers_text,
                  "The founding voters, this server included: 1=HOST:PORT,2=HOST:PORT,... "
@@ -81,6 +83,14 @@ int main(int argc, char** argv) {
                  "After a disk error (full, EIO) the server is read-only; how often it tries "
                  "to recover (ms)")
       ->capture_default_str();
+  app.add_option("--handshake-timeout-ms", handshake_timeout_ms,
+                 "A client connection that has opened no session this long after it connected "
+                 "is closed (ms)")
+      ->capture_default_str();
+  app.add_option("--client-idle-timeout-ms", client_idle_timeout_ms,
+                 "A client connection whose session expired or closed and that sends nothing "
+                 "this long is closed (ms); one with a live session never is")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -111,6 +121,8 @@ int main(int argc, char** argv) {
   if (!admin_addr.ok()) return refuse("--admin-addr: " + admin_addr.status().message);
   options.admin_addr = std::move(admin_addr).value();
   options.data_dir = data_dir;
+  options.handshake_timeout_ms = handshake_timeout_ms;
+  options.client_idle_timeout_ms = client_idle_timeout_ms;
   replica::ReplicaOptions& r = options.replica;
   r.core.self = options.id;
   r.core.election_ticks = static_cast<std::uint32_t>(election_timeout_ms / tick_ms);

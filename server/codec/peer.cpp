@@ -1,6 +1,7 @@
 #include "server/codec/peer.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -420,6 +421,25 @@ Result<Addressed> decode_addressed(std::string_view bytes) {
   }
   if (!r.ok()) return r.status();
   return Addressed{std::move(envelope), frame->cluster()};
+}
+
+std::string encode_link_heartbeat(const LinkHeartbeat& heartbeat) {
+  Builder fbb(64);
+  fbb.Finish(proto::CreatePeerFrame(fbb, proto::PeerMessage::NONE, 0, heartbeat.from.value(),
+                                    heartbeat.to.value(), heartbeat.cluster));
+  return detail::finish_bytes(fbb);
+}
+
+std::optional<LinkHeartbeat> decode_link_heartbeat(std::string_view bytes) {
+  if (!detail::check_frame_size(bytes, "peer frame").ok()) return std::nullopt;
+  const detail::AlignedBytes aligned(bytes);
+  Reader r("peer frame");
+  const proto::PeerFrame* frame = verified_frame(r, aligned);
+  if (frame == nullptr || frame->message_type() != proto::PeerMessage::NONE) return std::nullopt;
+  const LinkHeartbeat heartbeat{read_node(r, frame->from(), "sender"),
+                                read_node(r, frame->to(), "addressee"), frame->cluster()};
+  if (!r.ok() || heartbeat.from == no_node || heartbeat.to == no_node) return std::nullopt;
+  return heartbeat;
 }
 
 }  // namespace synod::codec

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -75,6 +76,20 @@ struct Addressed {
                                           std::uint64_t cluster = 0);
 [[nodiscard]] Result<consensus::Envelope> decode_envelope(std::string_view bytes);
 [[nodiscard]] Result<Addressed> decode_addressed(std::string_view bytes);
+
+// A link heartbeat: a PeerFrame with no message, only its sender, addressee
+// and ensemble. An outbound link sends one when it has sent nothing for a
+// while (server/runtime/peer_silence.h), so its peer hears from it even when
+// consensus has nothing to say. decode_addressed refuses it ("the frame
+// holds no message"); decode_link_heartbeat reads it, and says nullopt for
+// every other frame, including one with a message.
+struct LinkHeartbeat {
+  NodeId from{};
+  NodeId to{};
+  std::uint64_t cluster = 0;
+};
+[[nodiscard]] std::string encode_link_heartbeat(const LinkHeartbeat& heartbeat);
+[[nodiscard]] std::optional<LinkHeartbeat> decode_link_heartbeat(std::string_view bytes);
 
 // The payload of a consensus command entry (Entry::data): one store command
 // with the log time the leader stamped on it, and the client request it

@@ -102,6 +102,14 @@ void Replica::rebind(ClientId id, SessionId before, const ClientQueue& client) {
   if (client.session() != SessionId{0}) session_clients_.insert({client.session(), id});
 }
 
+SessionId Replica::client_session(ClientId client) const {
+  const auto it = clients_.find(client);
+  if (it == clients_.end()) return SessionId{0};
+  // A closed session stays bound to the connection that closed it.
+  const SessionId session = it->second.session();
+  return store_.session_exists(session) ? session : SessionId{0};
+}
+
 void Replica::on_client_gone(ClientId id) {
   if (auto it = clients_.find(id); it != clients_.end()) {
     session_clients_.erase({it->second.session(), id});

@@ -247,6 +247,10 @@ class Replica {
   }
   [[nodiscard]] const store::Store& store() const { return store_; }
   [[nodiscard]] Slot applied() const { return applied_; }
+  // The live session bound to connection `client` here, or 0 (none: it
+  // opened none yet, or its session expired, closed or moved away, or a move
+  // here names a session this replica has not applied yet).
+  [[nodiscard]] SessionId client_session(ClientId client) const;
   // A fatal disk error seen while writing; the owner must stop.
   [[nodiscard]] const std::optional<std::string>& fatal() const { return fatal_; }
 

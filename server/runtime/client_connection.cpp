@@ -2,11 +2,16 @@
 #include "server/runtime/client_connection.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "base/assert.h"
 #include "protocol/limits.h"
@@ -21,16 +26,40 @@ ClientConnection::ClientConnection(Server& server, replica::ClientId id, tcp::so
       id_(id),
       socket_(std::move(socket)),
       name_(endpoint_name(socket_)),
-      wake_(server.io()) {}
+      wake_(server.io()),
+      idle_timer_(server.io()),
+      idle_(ClientIdleOptions{server.options().handshake_timeout_ms,
+                              server.options().client_idle_timeout_ms},
+            monotonic_ms()) {}
+
+namespace {
+
+// TCP keepalive (runtime.h, client_keepalive_*): a half-open connection fails.
+void keep_alive(tcp::socket& socket) {
+  asio::error_code ignored;
+  socket.set_option(asio::socket_base::keep_alive(true), ignored);
+  const int fd = socket.native_handle();
+  const int idle = client_keepalive_idle_s;
+  const int interval = client_keepalive_interval_s;
+  const int probes = client_keepalive_probes;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+}
+
+}  // namespace
 
 void ClientConnection::start() {
   SYNOD_ASSERT_MSG(!spawned_, "a connection's reader and writer start once");
   spawned_ = true;
   asio::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
+  keep_alive(socket_);
   auto self = shared_from_this();
   asio::co_spawn(server_.io(), [self] { return self->reader(); }, asio::detached);
   asio::co_spawn(server_.io(), [self] { return self->writer(); }, asio::detached);
+  asio::co_spawn(
+      server_.io(), [self] { return self->watchdog(); }, asio::detached);
 }
 
 void ClientConnection::deliver(const protocol::ServerMessage& message) {
@@ -79,6 +108,7 @@ void ClientConnection::close(const std::string& reason, bool quiet) {
   asio::error_code ignored;
   socket_.close(ignored);
   wake_.cancel();
+  idle_timer_.cancel();
   server_.note_client_queued(-static_cast<std::ptrdiff_t>(queue_.bytes()));
   queue_.clear();
   if (quiet) return;
@@ -103,6 +133,7 @@ awaitable<void> ClientConnection::reader() {
         co_return;
       }
       if (closed_ || server_.stopping()) co_return;
+      idle_.on_frame(monotonic_ms());
       handle_frame(std::move(*next.frame));
     }
   } catch (const std::exception& e) {
@@ -156,6 +187,29 @@ awaitable<void> ClientConnection::writer() {
         close(ec == asio::error::operation_aborted ? "" : ec.message());
         co_return;
       }
+    }
+  } catch (const std::exception& e) {
+    close(std::string("an error: ") + e.what());
+  }
+}
+
+// Sleeps until ClientIdle's next look, then asks whether a live session is
+// bound (the replica knows); closes the connection when ClientIdle says so.
+awaitable<void> ClientConnection::watchdog() {
+  try {
+    while (!closed_ && !server_.stopping()) {
+      const ClientIdle::Verdict verdict =
+          idle_.check(monotonic_ms(), server_.client_has_session(id_));
+      if (verdict.close != ClientIdle::Close::no) {
+        Metrics& metrics = server_.metrics();
+        ++(verdict.close == ClientIdle::Close::handshake
+               ? metrics.client_connections_handshake_timeout
+               : metrics.client_connections_idle_timeout);
+        close(verdict.reason);
+        co_return;
+      }
+      idle_timer_.expires_at(Clock::time_point(std::chrono::milliseconds(verdict.next_check_ms)));
+      co_await idle_timer_.async_wait(use_tuple);
     }
   } catch (const std::exception& e) {
     close(std::string("an error: ") + e.what());

@@ -16,6 +16,12 @@
 //     bytes queued is reported to the server (Server::note_client_queued),
 //     which keeps all clients together under client_queued_bytes_budget by
 //     closing the connection that holds the most.
+//   - A third coroutine, watchdog(), closes the connection for idleness as
+//     ClientIdle (client_idle.h) decides, with a logged reason, counted
+//     (client_connections_handshake_timeout, client_connections_idle_timeout).
+//     One timer per connection: no tick walks every connection. The socket
+//     runs with TCP keepalive (client_keepalive_*), so a half-open
+//     connection fails and closes.
 //   - close() runs once; after it deliver() does nothing. Unless quiet, the
 //     replica hears of the close later, as a fresh input (never from inside
 //     a drain). An exception stops at a coroutine's top and closes this one
@@ -32,6 +38,7 @@
 
 #include "protocol/codec.h"
 #include "server/replica/replica.h"
+#include "server/runtime/client_idle.h"
 #include "server/runtime/frame_queue.h"
 #include "server/runtime/runtime.h"
 #include "server/runtime/socket_io.h"
@@ -59,6 +66,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  private:
   awaitable<void> reader();
   awaitable<void> writer();
+  awaitable<void> watchdog();
   void handle_frame(std::string bytes);
 
   Server& server_;
@@ -66,6 +74,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   tcp::socket socket_;
   std::string name_;
   asio::steady_timer wake_;
+  asio::steady_timer idle_timer_;
+  ClientIdle idle_;
   FrameQueue queue_{client_queue_frames_max, client_queue_bytes_max};
   bool spawned_ = false;  // start() ran
   bool closed_ = false;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -93,7 +94,6 @@ awaitable<void> Listeners::accept_peers() {
 // An inbound peer connection carries messages to us only; it needs no writer.
 awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
   SYNOD_ASSERT(inbound_peers_.contains(socket));
-  const NodeId self = server_.self();
   const std::string name = endpoint_name(*socket);
   std::string reason;
   NodeId sender = no_node;
@@ -111,31 +111,21 @@ awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
         if (closed_for_silence(next.error)) silent = true;
         break;
       }
-      const std::string& bytes = *next.frame;
-      auto addressed = codec::decode_addressed(bytes);
-      if (!addressed.ok()) {
-        reason = "frame of " + std::to_string(bytes.size()) +
-                 " bytes does not decode: " + addressed.status().message;
+      PeerFrame got = check_peer_frame(*next.frame);
+      if (!got.refused.empty()) {
+        reason = std::move(got.refused);
         break;
       }
-      if (addressed.value().cluster != server_.options().cluster_id) {
-        reason = "a frame of ensemble " + std::to_string(addressed.value().cluster) +
-                 " arrived at ensemble " + std::to_string(server_.options().cluster_id) +
-                 ": two ensembles never mix traffic";
-        break;
-      }
-      const consensus::Envelope& envelope = addressed.value().envelope;
-      if (envelope.to != self || envelope.from == self) {
-        reason = "a message from node " + std::to_string(envelope.from.value()) +
-                 " addressed to node " + std::to_string(envelope.to.value()) + " arrived at node " +
-                 std::to_string(self.value());
-        break;
-      }
-      if (sender != envelope.from) {
-        sender = envelope.from;
+      if (sender != got.from) {
+        sender = got.from;
         identify(socket, sender, name);
       }
-      server_.on_peer_message(sender, envelope.message);
+      server_.heard_from(sender);
+      if (got.message) {
+        server_.on_peer_message(sender, *got.message);
+      } else {
+        ++server_.metrics().peer_heartbeats_received;
+      }
     }
   } catch (const std::exception& e) {
     reason = std::string("an error: ") + e.what();
@@ -152,6 +142,39 @@ awaitable<void> Listeners::read_peer(std::shared_ptr<tcp::socket> socket) {
   asio::error_code ignored;
   socket->close(ignored);
   inbound_peers_.erase(socket);
+}
+
+// A message (or a link heartbeat) that decodes, from another member of
+// this ensemble, addressed to us; anything else is refused with a reason.
+Listeners::PeerFrame Listeners::check_peer_frame(const std::string& bytes) const {
+  std::uint64_t cluster = 0;
+  PeerFrame got;
+  NodeId to = no_node;
+  if (auto addressed = codec::decode_addressed(bytes); addressed.ok()) {
+    cluster = addressed.value().cluster;
+    got.from = addressed.value().envelope.from;
+    to = addressed.value().envelope.to;
+    got.message = std::move(addressed.value().envelope.message);
+  } else if (const auto heartbeat = codec::decode_link_heartbeat(bytes)) {
+    cluster = heartbeat->cluster;
+    got.from = heartbeat->from;
+    to = heartbeat->to;
+  } else {
+    got.refused = "frame of " + std::to_string(bytes.size()) +
+                  " bytes does not decode: " + addressed.status().message;
+    return got;
+  }
+  const std::uint64_t ours = server_.options().cluster_id;
+  const NodeId self = server_.self();
+  if (cluster != ours) {
+    got.refused = "a frame of ensemble " + std::to_string(cluster) + " arrived at ensemble " +
+                  std::to_string(ours) + ": two ensembles never mix traffic";
+  } else if (to != self || got.from == self) {
+    got.refused = "a message from node " + std::to_string(got.from.value()) +
+                  " addressed to node " + std::to_string(to.value()) + " arrived at node " +
+                  std::to_string(self.value());
+  }
+  return got;
 }
 
 // EMFILE/ENFILE: the connection waits in the backlog while the listener

@@ -12,7 +12,10 @@
 //     a logged reason. Once a connection's first frame names its sender, an
 //     older connection from that sender is closed (the peer redialled). Each
 //     runs with watch_peer_silence (peer_link.h): a peer silent past
-//     peer_silence_ms is logged and its connection closed.
+//     peer_silence_ms is logged and its connection closed. A link heartbeat
+//     (codec::decode_link_heartbeat) is checked like a message and counted;
+//     every frame accepted tells the server it heard from its sender
+//     (Server::heard_from, for peer_silence.h).
 //   - clients: up to RuntimeOptions::client_connections_max at once; one more is closed on
 //     accept with a logged reason. Each accepted socket becomes a
 //     ClientConnection owned by the Server (Server::attach_client).
@@ -29,9 +32,12 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "base/ids.h"
+#include "consensus/message.h"
 
 #include "server/runtime/runtime.h"
 #include "server/runtime/socket_io.h"
@@ -64,6 +70,14 @@ class Listeners {
   [[nodiscard]] bool listen_one(tcp::acceptor& acceptor, const tcp::endpoint& at,
                                 std::string_view what);
   awaitable<void> read_peer(std::shared_ptr<tcp::socket> socket);
+  // One inbound peer frame: its sender and message (none: a link
+  // heartbeat), or why its connection closes.
+  struct PeerFrame {
+    NodeId from = no_node;
+    std::optional<consensus::Message> message;
+    std::string refused;
+  };
+  [[nodiscard]] PeerFrame check_peer_frame(const std::string& bytes) const;
   // Records that `socket` carries `sender`'s messages, closing any older
   // connection from it.
   void identify(const std::shared_ptr<tcp::socket>& socket, NodeId sender, const std::string& name);

@@ -69,6 +69,28 @@ void append_peer_rejections(std::string& out, const consensus::Status& status) {
                  "Peer messages the consensus core ignored as stale or duplicate.", status.ignored);
 }
 
+void append_liveness(std::string& out, const Metrics& m) {
+  out +=
+      "# HELP synod_client_connections_idle_closed_total Client connections closed for "
+      "idleness: no session within the handshake timeout, or none left and silent for the "
+      "idle timeout.\n";
+  out += "# TYPE synod_client_connections_idle_closed_total counter\n";
+  out += "synod_client_connections_idle_closed_total{reason=\"handshake\"} " +
+         std::to_string(m.client_connections_handshake_timeout) + "\n";
+  out += "synod_client_connections_idle_closed_total{reason=\"idle\"} " +
+         std::to_string(m.client_connections_idle_timeout) + "\n";
+  append_gauge(out, "synod_peer_links_connected", "Outbound peer links connected now.",
+               m.peer_links_connected);
+  append_counter(out, "synod_peer_links_dead_total",
+                 "Outbound peer links closed and redialled because the peer sent nothing for "
+                 "peer_dead_ms (stopped, wedged or cut off).",
+                 m.peer_links_dead);
+  append_counter(out, "synod_peer_heartbeats_sent_total", "Link heartbeats sent to peers.",
+                 m.peer_heartbeats_sent);
+  append_counter(out, "synod_peer_heartbeats_received_total",
+                 "Link heartbeats received from peers.", m.peer_heartbeats_received);
+}
+
 std::string number(double value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9g", value);
@@ -198,6 +220,7 @@ std::string metrics_text(const Metrics& m, const replica::ReplicaStatus& status,
                  m.peer_messages_sent);
   append_counter(out, "synod_peer_messages_dropped_total",
                  "Peer messages dropped: link down or queue full.", m.peer_messages_dropped);
+  append_liveness(out, m);
   append_peer_rejections(out, status.consensus);
   m.commit_latency.write(out, "synod_commit_latency_seconds",
                          "From a write request's arrival to its response.");

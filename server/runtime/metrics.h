@@ -62,6 +62,12 @@ struct Metrics {
   std::uint64_t peer_frames_rejected = 0;
   std::uint64_t client_connections_slow = 0;  // closed: queue overflow
   std::uint64_t client_connections_accepted = 0;
+  std::uint64_t client_connections_handshake_timeout = 0;  // closed: no session in time
+  std::uint64_t client_connections_idle_timeout = 0;       // closed: session gone, silent
+  std::uint64_t peer_links_connected = 0;                  // a gauge: outbound links up
+  std::uint64_t peer_links_dead = 0;  // closed: the peer sent nothing (peer_silence.h)
+  std::uint64_t peer_heartbeats_sent = 0;
+  std::uint64_t peer_heartbeats_received = 0;
   std::uint64_t peer_messages_received = 0;
   std::uint64_t peer_messages_sent = 0;
   std::uint64_t peer_messages_dropped = 0;  // link down or queue full

@@ -89,6 +89,9 @@ base::CheckStatus RuntimeOptions::validate() const {
   if (replica.core.self != id) return base::invalid("the replica's id differs from --id");
   if (cluster_id == 0) return base::invalid("the cluster id is not settled (identity.h)");
   if (client_connections_max == 0) return base::invalid("client_connections_max must be >= 1");
+  if (handshake_timeout_ms < 1 || client_idle_timeout_ms < 1) {
+    return base::invalid("--handshake-timeout-ms and --client-idle-timeout-ms must be >= 1");
+  }
   if (data_dir.empty()) return base::invalid("--data-dir is required");
   return replica.validate();
 }

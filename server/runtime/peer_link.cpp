@@ -17,6 +17,8 @@
 
 #include "base/assert.h"
 #include "protocol/limits.h"
+#include "server/codec/peer.h"
+#include "server/runtime/clock.h"
 #include "server/runtime/server.h"
 
 namespace synod::runtime {
@@ -44,7 +46,13 @@ asio::error_code watch_peer_silence(tcp::socket& socket, std::int64_t silence_ms
 bool closed_for_silence(const asio::error_code& ec) { return ec == asio::error::timed_out; }
 
 PeerLink::PeerLink(Server& server, NodeId peer, tcp::endpoint remote, tcp::endpoint local)
-    : server_(server), peer_(peer), remote_(remote), local_(local), wake_(server.io()) {
+    : server_(server),
+      peer_(peer),
+      remote_(remote),
+      local_(local),
+      wake_(server.io()),
+      watch_timer_(server.io()),
+      silence_(peer_dead_ms(server.options()), peer_heartbeat_ms(server.options())) {
   SYNOD_ASSERT_MSG(peer != no_node && peer.value() <= node_id_max, "a link's peer is a node id");
   SYNOD_ASSERT_MSG(peer != server.self(), "a server has no link to itself");
 }
@@ -82,6 +90,14 @@ void PeerLink::stop() {
   asio::error_code ignored;
   if (socket_) socket_->close(ignored);
   wake_.cancel();
+  watch_timer_.cancel();
+}
+
+void PeerLink::heard() {
+  silence_.heard(monotonic_ms());
+  if (!silent_reported_) return;
+  silent_reported_ = false;
+  server_.log("heard from node " + std::to_string(peer_.value()) + " again after its silence");
 }
 
 awaitable<void> PeerLink::run() {
@@ -104,19 +120,25 @@ awaitable<void> PeerLink::run() {
         reason = ec.message();
       } else {
         socket->set_option(tcp::no_delay(true));
-        server_.log("connected to " + who);
+        if (!silent_reported_) server_.log("connected to " + who);
         connected_ = true;
         was_connected = true;
         reported_down = false;
         backoff_ms = peer_backoff_ms_min;
         read_error_ = {};
+        dead_ = false;
+        silence_.connected(monotonic_ms());
+        ++server_.metrics().peer_links_connected;
         asio::co_spawn(server_.io(), reader(socket), asio::detached);
+        asio::co_spawn(server_.io(), watchdog(socket), asio::detached);
         reason = lost_because(co_await writer(socket));
       }
     } catch (const std::exception& e) {
       reason = e.what();
     }
+    if (connected_) --server_.metrics().peer_links_connected;
     connected_ = false;
+    watch_timer_.cancel();
     queue_.clear();
     if (socket_) {
       asio::error_code ignored;
@@ -125,7 +147,7 @@ awaitable<void> PeerLink::run() {
     }
     if (stopped_) co_return;
     if (was_connected) {
-      server_.log("lost the connection to " + who + ": " + reason + "; reconnecting");
+      report_loss(who, reason);
     } else if (!reported_down) {
       server_.log("cannot reach " + who + ": " + reason + "; retrying with backoff up to " +
                   std::to_string(peer_backoff_ms_max) + " ms");
@@ -153,8 +175,54 @@ awaitable<void> PeerLink::reader(std::shared_ptr<tcp::socket> socket) {
   wake_.cancel();
 }
 
+void PeerLink::report_loss(const std::string& who, const std::string& reason) {
+  if (!dead_) {
+    server_.log("lost the connection to " + who + ": " + reason + "; reconnecting");
+    return;
+  }
+  ++server_.metrics().peer_links_dead;
+  if (silent_reported_) return;
+  silent_reported_ = true;
+  server_.log("lost the connection to " + who + ": " + reason +
+              "; reconnecting (not logged again until it is heard from)");
+}
+
+// Between the link's writes: heartbeats when idle, and the close once the
+// peer has been silent for peer_dead_ms (PeerSilence decides).
+awaitable<void> PeerLink::watchdog(std::shared_ptr<tcp::socket> socket) {
+  while (!stopped_ && socket_ == socket && socket->is_open()) {
+    const PeerSilence::Verdict verdict = silence_.check(monotonic_ms());
+    if (verdict.step == PeerSilence::Step::dead) {
+      dead_ = true;
+      asio::error_code ignored;
+      socket->close(ignored);  // a write stuck on a full window ends too
+      wake_.cancel();
+      co_return;
+    }
+    if (verdict.step == PeerSilence::Step::heartbeat) queue_heartbeat();
+    watch_timer_.expires_at(Clock::time_point(std::chrono::milliseconds(verdict.next_check_ms)));
+    co_await watch_timer_.async_wait(use_tuple);
+  }
+}
+
+void PeerLink::queue_heartbeat() {
+  const std::string frame = codec::encode_link_heartbeat(
+      codec::LinkHeartbeat{server_.self(), peer_, server_.options().cluster_id});
+  if (queue_.frames() > 0 || !queue_.push(frame)) return;  // frames waiting say enough
+  ++server_.metrics().peer_heartbeats_sent;
+  wake_.cancel_one();
+}
+
+std::string PeerLink::dead_sentence() const {
+  return "node " + std::to_string(peer_.value()) + " sent nothing for " +
+         std::to_string(silence_.dead_ms()) + " ms (peer_dead_ms, " +
+         std::to_string(peer_dead_elections) +
+         " silence bounds): its process is stopped or wedged, or it is cut off";
+}
+
 // The writer's reason, unless the reader saw why first.
 std::string PeerLink::lost_because(std::string writer_reason) const {
+  if (dead_) return dead_sentence();
   if (closed_for_silence(read_error_)) return silence_sentence();
   if (read_error_ && read_error_ != asio::error::eof && writer_reason == "the connection closed") {
     return read_error_.message();
@@ -182,6 +250,7 @@ awaitable<std::string> PeerLink::writer(std::shared_ptr<tcp::socket> socket) {
     if (auto ec = co_await write_frames(*socket, batch)) {
       co_return closed_for_silence(ec) ? silence_sentence() : ec.message();
     }
+    silence_.sent(monotonic_ms());
   }
   co_return std::string("the connection closed");
 }

@@ -19,6 +19,14 @@
 //     reads, runs with TCP keepalive and TCP_USER_TIMEOUT
 //     (watch_peer_silence), so unacknowledged writes or probes close it; the
 //     link logs which peer went silent and redials.
+//   - A peer whose process is stopped or wedged still has its kernel
+//     acknowledge, so TCP notices nothing; the link's watchdog does
+//     (PeerSilence, peer_silence.h): it queues a link heartbeat when the link
+//     has sent nothing for peer_heartbeat_ms, and closes the connection once
+//     nothing at all was heard from the peer (Server::heard_from, on any
+//     connection) for peer_dead_ms, about two election timeouts, counted
+//     (peer_links_dead). The link logs which peer sent nothing and redials;
+//     while the peer stays silent, later losses are not logged again.
 //   - An exception stops at the link's run() and counts as a lost
 //     connection; stop() ends the link for good.
 #pragma once
@@ -30,6 +38,7 @@
 
 #include "base/ids.h"
 #include "server/runtime/frame_queue.h"
+#include "server/runtime/peer_silence.h"
 #include "server/runtime/runtime.h"
 #include "server/runtime/socket_io.h"
 
@@ -54,11 +63,18 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   void start();
   void deliver(std::string frame);
   void stop();
+  // A frame from the peer arrived, on any connection.
+  void heard();
 
  private:
   awaitable<void> run();
   awaitable<void> reader(std::shared_ptr<tcp::socket> socket);
   awaitable<std::string> writer(std::shared_ptr<tcp::socket> socket);
+  awaitable<void> watchdog(std::shared_ptr<tcp::socket> socket);
+  void queue_heartbeat();
+  // Logs a loss, unless it is another silent one since the peer was last heard.
+  void report_loss(const std::string& who, const std::string& reason);
+  [[nodiscard]] std::string dead_sentence() const;
   [[nodiscard]] std::string lost_because(std::string writer_reason) const;
   [[nodiscard]] std::string silence_sentence() const;
 
@@ -67,6 +83,10 @@ class PeerLink : public std::enable_shared_from_this<PeerLink> {
   tcp::endpoint remote_;
   tcp::endpoint local_;
   asio::steady_timer wake_;
+  asio::steady_timer watch_timer_;  // the watchdog's
+  PeerSilence silence_;
+  bool dead_ = false;                    // the watchdog closed the current connection
+  bool silent_reported_ = false;         // a dead loss was logged; nothing heard since
   std::shared_ptr<tcp::socket> socket_;  // the current connection, if any
   asio::error_code read_error_;          // why the current connection's reader ended
   FrameQueue queue_{peer_queue_frames_max, peer_queue_bytes_max};

@@ -72,6 +72,12 @@ struct Address {
 // Client connections at once by default (RuntimeOptions::
 // client_connections_max); more are closed on accept with a logged reason.
 inline constexpr std::size_t client_connections_max_default = 10000;
+// A client connection with no session bound this long after it was
+// accepted is closed (synodd --handshake-timeout-ms; client_idle.h).
+inline constexpr std::int64_t handshake_timeout_ms_default = 10000;
+// A client connection whose session ended (expired, closed, moved away) and
+// that sends nothing this long is closed (synodd --client-idle-timeout-ms).
+inline constexpr std::int64_t client_idle_timeout_ms_default = 30000;
 
 struct RuntimeOptions {
   NodeId id{};
@@ -83,6 +89,9 @@ struct RuntimeOptions {
   // Client connections served at once; main() lowers it to what
   // RLIMIT_NOFILE allows (raise_descriptor_limit).
   std::size_t client_connections_max = client_connections_max_default;
+  // Idle client connections (client_idle.h), both >= 1.
+  std::int64_t handshake_timeout_ms = handshake_timeout_ms_default;
+  std::int64_t client_idle_timeout_ms = client_idle_timeout_ms_default;
   Address client_addr;
   Address admin_addr;
   std::string data_dir;             // for log lines only; the Disk is passed in
@@ -138,6 +147,28 @@ inline constexpr std::int64_t peer_silence_ms_min = 500;
       std::int64_t{options.replica.core.election_ticks} * options.replica.tick_ms;
   return election_ms > peer_silence_ms_min ? election_ms : peer_silence_ms_min;
 }
+
+// An outbound peer link whose peer sent nothing at all (no message, no link
+// heartbeat) for peer_dead_ms(options), peer_dead_elections silence bounds,
+// is closed with a sentence naming the peer and redialled (peer_silence.h):
+// this notices a stopped or wedged peer process, whose kernel still
+// acknowledges, so TCP never does. Each link sends a heartbeat when it has
+// sent nothing for peer_heartbeat_ms(options).
+inline constexpr std::int64_t peer_dead_elections = 2;
+inline constexpr std::int64_t peer_heartbeats_per_dead = 5;
+[[nodiscard]] inline std::int64_t peer_dead_ms(const RuntimeOptions& options) {
+  return peer_dead_elections * peer_silence_ms(options);
+}
+[[nodiscard]] inline std::int64_t peer_heartbeat_ms(const RuntimeOptions& options) {
+  return peer_dead_ms(options) / peer_heartbeats_per_dead;
+}
+// Client sockets run with TCP keepalive: the first probe after this many
+// seconds of silence, then every client_keepalive_interval_s, and the
+// connection is closed after client_keepalive_probes unanswered, so a
+// half-open connection (the client's host gone) goes away.
+inline constexpr int client_keepalive_idle_s = 10;
+inline constexpr int client_keepalive_interval_s = 5;
+inline constexpr int client_keepalive_probes = 3;
 
 // Raises the soft RLIMIT_NOFILE to what `wanted` client connections need
 // (plus descriptors_reserved), as far as the hard limit allows, and returns

@@ -67,6 +67,14 @@ void Server::attach_client(tcp::socket socket) {
   connection->start();
 }
 
+bool Server::client_has_session(replica::ClientId client) const {
+  return replica_ != nullptr && replica_->client_session(client) != SessionId{0};
+}
+
+void Server::heard_from(NodeId peer) {
+  if (const auto link = links_.find(peer); link != links_.end()) link->second->heard();
+}
+
 void Server::note_client_queued(std::ptrdiff_t delta) {
   SYNOD_ASSERT(delta >= 0 || client_queued_bytes_ >= static_cast<std::size_t>(-delta));
   client_queued_bytes_ =

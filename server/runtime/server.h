@@ -50,6 +50,11 @@ class Server {
   // An accepted client socket becomes a ClientConnection under a fresh id.
   void attach_client(tcp::socket socket);
   [[nodiscard]] std::size_t client_count() const { return clients_.size(); }
+  // Whether a live session is bound to connection `client` (client_idle.h).
+  [[nodiscard]] bool client_has_session(replica::ClientId client) const;
+  // A frame (a message or a link heartbeat) arrived from `peer`, on any
+  // connection: its outbound link hears of it (peer_silence.h).
+  void heard_from(NodeId peer);
   // A connection's queued bytes changed by `delta`; over
   // client_queued_bytes_budget in all, the connection holding the most is
   // closed (after the current delivery, from a fresh handler).

@@ -206,6 +206,28 @@ TEST_CASE("replica: a silent session expires and its ephemerals go with it in th
   CHECK(told);
 }
 
+TEST_CASE(
+    "replica: client_session names the live session bound to a connection, and 0 before it "
+    "opens one and after it expires or closes") {
+  Single s;
+  s.tick(40);
+  const ClientId expiring{1};
+  const ClientId closing{2};
+  CHECK(s.replica->client_session(expiring) == SessionId{0});  // never heard of
+  (void)s.try_request(expiring, 1, protocol::GetRequest{path("/"), false});
+  CHECK(s.replica->client_session(expiring) == SessionId{0});  // a read opens no session
+  const SessionId first = s.open_session(expiring, 2);
+  const SessionId second = s.open_session(closing, 1);
+  CHECK(s.replica->client_session(expiring) == first);
+  CHECK(s.replica->client_session(closing) == second);
+  REQUIRE(s.request(closing, 2, protocol::CloseSessionRequest{}).status.ok());
+  CHECK(s.replica->client_session(closing) == SessionId{0});
+  s.tick(300);  // 3 s of silence, past the negotiated 2 s
+  CHECK(s.replica->client_session(expiring) == SessionId{0});
+  s.replica->on_client_gone(expiring);
+  CHECK(s.replica->client_session(expiring) == SessionId{0});
+}
+
 TEST_CASE("replica: keep-alives keep a session alive past its timeout") {
   Single s;
   s.tick(40);
