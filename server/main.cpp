@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   bool bootstrap = false;
   std::string cluster_token = "synod";
   std::uint64_t quota_bytes = store::StoreConfig{}.bytes_max;
+  std::uint64_t watches_max = replica::WatchLimits{}.watches_max;
   app.add_option("--id", id, "This server's id, in the --peers list")->required();
   app.add_option("--peers", peers_text,
                  "The founding voters, this server included: 1=HOST:PORT,2=HOST:PORT,... "
@@ -75,6 +76,10 @@ int main(int argc, char** argv) {
   app.add_option("--quota-bytes", quota_bytes,
                  "Bytes the store may hold (its snapshot size); a write beyond it is refused "
                  "LIMIT_EXCEEDED. Give every server the same value")
+      ->capture_default_str();
+  app.add_option("--watches-max", watches_max,
+                 "Watches this server holds over all its connections; one past it is refused "
+                 "LIMIT_EXCEEDED")
       ->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -114,6 +119,7 @@ int main(int argc, char** argv) {
   r.session_timeout_ms_max = session_timeout_ms_max;
   r.snapshot_every = snapshot_every;
   r.store.bytes_max = quota_bytes;
+  r.watches.watches_max = watches_max;
   if (auto checked = r.validate(); !checked.ok()) return refuse(checked.message);
 
   // A peer that vanishes must fail a write, not kill the process.

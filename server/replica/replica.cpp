@@ -38,6 +38,9 @@ base::CheckStatus ReplicaOptions::validate() const {
   }
   if (request_timeout_ms <= 0) return base::invalid("request_timeout_ms must be >= 1");
   if (pending_per_client_max == 0) return base::invalid("pending_per_client_max must be >= 1");
+  if (watches.watches_max == 0 || watches.watches_per_client_max == 0) {
+    return base::invalid("watches.watches_max and watches.watches_per_client_max must be >= 1");
+  }
   if (ttl_removals_per_entry_max == 0 || ttl_removals_per_entry_max > store::ttl_removals_max) {
     return base::invalid("ttl_removals_per_entry_max must be in [1, " +
                          std::to_string(store::ttl_removals_max) + "]");
@@ -96,7 +99,7 @@ Replica::Replica(const ReplicaOptions& options, base::Prng& prng, Storage storag
       prng_(prng),
       storage_(std::move(storage)),
       store_(options.store),
-      watches_(Zxid{durable.snapshot.slot.value()}, options.watches),
+      watches_(Zxid{durable.snapshot.slot.value()}, options.watches, options.core.self),
       now_(now),
       read_rounds_(options.tick_ms * options.core.election_ticks),
       liveness_(options.tick_ms * options.core.election_ticks, options.core.heartbeat_ticks) {
@@ -186,6 +189,7 @@ ReplicaStatus Replica::status() const {
   s.applied = applied_;
   s.sessions = store_.session_count();
   s.watches = watches_.count();
+  s.watches_refused = watches_.refused_over_budget();
   s.clients = clients_.size();
   s.nodes = store_.node_count();
   s.digest = store_.digest();

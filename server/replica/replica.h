@@ -153,6 +153,7 @@ struct ReplicaStatus {
   Slot applied{};
   std::size_t sessions = 0;
   std::size_t watches = 0;
+  std::uint64_t watches_refused = 0;  // refused over WatchLimits::watches_max
   std::size_t clients = 0;
   std::size_t nodes = 0;
   std::uint64_t digest = 0;

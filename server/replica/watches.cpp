@@ -97,15 +97,30 @@ std::string kind_name(WatchKind kind) {
 
 }  // namespace
 
-WatchRegistry::WatchRegistry(Zxid history_start, WatchLimits limits)
-    : limits_(limits), dropped_through_(history_start), last_applied_(history_start) {
+WatchRegistry::WatchRegistry(Zxid history_start, WatchLimits limits, NodeId self)
+    : limits_(limits), self_(self), dropped_through_(history_start), last_applied_(history_start) {
   SYNOD_ASSERT_MSG(limits_.watches_per_client_max >= 1, "a client must be able to hold a watch");
+  SYNOD_ASSERT_MSG(limits_.watches_max >= 1, "a server must be able to hold a watch");
 }
 
 protocol::Status WatchRegistry::check_room(ClientId client, const protocol::Path& path,
-                                           WatchKind kind) const {
+                                           WatchKind kind) {
   SYNOD_ASSERT_MSG(is_watch_kind(kind), "the decoder passes only known kinds");
   if (contains(client, path, kind)) return protocol::ok_status();  // idempotent
+  SYNOD_ASSERT(count_ <= limits_.watches_max);
+  if (count_ == limits_.watches_max) {
+    ++refused_over_budget_;
+    std::string message = "server ";
+    message += std::to_string(self_.value());
+    message += " holds ";
+    message += std::to_string(count_);
+    message += " watches, its limit (watches_max); a ";
+    message += kind_name(kind);
+    message += " watch on ";
+    message += path.text();
+    message += " is refused until others are removed or fire";
+    return protocol::error_status(protocol::Error::LIMIT_EXCEEDED, std::move(message));
+  }
   const std::size_t held = count(client);
   SYNOD_ASSERT(held <= limits_.watches_per_client_max);
   if (held == limits_.watches_per_client_max) {
@@ -127,6 +142,7 @@ void WatchRegistry::insert(ClientId client, const std::string& path, WatchKind k
   state.count += 1;
   count_ += 1;
   SYNOD_ASSERT(state.count <= limits_.watches_per_client_max);
+  SYNOD_ASSERT(count_ <= limits_.watches_max);
 }
 
 protocol::Status WatchRegistry::add(ClientId client, const protocol::Path& path, WatchKind kind) {
@@ -333,6 +349,7 @@ void WatchRegistry::check_invariants() const {
     }
   }
   SYNOD_ASSERT(total == count_);
+  SYNOD_ASSERT(count_ <= limits_.watches_max);
   SYNOD_ASSERT(per_client.size() == by_client_.size());
   for (const auto& [client, state] : by_client_) {
     SYNOD_ASSERT(per_client[client] == state.count);

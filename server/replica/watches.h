@@ -89,6 +89,9 @@ inline constexpr std::size_t history_event_overhead_bytes = 64;
 
 // Defaults of WatchLimits (STYLE.md habit 6).
 inline constexpr std::size_t watches_per_client_max_default = 100'000;
+inline constexpr std::size_t watches_max_default = 1'000'000;
+static_assert(watches_max_default >= watches_per_client_max_default,
+              "one client alone can reach its own limit");
 inline constexpr std::size_t history_events_max_default = 100'000;
 inline constexpr std::size_t history_bytes_max_default = std::size_t{64} << 20;  // 64 MiB
 // A multi of multi_ops_max creates/deletes emits about two events per op (the
@@ -113,6 +116,11 @@ struct WatchLimits {
   // at once, whole.
   std::size_t history_events_max = history_events_max_default;
   std::size_t history_bytes_max = history_bytes_max_default;
+  // Registrations this server holds over all its clients, >= 1 (synodd
+  // --watches-max): a memory bound however many connections come. A new one
+  // beyond it: LIMIT_EXCEEDED "server N holds M watches, its limit",
+  // nothing registered, counted (refused_over_budget()).
+  std::size_t watches_max = watches_max_default;
 };
 
 // One event to send to one client.
@@ -127,12 +135,14 @@ class WatchRegistry {
   // `history_start` is the applied zxid at which this registry begins to see
   // events (the snapshot or log point the replica started from): the registry
   // knows nothing at or before it, so add_from() below it answers COMPACTED.
-  // Asserts limits.watches_per_client_max >= 1.
-  explicit WatchRegistry(Zxid history_start = Zxid{0}, WatchLimits limits = {});
+  // `self` is this server's id, for the refusals' messages. Asserts
+  // limits.watches_per_client_max >= 1 and limits.watches_max >= 1.
+  explicit WatchRegistry(Zxid history_start = Zxid{0}, WatchLimits limits = {},
+                         NodeId self = NodeId{0});
 
   // Registers (client, path, kind). Adding a registration that exists is OK
-  // and changes nothing. A new one beyond watches_per_client_max:
-  // LIMIT_EXCEEDED, nothing registered. Any kind is accepted; the replica
+  // and changes nothing. A new one beyond watches_per_client_max or
+  // watches_max: LIMIT_EXCEEDED, nothing registered. Any kind is accepted; the replica
   // decides which read sets which kind (a data watch only on an existing node).
   [[nodiscard]] protocol::Status add(ClientId client, const protocol::Path& path,
                                      protocol::WatchKind kind);
@@ -181,6 +191,9 @@ class WatchRegistry {
   // Registrations, in all and of one client (0 for a client with none).
   [[nodiscard]] std::size_t count() const { return count_; }
   [[nodiscard]] std::size_t count(ClientId client) const;
+  // New registrations refused because the server held watches_max, since
+  // construction (synod_watches_refused_total).
+  [[nodiscard]] std::uint64_t refused_over_budget() const { return refused_over_budget_; }
   // Whether (client, path, kind) is registered.
   [[nodiscard]] bool contains(ClientId client, const protocol::Path& path,
                               protocol::WatchKind kind) const;
@@ -212,8 +225,10 @@ class WatchRegistry {
     std::size_t bytes = 0;
   };
 
+  // Whether a new (client, path, kind) fits both limits; counts a refusal
+  // over watches_max.
   [[nodiscard]] protocol::Status check_room(ClientId client, const protocol::Path& path,
-                                            protocol::WatchKind kind) const;
+                                            protocol::WatchKind kind);
   void insert(ClientId client, const std::string& path, protocol::WatchKind kind);
   // Clears `bits` from client's mask at the path `at` points to, erasing
   // emptied entries. Returns the iterator after the client's entry.
@@ -225,6 +240,8 @@ class WatchRegistry {
   void record_history(Zxid zxid, std::span<const protocol::Event> events);
 
   WatchLimits limits_;
+  NodeId self_;
+  std::uint64_t refused_over_budget_ = 0;
   // path -> client -> kinds. Ordered maps: exact lookups are O(log n) and the
   // per-path client order is deterministic. (A hash map would be O(1) but its
   // order must never reach the output; the ordered map makes that structural.)

@@ -124,7 +124,7 @@ TEST_CASE("replica: a data watch fires once, before the response of the write th
 
 namespace {
 
-std::vector<protocol::Event> events_for(const Single& s, ClientId client) {
+std::vector<protocol::Event> events_for(const testing::SingleReplica& s, ClientId client) {
   std::vector<protocol::Event> out;
   for (const auto& m : s.received) {
     const auto* e = std::get_if<protocol::WatchEvent>(&m.message);
@@ -184,6 +184,42 @@ TEST_CASE(
   CHECK(s.request(watcher, 6, rewatch("/w", protocol::WatchKind::exists, before)).status.ok());
   REQUIRE(events_for(s, watcher).size() == 1);
   CHECK(events_for(s, watcher)[0] == protocol::Event{protocol::EventType::created, "/w", created});
+}
+
+TEST_CASE(
+    "replica: past watches_max over all connections a watch is refused LIMIT_EXCEEDED "
+    "and counted, and the read that asked still works") {
+  replica::ReplicaOptions options = testing::single_options();
+  options.watches.watches_max = 2;
+  testing::SingleReplica s(options);
+  s.tick(40);
+  const ClientId a{1}, b{2};
+  s.open_session(a, 1);
+  s.open_session(b, 1);
+  REQUIRE(s.request(a, 2, create("/w", "x")).status.ok());
+  const auto get = [](const char* p) {
+    return protocol::GetRequest{path(p), true, protocol::ReadMode::linearizable};
+  };
+  REQUIRE(s.request(a, 3, get("/w")).status.ok());
+  REQUIRE(
+      s.request(b, 2,
+                protocol::SetWatchRequest{path("/"), protocol::WatchKind::persistent, std::nullopt})
+          .status.ok());
+  const protocol::Response refused = s.request(b, 3, get("/w"));
+  CHECK(refused.status.error == protocol::Error::LIMIT_EXCEEDED);
+  CHECK_MESSAGE(
+      refused.status.message.find("server 1 holds 2 watches, its limit") != std::string::npos,
+      refused.status.message);
+  CHECK(std::holds_alternative<protocol::DataResult>(refused.body));
+  CHECK(s.replica->status().watches == 2);
+  CHECK(s.replica->status().watches_refused == 1);
+  // Nothing else breaks: writes go on, and the held watches fire.
+  s.received.clear();
+  REQUIRE(
+      s.request(b, 4, protocol::WriteRequest{std::nullopt, protocol::SetOp{path("/w"), "y", {}}})
+          .status.ok());
+  CHECK(events_for(s, a).size() == 1);
+  CHECK(s.replica->status().watches == 1);
 }
 
 TEST_CASE("replica: a silent session expires and its ephemerals go with it in the same entry") {

@@ -274,6 +274,37 @@ TEST_CASE("watches: a client at watches_per_client_max gets LIMIT_EXCEEDED, othe
   CHECK(h.registry.count(client(1)) == 3);
 }
 
+TEST_CASE(
+    "watches: a server at watches_max refuses any client's new watch LIMIT_EXCEEDED, "
+    "counts it, and takes one again once a watch fires") {
+  WatchLimits limits;
+  limits.watches_max = 3;
+  WatchRegistry registry(Zxid{0}, limits, NodeId{4});
+  REQUIRE(registry.add(client(1), path("/a"), WatchKind::data).ok());
+  REQUIRE(registry.add(client(2), path("/b"), WatchKind::persistent).ok());
+  REQUIRE(registry.add(client(3), path("/c"), WatchKind::exists).ok());
+  const protocol::Status refused = registry.add(client(5), path("/d"), WatchKind::children);
+  CHECK(refused.error == protocol::Error::LIMIT_EXCEEDED);
+  CHECK_MESSAGE(refused.message.find("server 4 holds 3 watches, its limit") != std::string::npos,
+                refused.message);
+  CHECK_FALSE(registry.contains(client(5), path("/d"), WatchKind::children));
+  auto from = registry.add_from(client(1), path("/e"), WatchKind::persistent, Zxid{0}, Zxid{0});
+  CHECK(from.error() == protocol::Error::LIMIT_EXCEEDED);
+  CHECK(registry.refused_over_budget() == 2);
+  // What is already held is no new watch: no refusal, nothing counted.
+  CHECK(registry.add(client(1), path("/a"), WatchKind::data).ok());
+  CHECK(registry.refused_over_budget() == 2);
+  registry.check_invariants();
+  // A fired one-shot frees its place, for any client.
+  std::vector<Notification> out;
+  registry.on_applied(Zxid{1}, std::vector<Event>{Event{EventType::data_changed, "/a", Zxid{1}}},
+                      out);
+  CHECK(out.size() == 1);
+  CHECK(registry.add(client(5), path("/d"), WatchKind::children).ok());
+  CHECK(registry.count() == 3);
+  registry.check_invariants();
+}
+
 TEST_CASE("watches: watch-from-zxid replays exactly the retained events the watch would have had") {
   Harness h;
   h.apply(EventType::created, "/a");                                             // 1
