@@ -173,14 +173,63 @@ void Replica::set_watch(ClientId id, const protocol::SetWatchRequest& q, Respons
     r.status = watches_.add(id, q.path, q.kind);
     return;
   }
-  auto replay = watches_.add_from(id, q.path, q.kind, *q.from_zxid, Zxid{applied_.value()});
-  if (!replay.ok()) {
-    r.status = replay.status();
+  const Zxid applied{applied_.value()};
+  auto page = watches_.add_from_page(id, q.path, q.kind, *q.from_zxid, applied,
+                                     options_.watch_replay_page_events);
+  if (!page.ok()) {
+    r.status = page.status();
     return;
   }
-  for (Notification& n : replay.value()) {
+  for (Notification& n : page.value().events) {
     emit(id, protocol::WatchEvent{std::move(n.event), q.path, q.kind});
   }
+  // More than a page: the rest follows as the connection drains, and this
+  // answer (pump() keeps it) after the last page.
+  if (const std::optional<Zxid> more = page.value().more_after) {
+    replays_.emplace(id, PagedReplay{q.path, q.kind, *more, applied, {}, {}});
+    output_.notify_drained.push_back(id);
+  }
+}
+
+// The next page of `id`'s replay, straight to the output (what emit() holds
+// waits behind it); the last one ends the replay.
+void Replica::send_replay_page(ClientId id) {
+  PagedReplay& replay = replays_.at(id);
+  auto page = watches_.replay_page(id, replay.path, replay.kind, replay.after, replay.through,
+                                   options_.watch_replay_page_events);
+  if (!page.ok()) {
+    end_replay(id, page.status());
+    return;
+  }
+  for (Notification& n : page.value().events) {
+    output_.to_clients.push_back(
+        ToClient{id, protocol::WatchEvent{std::move(n.event), replay.path, replay.kind}});
+  }
+  if (const std::optional<Zxid> more = page.value().more_after) {
+    SYNOD_ASSERT(*more > replay.after);
+    replay.after = *more;
+    output_.notify_drained.push_back(id);
+    return;
+  }
+  end_replay(id, protocol::ok_status());
+}
+
+// Sends the replay's answer (`status` when it failed: the watch is removed),
+// unless the request timed out meanwhile, then what waited behind it.
+// Leaves the connection's queue for the caller to pump.
+void Replica::end_replay(ClientId id, protocol::Status status) {
+  auto node = replays_.extract(id);
+  SYNOD_ASSERT(!node.empty());
+  PagedReplay& replay = node.mapped();
+  if (!status.ok()) {
+    watches_.remove(id, replay.path, replay.kind);
+    replay.answer.status = std::move(status);
+  }
+  ClientQueue& client = clients_.at(id);
+  if (client.turn(applied_) == Turn::read) client.answer_head(std::move(replay.answer));
+  if (client.turn(applied_) == Turn::answer) emit(id, client.pop_answer());
+  for (protocol::ServerMessage& message : replay.held) emit(id, std::move(message));
+  waiting_apply_.insert(id);  // pump_all() goes on with the queue, if the caller does not
 }
 
 // A one-shot watch; from a past zxid (set again after a session moved), it

@@ -38,6 +38,7 @@ base::CheckStatus ReplicaOptions::validate() const {
   }
   if (request_timeout_ms <= 0) return base::invalid("request_timeout_ms must be >= 1");
   if (pending_per_client_max == 0) return base::invalid("pending_per_client_max must be >= 1");
+  if (watch_replay_page_events == 0) return base::invalid("watch_replay_page_events must be >= 1");
   if (watches.watches_max == 0 || watches.watches_per_client_max == 0) {
     return base::invalid("watches.watches_max and watches.watches_per_client_max must be >= 1");
   }
@@ -203,6 +204,11 @@ void Replica::check_invariants() const {
   read_rounds_.check_invariants();
   liveness_.check_invariants(store_);
   watches_.check_invariants();
+  for (const auto& [id, replay] : replays_) {
+    SYNOD_ASSERT_MSG(clients_.contains(id), "a replay ends with its connection");
+    SYNOD_ASSERT(replay.held.size() <= options_.pending_per_client_max);
+    SYNOD_ASSERT(replay.after < replay.through && replay.through <= Zxid{applied_.value()});
+  }
   std::size_t bound = 0;
   for (const auto& [id, client] : clients_) {
     client.check_invariants();

@@ -5,6 +5,8 @@
 //   on_message(from, message)   a peer's consensus message
 //   on_request(client, request) a decoded client request on a connection
 //   on_client_gone(client)      a connection closed
+//   on_client_drained(client)   a connection asked to (notify_drained) sent
+//                               everything queued for it
 //   on_tick(now)                one tick of time (monotonic and wall ms)
 //   sync()                      the owner makes written records durable, or
 //   begin_sync(), finish_sync() the same in two halves around an fsync thread
@@ -68,6 +70,11 @@ struct ReplicaCanaries {
   bool skip_wal_sync = false;      // sync() does not make records durable
 };
 
+// ReplicaOptions::watch_replay_page_events: a page, one multi's events beside
+// it and every pending answer with as many held messages fit a connection's
+// frame queue (a static_assert in server/runtime/client_connection.h).
+inline constexpr std::uint32_t watch_replay_page_events_default = pending_per_client_max_default;
+
 struct ReplicaOptions {
   consensus::Options core;
   store::StoreConfig store;
@@ -84,6 +91,13 @@ struct ReplicaOptions {
   // In [1, store::expire_sessions_max].
   std::uint32_t expire_sessions_per_entry_max = expire_sessions_per_entry_max_default;
   WatchLimits watches;
+  // A watch-from-zxid replay sends at most this many events at a time (or
+  // one entry's alone), the next page once its connection drained
+  // (on_client_drained), so a replay larger than the connection's send queue
+  // never overflows it. Meanwhile the connection's answers wait behind the
+  // replay, and its other messages too, up to pending_per_client_max; past
+  // that the replay stops and is refused LIMIT_EXCEEDED. >= 1.
+  std::uint32_t watch_replay_page_events = watch_replay_page_events_default;
   ReplicaCanaries canaries;
 
   // ok when usable; otherwise invalid, naming the first bad field.
@@ -129,6 +143,9 @@ struct ReplicaOutput {
   std::vector<consensus::Envelope> send;  // to peers, now
   std::vector<ToClient> to_clients;       // in each client's order
   std::vector<std::string> notes;         // sentences for the log
+  // Connections with a watch replay paged: call on_client_drained() once
+  // each has sent everything queued for it so far (after to_clients).
+  std::vector<ClientId> notify_drained;
   // Something waits for durability: call sync(), or begin_sync() when no
   // sync is running (group commit). Records that wait for nothing (chosen
   // marks, which are hints) do not ask for a sync; the next one covers them.
@@ -171,6 +188,9 @@ class Replica {
   void on_message(NodeId from, const consensus::Message& message);
   void on_request(ClientId client, protocol::ClientRequest request);
   void on_client_gone(ClientId client);
+  // The connection sent everything queued for it (asked by notify_drained):
+  // the next page of its watch replay goes. Any other time: nothing.
+  void on_client_drained(ClientId client);
   void on_tick(Time now);
   // Makes everything written durable, then releases the votes that waited.
   // A disk error is fatal: the returned sentence says why; stop the server.
@@ -279,6 +299,9 @@ class Replica {
   static protocol::Status secret_mismatch(SessionId session);
   void set_watch(ClientId id, const protocol::SetWatchRequest& q, protocol::Response& r);
   void set_one_shot_watch(ClientId id, const protocol::SetWatchRequest& q, protocol::Response& r);
+  // watches.cpp (replica side): a watch-from-zxid replay sent page by page.
+  void send_replay_page(ClientId id);
+  void end_replay(ClientId id, protocol::Status status);
 
   // sessions.cpp: liveness at the leader, touches from followers, TTLs.
   void note_session_active(SessionId session);
@@ -347,6 +370,20 @@ class Replica {
   // duplicated is proposed once. Bounded; oldest forgotten first.
   std::set<std::uint64_t> recently_opened_;
   std::deque<std::uint64_t> recently_opened_order_;
+
+  // Watch-from-zxid replays larger than a page, one per connection at most:
+  // its SetWatch answer, and everything else emitted to the connection
+  // (`held`), wait until the last page left; no answer on the connection
+  // leaves before it.
+  struct PagedReplay {
+    protocol::Path path;
+    protocol::WatchKind kind{};
+    Zxid after{};    // events up to here were sent
+    Zxid through{};  // the applied zxid when the watch was set
+    protocol::Response answer;
+    std::deque<protocol::ServerMessage> held;
+  };
+  std::map<ClientId, PagedReplay> replays_;
 
   ReplicaOutput output_;
   std::optional<std::string> fatal_;

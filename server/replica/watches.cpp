@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -156,6 +157,32 @@ protocol::Result<std::vector<Notification>> WatchRegistry::add_from(ClientId cli
                                                                     const protocol::Path& path,
                                                                     WatchKind kind, Zxid from_zxid,
                                                                     Zxid applied_zxid) {
+  auto page = add_from_page(client, path, kind, from_zxid, applied_zxid,
+                            std::numeric_limits<std::size_t>::max());
+  if (!page.ok()) return page.status();
+  SYNOD_ASSERT(!page.value().more_after);
+  return std::move(page.value().events);
+}
+
+protocol::Status WatchRegistry::check_retained(Zxid from_zxid) const {
+  if (from_zxid >= dropped_through_) return protocol::ok_status();
+  const std::optional<Zxid> oldest = history_oldest_zxid();
+  const std::string retained =
+      oldest ? "the oldest event still retained is at zxid " + std::to_string(oldest->value())
+             : "no event is retained";
+  return protocol::error_status(protocol::Error::COMPACTED,
+                                "events after zxid " + std::to_string(from_zxid.value()) +
+                                    " up to zxid " + std::to_string(dropped_through_.value()) +
+                                    " are no longer retained; " + retained + "; watch from zxid " +
+                                    std::to_string(dropped_through_.value()) +
+                                    " or later, or re-read the state and watch from its zxid");
+}
+
+protocol::Result<ReplayPage> WatchRegistry::add_from_page(ClientId client,
+                                                          const protocol::Path& path,
+                                                          WatchKind kind, Zxid from_zxid,
+                                                          Zxid applied_zxid,
+                                                          std::size_t page_events_max) {
   SYNOD_ASSERT_MSG(applied_zxid >= last_applied_, "the registry saw an entry the caller has not");
   if (is_one_shot(kind)) {
     return protocol::error_status(protocol::Error::BAD_ARGUMENTS,
@@ -169,33 +196,46 @@ protocol::Result<std::vector<Notification>> WatchRegistry::add_from(ClientId cli
                                       " is past this server's applied zxid " +
                                       std::to_string(applied_zxid.value()));
   }
-  if (from_zxid < dropped_through_) {
-    const std::optional<Zxid> oldest = history_oldest_zxid();
-    const std::string retained =
-        oldest ? "the oldest event still retained is at zxid " + std::to_string(oldest->value())
-               : "no event is retained";
-    return protocol::error_status(
-        protocol::Error::COMPACTED,
-        "events after zxid " + std::to_string(from_zxid.value()) + " up to zxid " +
-            std::to_string(dropped_through_.value()) + " are no longer retained; " + retained +
-            "; watch from zxid " + std::to_string(dropped_through_.value()) +
-            " or later, or re-read the state and watch from its zxid");
-  }
+  if (protocol::Status retained = check_retained(from_zxid); !retained.ok()) return retained;
   protocol::Status room = check_room(client, path, kind);
   if (!room.ok()) return room;
-
-  // Entries are in increasing zxid: skip those at or before from_zxid.
-  const auto first =
-      std::upper_bound(history_.begin(), history_.end(), from_zxid,
-                       [](Zxid zxid, const HistoryEntry& entry) { return zxid < entry.zxid; });
-  std::vector<Notification> replay;
-  for (auto entry = first; entry != history_.end(); ++entry) {
-    for (const protocol::Event& event : entry->events) {
-      if (persistent_fires(kind, path.text(), event)) replay.push_back({client, event});
-    }
-  }
+  ReplayPage page =
+      collect_page(client, path.text(), kind, from_zxid, applied_zxid, page_events_max);
   insert(client, path.text(), kind);
-  return replay;
+  return page;
+}
+
+protocol::Result<ReplayPage> WatchRegistry::replay_page(ClientId client, const protocol::Path& path,
+                                                        WatchKind kind, Zxid after, Zxid through,
+                                                        std::size_t page_events_max) const {
+  SYNOD_ASSERT(after <= through && through <= last_applied_);
+  if (protocol::Status retained = check_retained(after); !retained.ok()) return retained;
+  return collect_page(client, path.text(), kind, after, through, page_events_max);
+}
+
+ReplayPage WatchRegistry::collect_page(ClientId client, const std::string& path, WatchKind kind,
+                                       Zxid after, Zxid through,
+                                       std::size_t page_events_max) const {
+  SYNOD_ASSERT(page_events_max >= 1);
+  // Entries are in increasing zxid: skip those at or before `after`.
+  const auto first =
+      std::upper_bound(history_.begin(), history_.end(), after,
+                       [](Zxid zxid, const HistoryEntry& entry) { return zxid < entry.zxid; });
+  ReplayPage page;
+  std::vector<Notification> one_entry;
+  for (auto entry = first; entry != history_.end() && entry->zxid <= through; ++entry) {
+    one_entry.clear();
+    for (const protocol::Event& event : entry->events) {
+      if (persistent_fires(kind, path, event)) one_entry.push_back({client, event});
+    }
+    if (one_entry.empty()) continue;
+    if (!page.events.empty() && page.events.size() + one_entry.size() > page_events_max) {
+      page.more_after = page.events.back().event.zxid;
+      return page;
+    }
+    page.events.insert(page.events.end(), one_entry.begin(), one_entry.end());
+  }
+  return page;
 }
 
 WatchRegistry::ClientMasks::iterator WatchRegistry::clear_bits(

@@ -43,6 +43,8 @@
 // registers a persistent watch and returns the retained events after a given
 // zxid that the watch would have delivered, or COMPACTED when some of them may
 // be gone: never a silent gap (features.md §1.5, etcd's start_revision).
+// add_from_page() and replay_page() serve the same replay a page at a time
+// (the replica sends the next page once the connection drained).
 #pragma once
 
 #include <cstddef>
@@ -130,6 +132,16 @@ struct Notification {
   friend bool operator==(const Notification&, const Notification&) = default;
 };
 
+// One page of a watch-from-zxid replay (add_from_page, replay_page): events
+// in zxid (then event) order, whole entries at a time, and where the next
+// page starts when events remain.
+struct ReplayPage {
+  std::vector<Notification> events;
+  // Events with zxid > more_after (up to the replay's `through`) remain;
+  // nullopt: the replay is complete.
+  std::optional<Zxid> more_after;
+};
+
 class WatchRegistry {
  public:
   // `history_start` is the applied zxid at which this registry begins to see
@@ -164,6 +176,28 @@ class WatchRegistry {
   [[nodiscard]] protocol::Result<std::vector<Notification>> add_from(
       ClientId client, const protocol::Path& path, protocol::WatchKind kind, Zxid from_zxid,
       Zxid applied_zxid);
+
+  // add_from() a page at a time, for a replay larger than a connection's
+  // send queue may hold (the replica sends the next page once the
+  // connection drained). The same refusals; the watch is registered at
+  // once, so what on_applied() produces for it later (zxid > applied_zxid)
+  // follows the whole replay. A page holds at most page_events_max (>= 1,
+  // asserted) events, or one entry's alone when that entry has more; it is
+  // never empty when more_after is set.
+  [[nodiscard]] protocol::Result<ReplayPage> add_from_page(ClientId client,
+                                                           const protocol::Path& path,
+                                                           protocol::WatchKind kind, Zxid from_zxid,
+                                                           Zxid applied_zxid,
+                                                           std::size_t page_events_max);
+  // The next page of a replay add_from_page() began: the retained events
+  // with after < zxid <= through that a (client, path, kind) watch fires on.
+  // COMPACTED when the history dropped any of them meanwhile (never a silent
+  // gap). Registers nothing.
+  [[nodiscard]] protocol::Result<ReplayPage> replay_page(ClientId client,
+                                                         const protocol::Path& path,
+                                                         protocol::WatchKind kind, Zxid after,
+                                                         Zxid through,
+                                                         std::size_t page_events_max) const;
 
   // Removes (client, path, kind) if registered; otherwise does nothing.
   void remove(ClientId client, const protocol::Path& path, protocol::WatchKind kind);
@@ -238,6 +272,11 @@ class WatchRegistry {
   // one-shot registrations.
   void collect_targets(const protocol::Event& event);
   void record_history(Zxid zxid, std::span<const protocol::Event> events);
+  // COMPACTED when events after `from_zxid` may have left the history.
+  [[nodiscard]] protocol::Status check_retained(Zxid from_zxid) const;
+  [[nodiscard]] ReplayPage collect_page(ClientId client, const std::string& path,
+                                        protocol::WatchKind kind, Zxid after, Zxid through,
+                                        std::size_t page_events_max) const;
 
   WatchLimits limits_;
   NodeId self_;

@@ -43,6 +43,9 @@ struct StoreCluster::Server {
   // taken from the output, run and finished at snapshot_done_tick.
   std::unique_ptr<replica::SnapshotJob> snapshot_job;
   std::uint64_t snapshot_done_tick = 0;
+  // Connections the replica asked about (a paged watch replay): they have
+  // read everything by the next tick, which tells the replica so.
+  std::vector<replica::ClientId> drained_next_tick;
 };
 
 struct StoreCluster::Op {
@@ -136,6 +139,8 @@ void StoreCluster::start(Server& s) {
   o.session_timeout_ms_min = std::max<std::int64_t>(1000, 2 * tick_ms * o.core.election_ticks);
   o.session_timeout_ms_max = 4 * o.session_timeout_ms_min;
   o.request_timeout_ms = 4 * o.session_timeout_ms_min;
+  // Small pages, so that watch-from-zxid replays are paged (1 to 4 events).
+  o.watch_replay_page_events = static_cast<std::uint32_t>(1 + options_.seed % 4);
   o.store.canary_keep_ephemerals_on_expiry = options_.canary == "keep-ephemerals-on-expiry";
   o.store.canary_ignore_fence = options_.canary == "ignore-fence";
   o.store.canary_ignore_session_order = options_.canary == "ignore-session-order";
@@ -169,6 +174,7 @@ void StoreCluster::crash(Server& s) {
   s.sync_done_tick.reset();
   s.sync_ticket.reset();
   s.snapshot_job.reset();
+  s.drained_next_tick.clear();
   s.restart_tick = now_ + prng_.range(1, options_.restart_ticks_max);
   ++s.incarnation;
   ++result_.crashes;
@@ -194,6 +200,8 @@ void StoreCluster::handle(Server& s) {
     auto it = by_connection_.find(to.client);
     if (it != by_connection_.end()) on_server_message(*it->second, to.message);
   }
+  s.drained_next_tick.insert(s.drained_next_tick.end(), out.notify_drained.begin(),
+                             out.notify_drained.end());
   if (out.sync_needed && !s.sync_done_tick) begin_sync(s);
   if (out.snapshot_job) {
     SYNOD_ASSERT(s.snapshot_job == nullptr);
@@ -206,6 +214,13 @@ void StoreCluster::handle(Server& s) {
 void StoreCluster::tick_servers() {
   for (auto& [id, s] : servers_) {
     if (!s->replica) continue;
+    const std::vector<replica::ClientId> drained = std::move(s->drained_next_tick);
+    s->drained_next_tick.clear();
+    for (const replica::ClientId connection : drained) {
+      if (!by_connection_.contains(connection)) continue;
+      s->replica->on_client_drained(connection);
+      handle(*s);
+    }
     s->replica->on_tick(time_at(*s));
     handle(*s);
   }
