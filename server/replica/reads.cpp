@@ -48,13 +48,14 @@ void read_exists(const store::Store& store, WatchRegistry& watches, ClientId id,
 
 // One page of children; with watch, a children watch on the node.
 void read_children(const store::Store& store, WatchRegistry& watches, ClientId id,
-                   const protocol::ChildrenRequest& q, Response& r) {
+                   const protocol::ChildrenRequest& q, Response& r, bool canary_skip_last) {
   auto page = store.children(q.path, q.after, q.limit);
   if (!page.ok()) {
     r.status = page.status();
     return;
   }
   protocol::ChildrenResult result{page.value().entries, std::nullopt};
+  if (canary_skip_last && result.entries.size() >= 2) result.entries.pop_back();
   if (page.value().more && !result.entries.empty()) {
     result.next_after = result.entries.back().name;
   }
@@ -102,31 +103,30 @@ void read_fence(const store::Store& store, const protocol::CheckFenceRequest& q,
 
 protocol::Response Replica::evaluate_read(ClientId id, ClientQueue& client) {
   Response r{client.head_request_id(), Zxid{applied_.value()}, {}, {}};
-  std::visit(base::Overloaded{
-                 [&](const protocol::GetRequest& q) { read_get(store_, watches_, id, q, r); },
-                 [&](const protocol::ExistsRequest& q) { read_exists(store_, watches_, id, q, r); },
-                 [&](const protocol::ChildrenRequest& q) {
-                   read_children(store_, watches_, id, q, r);
-                 },
-                 [&](const protocol::CheckFenceRequest& q) { read_fence(store_, q, r); },
-                 [&](const protocol::KeepAliveRequest&) { (void)vouch(client.session(), r); },
-                 [&](const protocol::OpenSessionRequest& q) {
-                   SYNOD_ASSERT_MSG(q.previous, "only a moved session's open is a read");
-                   if (!vouch_move(*q.previous, q.secret, r)) {
-                     client.end_session();
-                     rebind(id, *q.previous, client);
-                     client.refuse_unproposed_writes(*q.previous, Zxid{applied_.value()}, r.status);
-                   } else {
-                     session_moved_here(id, *q.previous);
-                   }
-                 },
-                 [&](const protocol::SetWatchRequest& q) { set_watch(id, q, r); },
-                 [&](const protocol::RemoveWatchRequest& q) {
-                   watches_.remove(id, q.path, q.kind);
-                 },
-                 [&](const auto&) {},  // sync: only the zxid matters
-             },
-             client.head_read());
+  std::visit(
+      base::Overloaded{
+          [&](const protocol::GetRequest& q) { read_get(store_, watches_, id, q, r); },
+          [&](const protocol::ExistsRequest& q) { read_exists(store_, watches_, id, q, r); },
+          [&](const protocol::ChildrenRequest& q) {
+            read_children(store_, watches_, id, q, r, options_.canaries.children_skip_last);
+          },
+          [&](const protocol::CheckFenceRequest& q) { read_fence(store_, q, r); },
+          [&](const protocol::KeepAliveRequest&) { (void)vouch(client.session(), r); },
+          [&](const protocol::OpenSessionRequest& q) {
+            SYNOD_ASSERT_MSG(q.previous, "only a moved session's open is a read");
+            if (!vouch_move(*q.previous, q.secret, r)) {
+              client.end_session();
+              rebind(id, *q.previous, client);
+              client.refuse_unproposed_writes(*q.previous, Zxid{applied_.value()}, r.status);
+            } else {
+              session_moved_here(id, *q.previous);
+            }
+          },
+          [&](const protocol::SetWatchRequest& q) { set_watch(id, q, r); },
+          [&](const protocol::RemoveWatchRequest& q) { watches_.remove(id, q.path, q.kind); },
+          [&](const auto&) {},  // sync: only the zxid matters
+      },
+      client.head_read());
   return r;
 }
 
@@ -201,6 +201,9 @@ void Replica::send_replay_page(ClientId id) {
     end_replay(id, page.status());
     return;
   }
+  if (options_.canaries.replay_page_gap && !page.value().events.empty()) {
+    page.value().events.erase(page.value().events.begin());
+  }
   for (Notification& n : page.value().events) {
     output_.to_clients.push_back(
         ToClient{id, protocol::WatchEvent{std::move(n.event), replay.path, replay.kind}});
@@ -245,7 +248,7 @@ void Replica::set_one_shot_watch(ClientId id, const protocol::SetWatchRequest& q
                                           std::to_string(applied_.value()));
     return;
   }
-  if (q.from_zxid) {
+  if (q.from_zxid && !options_.canaries.rewatch_never_fires) {
     auto fired = changed_since(q.kind, q.path.text(), now, *q.from_zxid, Zxid{applied_.value()});
     if (fired) {
       emit(id, protocol::WatchEvent{std::move(*fired), q.path, q.kind});

@@ -68,6 +68,9 @@ struct ReplicaCanaries {
   bool drop_watch_event = false;   // every tenth notification is lost
   bool phantom_watch_event = false;  // every seventh notification says another change
   bool skip_wal_sync = false;      // sync() does not make records durable
+  bool children_skip_last = false;   // a children page of two or more omits its last child
+  bool rewatch_never_fires = false;  // a one-shot watch set from a zxid only registers
+  bool replay_page_gap = false;      // a replay's later pages lose their first event
 };
 
 // ReplicaOptions::watch_replay_page_events: a page, one multi's events beside

@@ -165,7 +165,9 @@ protocol::Result<std::vector<Notification>> WatchRegistry::add_from(ClientId cli
 }
 
 protocol::Status WatchRegistry::check_retained(Zxid from_zxid) const {
-  if (from_zxid >= dropped_through_) return protocol::ok_status();
+  if (from_zxid >= dropped_through_ || limits_.canary_ignore_compaction) {
+    return protocol::ok_status();
+  }
   const std::optional<Zxid> oldest = history_oldest_zxid();
   const std::string retained =
       oldest ? "the oldest event still retained is at zxid " + std::to_string(oldest->value())
@@ -295,7 +297,8 @@ void WatchRegistry::collect_targets(const protocol::Event& event) {
         continue;
       }
       targets_.push_back(entry->first);
-      entry = clear_bits(at, entry, static_cast<KindMask>(fire & one_shot_bits));
+      const auto fired = limits_.canary_keep_fired_one_shots ? 0 : fire & one_shot_bits;
+      entry = clear_bits(at, entry, static_cast<KindMask>(fired));
     }
     if (at->second.empty()) by_path_.erase(at);
   }

@@ -123,6 +123,9 @@ struct WatchLimits {
   // beyond it: LIMIT_EXCEEDED "server N holds M watches, its limit",
   // nothing registered, counted (refused_over_budget()).
   std::size_t watches_max = watches_max_default;
+  // Deliberate bugs for the simulator's canaries; never set in synodd.
+  bool canary_keep_fired_one_shots = false;  // a one-shot watch fires again and again
+  bool canary_ignore_compaction = false;     // add_from() replays across a gap, silently
 };
 
 // One event to send to one client.
