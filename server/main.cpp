@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   std::int64_t disk_retry_ms = 1000;
   std::int64_t handshake_timeout_ms = runtime::handshake_timeout_ms_default;
   std::int64_t client_idle_timeout_ms = runtime::client_idle_timeout_ms_default;
+  std::uint64_t watches_max = replica::WatchLimits{}.watches_max;
   app.add_option("--id", id, "This server's id, in the --peers list")->required();
   app.add_option("--peers", peers_text,
                  "The founding voters, this server included: 1=HOST:PORT,2=HOST:PORT,... "
@@ -91,6 +92,10 @@ int main(int argc, char** argv) {
                  "A client connection whose session expired or closed and that sends nothing "
                  "this long is closed (ms); one with a live session never is")
       ->capture_default_str();
+  app.add_option("--watches-max", watches_max,
+                 "Watches this server holds over all its connections; one past it is refused "
+                 "LIMIT_EXCEEDED")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -133,6 +138,7 @@ int main(int argc, char** argv) {
   r.snapshot_every = snapshot_every;
   r.store.bytes_max = quota_bytes;
   r.disk_retry_ticks = static_cast<std::uint64_t>(disk_retry_ms / tick_ms);
+  r.watches.watches_max = watches_max;
   if (auto checked = r.validate(); !checked.ok()) return refuse(checked.message);
 
   // A peer that vanishes must fail a write, not kill the process.

@@ -269,6 +269,8 @@ class SessionCore {
 
   std::deque<Request> waiting_;    // submitted, not yet sent (submit order)
   std::deque<Request> in_flight_;  // sent on this connection (send order)
+  // The zxid the rewatches of the last move are as of, until all are answered.
+  std::optional<Zxid> rewatch_since_;
   WatchSet watches_;               // what the server holds for this session
 
   std::vector<Action> actions_;

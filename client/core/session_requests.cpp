@@ -274,14 +274,21 @@ void SessionCore::on_watch_event(protocol::WatchEvent event) {
 // Rewatches left from an earlier move (never sent) are replaced, so each
 // watch goes once; they wait for no deadline (the set is the truth, and a
 // connection lost meanwhile means another move and another round).
+// A move before the last move's rewatches were all answered sets them again
+// as of that move's zxid, not a later one: the open answered on the
+// connection in between raised last_zxid past changes whose events the
+// watches never had.
 void SessionCore::queue_rewatches(Zxid since) {
+  if (rewatch_since_) since = std::min(since, *rewatch_since_);
   std::erase_if(waiting_, [](const Request& r) { return r.kind == Kind::rewatch; });
   const std::vector<protocol::SetWatchRequest> again = watches_.rewatch(since);
   for (auto it = again.rbegin(); it != again.rend(); ++it) {
     waiting_.push_front(Request{RequestId{0}, Kind::rewatch, *it,
                                 std::numeric_limits<std::int64_t>::max(), 0, 0, false});
   }
+  rewatch_since_.reset();
   if (!again.empty()) {
+    rewatch_since_ = since;
     note("setting " + std::to_string(again.size()) + " watch(es) again on server " +
          std::to_string(server_) + " as of zxid " + std::to_string(since.value()));
   }
@@ -290,6 +297,11 @@ void SessionCore::queue_rewatches(Zxid since) {
 // A refused rewatch (COMPACTED, or any other refusal) ends that watch: its
 // watcher is told with a compacted event.
 void SessionCore::on_rewatch_answer(const Request& request, const protocol::Response& response) {
+  const auto rewatch = [](const Request& r) { return r.kind == Kind::rewatch; };
+  if (std::none_of(waiting_.begin(), waiting_.end(), rewatch) &&
+      std::none_of(in_flight_.begin(), in_flight_.end(), rewatch)) {
+    rewatch_since_.reset();  // every watch is set again here
+  }
   if (response.status.ok()) return;
   const auto& q = std::get<protocol::SetWatchRequest>(request.body);
   note("server " + std::to_string(server_) + " refused to set the " + q.path.text() +

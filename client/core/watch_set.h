@@ -18,8 +18,10 @@
 //   rewatch(z)  one SetWatchRequest per registration, from_zxid = z: the
 //               session's last zxid before the move (every event up to it
 //               was delivered, DESIGN.md "Watches"; not the new server's
-//               answer, whose zxid may pass changes never delivered). One-shot watches come back at
-//               once if their node changed after z (the server fires them); an exists watch on a
+//               answer, whose zxid may pass changes never delivered; nor, on a
+//               move before the last move's rewatches were answered, that
+//               move's open answer: SessionCore keeps the earlier zxid). One-shot watches come back
+//               at once if their node changed after z (the server fires them); an exists watch on a
 //               node that existed comes as a data watch (the same triggers while the node exists,
 //               and the server can then see that it is gone; one request when the path has a data
 //               watch too); persistent ones replay what they missed after z, or are refused

@@ -115,6 +115,7 @@ void Replica::on_client_gone(ClientId id) {
     session_clients_.erase({it->second.session(), id});
   }
   watches_.remove_client(id);
+  replays_.erase(id);
   waiting_apply_.erase(id);
   std::erase_if(writes_in_flight_, [&](const auto& kv) { return kv.second.client == id; });
   clients_.erase(id);
@@ -245,15 +246,32 @@ void Replica::complete_write(ClientId id, ClientQueue& client, std::uint64_t req
 
 // Sends whatever is ready at the head of the connection's queue, in order,
 // then proposes the writes that no longer wait behind a read.
+// A paged watch replay holds the queue: its answer, and so every later one,
+// leaves after its last page (end_replay).
 void Replica::pump(ClientId id, ClientQueue& client) {
   for (;;) {
+    if (replays_.contains(id)) break;
     const Turn turn = client.turn(applied_);
     if (turn == Turn::waits_for_apply) waiting_apply_.insert(id);
     if (turn != Turn::read && turn != Turn::answer) break;
-    if (turn == Turn::read) client.answer_head(evaluate_read(id, client));
+    if (turn == Turn::read) {
+      protocol::Response answer = evaluate_read(id, client);
+      if (auto replay = replays_.find(id); replay != replays_.end()) {
+        replay->second.answer = std::move(answer);
+        break;
+      }
+      client.answer_head(std::move(answer));
+    }
     emit(id, client.pop_answer());
   }
   maybe_propose(id, client);
+}
+
+void Replica::on_client_drained(ClientId id) {
+  if (!replays_.contains(id)) return;
+  send_replay_page(id);
+  if (!replays_.contains(id)) pump(id, clients_.at(id));
+  drain();
 }
 
 void Replica::pump_all() {
@@ -265,7 +283,23 @@ void Replica::pump_all() {
   }
 }
 
+// While a paged replay runs, the connection's messages wait behind it, up
+// to pending_per_client_max; one more ends the replay, refused.
 void Replica::emit(ClientId id, protocol::ServerMessage message) {
+  if (auto replay = replays_.find(id); replay != replays_.end()) {
+    if (replay->second.held.size() < options_.pending_per_client_max) {
+      replay->second.held.push_back(std::move(message));
+      return;
+    }
+    std::string why = "the watch replay on ";
+    why += replay->second.path.text();
+    why += " stopped at zxid ";
+    why += std::to_string(replay->second.after.value());
+    why +=
+        ": more than pending_per_client_max messages for this connection waited behind it; "
+        "watch again from the last zxid you saw";
+    end_replay(id, protocol::error_status(protocol::Error::LIMIT_EXCEEDED, std::move(why)));
+  }
   output_.to_clients.push_back(ToClient{id, std::move(message)});
 }
 

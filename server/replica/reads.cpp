@@ -48,13 +48,14 @@ void read_exists(const store::Store& store, WatchRegistry& watches, ClientId id,
 
 // One page of children; with watch, a children watch on the node.
 void read_children(const store::Store& store, WatchRegistry& watches, ClientId id,
-                   const protocol::ChildrenRequest& q, Response& r) {
+                   const protocol::ChildrenRequest& q, Response& r, bool canary_skip_last) {
   auto page = store.children(q.path, q.after, q.limit);
   if (!page.ok()) {
     r.status = page.status();
     return;
   }
   protocol::ChildrenResult result{page.value().entries, std::nullopt};
+  if (canary_skip_last && result.entries.size() >= 2) result.entries.pop_back();
   if (page.value().more && !result.entries.empty()) {
     result.next_after = result.entries.back().name;
   }
@@ -102,32 +103,31 @@ void read_fence(const store::Store& store, const protocol::CheckFenceRequest& q,
 
 protocol::Response Replica::evaluate_read(ClientId id, ClientQueue& client) {
   Response r{client.head_request_id(), Zxid{applied_.value()}, {}, {}};
-  std::visit(base::Overloaded{
-                 [&](const protocol::GetRequest& q) { read_get(store_, watches_, id, q, r); },
-                 [&](const protocol::ExistsRequest& q) { read_exists(store_, watches_, id, q, r); },
-                 [&](const protocol::ChildrenRequest& q) {
-                   read_children(store_, watches_, id, q, r);
-                 },
-                 [&](const protocol::CheckFenceRequest& q) { read_fence(store_, q, r); },
-                 [&](const protocol::KeepAliveRequest&) { (void)vouch(client.session(), r); },
-                 [&](const protocol::OpenSessionRequest& q) {
-                   SYNOD_ASSERT_MSG(q.previous, "only a moved session's open is a read");
-                   if (!vouch_move(*q.previous, q.secret, r)) {
-                     client.end_session();
-                     rebind(id, *q.previous, client);
-                     client.refuse_unproposed_writes(*q.previous, Zxid{applied_.value()}, r.status);
-                   } else {
-                     client.vouched_at(Zxid{applied_.value()});
-                     session_moved_here(id, *q.previous);
-                   }
-                 },
-                 [&](const protocol::SetWatchRequest& q) { set_watch(id, q, r); },
-                 [&](const protocol::RemoveWatchRequest& q) {
-                   watches_.remove(id, q.path, q.kind);
-                 },
-                 [&](const auto&) {},  // sync: only the zxid matters
-             },
-             client.head_read());
+  std::visit(
+      base::Overloaded{
+          [&](const protocol::GetRequest& q) { read_get(store_, watches_, id, q, r); },
+          [&](const protocol::ExistsRequest& q) { read_exists(store_, watches_, id, q, r); },
+          [&](const protocol::ChildrenRequest& q) {
+            read_children(store_, watches_, id, q, r, options_.canaries.children_skip_last);
+          },
+          [&](const protocol::CheckFenceRequest& q) { read_fence(store_, q, r); },
+          [&](const protocol::KeepAliveRequest&) { (void)vouch(client.session(), r); },
+          [&](const protocol::OpenSessionRequest& q) {
+            SYNOD_ASSERT_MSG(q.previous, "only a moved session's open is a read");
+            if (!vouch_move(*q.previous, q.secret, r)) {
+              client.end_session();
+              rebind(id, *q.previous, client);
+              client.refuse_unproposed_writes(*q.previous, Zxid{applied_.value()}, r.status);
+            } else {
+              client.vouched_at(Zxid{applied_.value()});
+              session_moved_here(id, *q.previous);
+            }
+          },
+          [&](const protocol::SetWatchRequest& q) { set_watch(id, q, r); },
+          [&](const protocol::RemoveWatchRequest& q) { watches_.remove(id, q.path, q.kind); },
+          [&](const auto&) {},  // sync: only the zxid matters
+      },
+      client.head_read());
   return r;
 }
 
@@ -174,14 +174,66 @@ void Replica::set_watch(ClientId id, const protocol::SetWatchRequest& q, Respons
     r.status = watches_.add(id, q.path, q.kind);
     return;
   }
-  auto replay = watches_.add_from(id, q.path, q.kind, *q.from_zxid, Zxid{applied_.value()});
-  if (!replay.ok()) {
-    r.status = replay.status();
+  const Zxid applied{applied_.value()};
+  auto page = watches_.add_from_page(id, q.path, q.kind, *q.from_zxid, applied,
+                                     options_.watch_replay_page_events);
+  if (!page.ok()) {
+    r.status = page.status();
     return;
   }
-  for (Notification& n : replay.value()) {
+  for (Notification& n : page.value().events) {
     emit(id, protocol::WatchEvent{std::move(n.event), q.path, q.kind});
   }
+  // More than a page: the rest follows as the connection drains, and this
+  // answer (pump() keeps it) after the last page.
+  if (const std::optional<Zxid> more = page.value().more_after) {
+    replays_.emplace(id, PagedReplay{q.path, q.kind, *more, applied, {}, {}});
+    output_.notify_drained.push_back(id);
+  }
+}
+
+// The next page of `id`'s replay, straight to the output (what emit() holds
+// waits behind it); the last one ends the replay.
+void Replica::send_replay_page(ClientId id) {
+  PagedReplay& replay = replays_.at(id);
+  auto page = watches_.replay_page(id, replay.path, replay.kind, replay.after, replay.through,
+                                   options_.watch_replay_page_events);
+  if (!page.ok()) {
+    end_replay(id, page.status());
+    return;
+  }
+  if (options_.canaries.replay_page_gap && !page.value().events.empty()) {
+    page.value().events.erase(page.value().events.begin());
+  }
+  for (Notification& n : page.value().events) {
+    output_.to_clients.push_back(
+        ToClient{id, protocol::WatchEvent{std::move(n.event), replay.path, replay.kind}});
+  }
+  if (const std::optional<Zxid> more = page.value().more_after) {
+    SYNOD_ASSERT(*more > replay.after);
+    replay.after = *more;
+    output_.notify_drained.push_back(id);
+    return;
+  }
+  end_replay(id, protocol::ok_status());
+}
+
+// Sends the replay's answer (`status` when it failed: the watch is removed),
+// unless the request timed out meanwhile, then what waited behind it.
+// Leaves the connection's queue for the caller to pump.
+void Replica::end_replay(ClientId id, protocol::Status status) {
+  auto node = replays_.extract(id);
+  SYNOD_ASSERT(!node.empty());
+  PagedReplay& replay = node.mapped();
+  if (!status.ok()) {
+    watches_.remove(id, replay.path, replay.kind);
+    replay.answer.status = std::move(status);
+  }
+  ClientQueue& client = clients_.at(id);
+  if (client.turn(applied_) == Turn::read) client.answer_head(std::move(replay.answer));
+  if (client.turn(applied_) == Turn::answer) emit(id, client.pop_answer());
+  for (protocol::ServerMessage& message : replay.held) emit(id, std::move(message));
+  waiting_apply_.insert(id);  // pump_all() goes on with the queue, if the caller does not
 }
 
 // A one-shot watch; from a past zxid (set again after a session moved), it
@@ -197,7 +249,7 @@ void Replica::set_one_shot_watch(ClientId id, const protocol::SetWatchRequest& q
                                           std::to_string(applied_.value()));
     return;
   }
-  if (q.from_zxid) {
+  if (q.from_zxid && !options_.canaries.rewatch_never_fires) {
     auto fired = changed_since(q.kind, q.path.text(), now, *q.from_zxid, Zxid{applied_.value()});
     if (fired) {
       emit(id, protocol::WatchEvent{std::move(*fired), q.path, q.kind});

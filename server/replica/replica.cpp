@@ -39,6 +39,10 @@ base::CheckStatus ReplicaOptions::validate() const {
   if (request_timeout_ms <= 0) return base::invalid("request_timeout_ms must be >= 1");
   if (disk_retry_ticks == 0) return base::invalid("disk_retry_ticks must be >= 1");
   if (pending_per_client_max == 0) return base::invalid("pending_per_client_max must be >= 1");
+  if (watch_replay_page_events == 0) return base::invalid("watch_replay_page_events must be >= 1");
+  if (watches.watches_max == 0 || watches.watches_per_client_max == 0) {
+    return base::invalid("watches.watches_max and watches.watches_per_client_max must be >= 1");
+  }
   if (ttl_removals_per_entry_max == 0 || ttl_removals_per_entry_max > store::ttl_removals_max) {
     return base::invalid("ttl_removals_per_entry_max must be in [1, " +
                          std::to_string(store::ttl_removals_max) + "]");
@@ -96,7 +100,7 @@ Replica::Replica(const ReplicaOptions& options, base::Prng& prng, wal::Disk& dis
       initial_(std::move(initial)),
       storage_(std::move(storage)),
       store_(options.store),
-      watches_(Zxid{durable.snapshot.slot.value()}, options.watches),
+      watches_(Zxid{durable.snapshot.slot.value()}, options.watches, options.core.self),
       now_(now),
       read_rounds_(options.tick_ms * options.core.election_ticks),
       liveness_(options.tick_ms * options.core.election_ticks, options.core.heartbeat_ticks) {
@@ -214,6 +218,7 @@ ReplicaStatus Replica::status() const {
   s.applied = applied_;
   s.sessions = store_.session_count();
   s.watches = watches_.count();
+  s.watches_refused = watches_.refused_over_budget();
   s.clients = clients_.size();
   s.nodes = store_.node_count();
   s.digest = store_.digest();
@@ -231,6 +236,11 @@ void Replica::check_invariants() const {
   read_rounds_.check_invariants();
   liveness_.check_invariants(store_);
   watches_.check_invariants();
+  for (const auto& [id, replay] : replays_) {
+    SYNOD_ASSERT_MSG(clients_.contains(id), "a replay ends with its connection");
+    SYNOD_ASSERT(replay.held.size() <= options_.pending_per_client_max);
+    SYNOD_ASSERT(replay.after < replay.through && replay.through <= Zxid{applied_.value()});
+  }
   std::size_t bound = 0;
   for (const auto& [id, client] : clients_) {
     client.check_invariants();

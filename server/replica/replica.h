@@ -5,6 +5,8 @@
 //   on_message(from, message)   a peer's consensus message
 //   on_request(client, request) a decoded client request on a connection
 //   on_client_gone(client)      a connection closed
+//   on_client_drained(client)   a connection asked to (notify_drained) sent
+//                               everything queued for it
 //   on_tick(now)                one tick of time (monotonic and wall ms)
 //   sync()                      the owner makes written records durable, or
 //   begin_sync(), finish_sync() the same in two halves around an fsync thread
@@ -86,7 +88,15 @@ struct ReplicaCanaries {
   bool drop_watch_event = false;   // every tenth notification is lost
   bool phantom_watch_event = false;  // every seventh notification says another change
   bool skip_wal_sync = false;      // sync() does not make records durable
+  bool children_skip_last = false;   // a children page of two or more omits its last child
+  bool rewatch_never_fires = false;  // a one-shot watch set from a zxid only registers
+  bool replay_page_gap = false;      // a replay's later pages lose their first event
 };
+
+// ReplicaOptions::watch_replay_page_events: a page, one multi's events beside
+// it and every pending answer with as many held messages fit a connection's
+// frame queue (a static_assert in server/runtime/client_connection.h).
+inline constexpr std::uint32_t watch_replay_page_events_default = pending_per_client_max_default;
 
 struct ReplicaOptions {
   consensus::Options core;
@@ -106,6 +116,13 @@ struct ReplicaOptions {
   WatchLimits watches;
   // After a disk error: ticks between attempts to recover (>= 1).
   std::uint64_t disk_retry_ticks = 100;
+  // A watch-from-zxid replay sends at most this many events at a time (or
+  // one entry's alone), the next page once its connection drained
+  // (on_client_drained), so a replay larger than the connection's send queue
+  // never overflows it. Meanwhile the connection's answers wait behind the
+  // replay, and its other messages too, up to pending_per_client_max; past
+  // that the replay stops and is refused LIMIT_EXCEEDED. >= 1.
+  std::uint32_t watch_replay_page_events = watch_replay_page_events_default;
   ReplicaCanaries canaries;
 
   // ok when usable; otherwise invalid, naming the first bad field.
@@ -155,6 +172,9 @@ struct ReplicaOutput {
   std::vector<consensus::Envelope> send;  // to peers, now
   std::vector<ToClient> to_clients;       // in each client's order
   std::vector<std::string> notes;         // sentences for the log
+  // Connections with a watch replay paged: call on_client_drained() once
+  // each has sent everything queued for it so far (after to_clients).
+  std::vector<ClientId> notify_drained;
   // Something waits for durability: call sync(), or begin_sync() when no
   // sync is running (group commit). Records that wait for nothing (chosen
   // marks, which are hints) do not ask for a sync; the next one covers them.
@@ -179,6 +199,7 @@ struct ReplicaStatus {
   Slot applied{};
   std::size_t sessions = 0;
   std::size_t watches = 0;
+  std::uint64_t watches_refused = 0;  // refused over WatchLimits::watches_max
   std::size_t clients = 0;
   std::size_t nodes = 0;
   std::uint64_t digest = 0;
@@ -199,6 +220,9 @@ class Replica {
   void on_message(NodeId from, const consensus::Message& message);
   void on_request(ClientId client, protocol::ClientRequest request);
   void on_client_gone(ClientId client);
+  // The connection sent everything queued for it (asked by notify_drained):
+  // the next page of its watch replay goes. Any other time: nothing.
+  void on_client_drained(ClientId client);
   void on_tick(Time now);
   // Makes everything written durable, then releases the votes that waited.
   // A disk error makes the replica read-only ("Disk failure" above); only a
@@ -342,6 +366,9 @@ class Replica {
   static protocol::Status secret_mismatch(SessionId session);
   void set_watch(ClientId id, const protocol::SetWatchRequest& q, protocol::Response& r);
   void set_one_shot_watch(ClientId id, const protocol::SetWatchRequest& q, protocol::Response& r);
+  // watches.cpp (replica side): a watch-from-zxid replay sent page by page.
+  void send_replay_page(ClientId id);
+  void end_replay(ClientId id, protocol::Status status);
 
   // sessions.cpp: liveness at the leader, touches from followers, TTLs.
   void note_session_active(SessionId session);
@@ -427,6 +454,19 @@ class Replica {
   std::optional<DiskFailure> failure_;
   std::uint64_t disk_errors_ = 0;
   bool sync_out_ = false;  // a SyncTicket was handed out and not finished
+  // Watch-from-zxid replays larger than a page, one per connection at most:
+  // its SetWatch answer, and everything else emitted to the connection
+  // (`held`), wait until the last page left; no answer on the connection
+  // leaves before it.
+  struct PagedReplay {
+    protocol::Path path;
+    protocol::WatchKind kind{};
+    Zxid after{};    // events up to here were sent
+    Zxid through{};  // the applied zxid when the watch was set
+    protocol::Response answer;
+    std::deque<protocol::ServerMessage> held;
+  };
+  std::map<ClientId, PagedReplay> replays_;
 
   ReplicaOutput output_;
   std::optional<std::string> fatal_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -97,15 +98,30 @@ std::string kind_name(WatchKind kind) {
 
 }  // namespace
 
-WatchRegistry::WatchRegistry(Zxid history_start, WatchLimits limits)
-    : limits_(limits), dropped_through_(history_start), last_applied_(history_start) {
+WatchRegistry::WatchRegistry(Zxid history_start, WatchLimits limits, NodeId self)
+    : limits_(limits), self_(self), dropped_through_(history_start), last_applied_(history_start) {
   SYNOD_ASSERT_MSG(limits_.watches_per_client_max >= 1, "a client must be able to hold a watch");
+  SYNOD_ASSERT_MSG(limits_.watches_max >= 1, "a server must be able to hold a watch");
 }
 
 protocol::Status WatchRegistry::check_room(ClientId client, const protocol::Path& path,
-                                           WatchKind kind) const {
+                                           WatchKind kind) {
   SYNOD_ASSERT_MSG(is_watch_kind(kind), "the decoder passes only known kinds");
   if (contains(client, path, kind)) return protocol::ok_status();  // idempotent
+  SYNOD_ASSERT(count_ <= limits_.watches_max);
+  if (count_ == limits_.watches_max) {
+    ++refused_over_budget_;
+    std::string message = "server ";
+    message += std::to_string(self_.value());
+    message += " holds ";
+    message += std::to_string(count_);
+    message += " watches, its limit (watches_max); a ";
+    message += kind_name(kind);
+    message += " watch on ";
+    message += path.text();
+    message += " is refused until others are removed or fire";
+    return protocol::error_status(protocol::Error::LIMIT_EXCEEDED, std::move(message));
+  }
   const std::size_t held = count(client);
   SYNOD_ASSERT(held <= limits_.watches_per_client_max);
   if (held == limits_.watches_per_client_max) {
@@ -127,6 +143,7 @@ void WatchRegistry::insert(ClientId client, const std::string& path, WatchKind k
   state.count += 1;
   count_ += 1;
   SYNOD_ASSERT(state.count <= limits_.watches_per_client_max);
+  SYNOD_ASSERT(count_ <= limits_.watches_max);
 }
 
 protocol::Status WatchRegistry::add(ClientId client, const protocol::Path& path, WatchKind kind) {
@@ -140,6 +157,34 @@ protocol::Result<std::vector<Notification>> WatchRegistry::add_from(ClientId cli
                                                                     const protocol::Path& path,
                                                                     WatchKind kind, Zxid from_zxid,
                                                                     Zxid applied_zxid) {
+  auto page = add_from_page(client, path, kind, from_zxid, applied_zxid,
+                            std::numeric_limits<std::size_t>::max());
+  if (!page.ok()) return page.status();
+  SYNOD_ASSERT(!page.value().more_after);
+  return std::move(page.value().events);
+}
+
+protocol::Status WatchRegistry::check_retained(Zxid from_zxid) const {
+  if (from_zxid >= dropped_through_ || limits_.canary_ignore_compaction) {
+    return protocol::ok_status();
+  }
+  const std::optional<Zxid> oldest = history_oldest_zxid();
+  const std::string retained =
+      oldest ? "the oldest event still retained is at zxid " + std::to_string(oldest->value())
+             : "no event is retained";
+  return protocol::error_status(protocol::Error::COMPACTED,
+                                "events after zxid " + std::to_string(from_zxid.value()) +
+                                    " up to zxid " + std::to_string(dropped_through_.value()) +
+                                    " are no longer retained; " + retained + "; watch from zxid " +
+                                    std::to_string(dropped_through_.value()) +
+                                    " or later, or re-read the state and watch from its zxid");
+}
+
+protocol::Result<ReplayPage> WatchRegistry::add_from_page(ClientId client,
+                                                          const protocol::Path& path,
+                                                          WatchKind kind, Zxid from_zxid,
+                                                          Zxid applied_zxid,
+                                                          std::size_t page_events_max) {
   SYNOD_ASSERT_MSG(applied_zxid >= last_applied_, "the registry saw an entry the caller has not");
   if (is_one_shot(kind)) {
     return protocol::error_status(protocol::Error::BAD_ARGUMENTS,
@@ -153,33 +198,46 @@ protocol::Result<std::vector<Notification>> WatchRegistry::add_from(ClientId cli
                                       " is past this server's applied zxid " +
                                       std::to_string(applied_zxid.value()));
   }
-  if (from_zxid < dropped_through_) {
-    const std::optional<Zxid> oldest = history_oldest_zxid();
-    const std::string retained =
-        oldest ? "the oldest event still retained is at zxid " + std::to_string(oldest->value())
-               : "no event is retained";
-    return protocol::error_status(
-        protocol::Error::COMPACTED,
-        "events after zxid " + std::to_string(from_zxid.value()) + " up to zxid " +
-            std::to_string(dropped_through_.value()) + " are no longer retained; " + retained +
-            "; watch from zxid " + std::to_string(dropped_through_.value()) +
-            " or later, or re-read the state and watch from its zxid");
-  }
+  if (protocol::Status retained = check_retained(from_zxid); !retained.ok()) return retained;
   protocol::Status room = check_room(client, path, kind);
   if (!room.ok()) return room;
-
-  // Entries are in increasing zxid: skip those at or before from_zxid.
-  const auto first =
-      std::upper_bound(history_.begin(), history_.end(), from_zxid,
-                       [](Zxid zxid, const HistoryEntry& entry) { return zxid < entry.zxid; });
-  std::vector<Notification> replay;
-  for (auto entry = first; entry != history_.end(); ++entry) {
-    for (const protocol::Event& event : entry->events) {
-      if (persistent_fires(kind, path.text(), event)) replay.push_back({client, event});
-    }
-  }
+  ReplayPage page =
+      collect_page(client, path.text(), kind, from_zxid, applied_zxid, page_events_max);
   insert(client, path.text(), kind);
-  return replay;
+  return page;
+}
+
+protocol::Result<ReplayPage> WatchRegistry::replay_page(ClientId client, const protocol::Path& path,
+                                                        WatchKind kind, Zxid after, Zxid through,
+                                                        std::size_t page_events_max) const {
+  SYNOD_ASSERT(after <= through && through <= last_applied_);
+  if (protocol::Status retained = check_retained(after); !retained.ok()) return retained;
+  return collect_page(client, path.text(), kind, after, through, page_events_max);
+}
+
+ReplayPage WatchRegistry::collect_page(ClientId client, const std::string& path, WatchKind kind,
+                                       Zxid after, Zxid through,
+                                       std::size_t page_events_max) const {
+  SYNOD_ASSERT(page_events_max >= 1);
+  // Entries are in increasing zxid: skip those at or before `after`.
+  const auto first =
+      std::upper_bound(history_.begin(), history_.end(), after,
+                       [](Zxid zxid, const HistoryEntry& entry) { return zxid < entry.zxid; });
+  ReplayPage page;
+  std::vector<Notification> one_entry;
+  for (auto entry = first; entry != history_.end() && entry->zxid <= through; ++entry) {
+    one_entry.clear();
+    for (const protocol::Event& event : entry->events) {
+      if (persistent_fires(kind, path, event)) one_entry.push_back({client, event});
+    }
+    if (one_entry.empty()) continue;
+    if (!page.events.empty() && page.events.size() + one_entry.size() > page_events_max) {
+      page.more_after = page.events.back().event.zxid;
+      return page;
+    }
+    page.events.insert(page.events.end(), one_entry.begin(), one_entry.end());
+  }
+  return page;
 }
 
 WatchRegistry::ClientMasks::iterator WatchRegistry::clear_bits(
@@ -239,7 +297,8 @@ void WatchRegistry::collect_targets(const protocol::Event& event) {
         continue;
       }
       targets_.push_back(entry->first);
-      entry = clear_bits(at, entry, static_cast<KindMask>(fire & one_shot_bits));
+      const auto fired = limits_.canary_keep_fired_one_shots ? 0 : fire & one_shot_bits;
+      entry = clear_bits(at, entry, static_cast<KindMask>(fired));
     }
     if (at->second.empty()) by_path_.erase(at);
   }
@@ -333,6 +392,7 @@ void WatchRegistry::check_invariants() const {
     }
   }
   SYNOD_ASSERT(total == count_);
+  SYNOD_ASSERT(count_ <= limits_.watches_max);
   SYNOD_ASSERT(per_client.size() == by_client_.size());
   for (const auto& [client, state] : by_client_) {
     SYNOD_ASSERT(per_client[client] == state.count);

@@ -43,6 +43,8 @@
 // registers a persistent watch and returns the retained events after a given
 // zxid that the watch would have delivered, or COMPACTED when some of them may
 // be gone: never a silent gap (features.md §1.5, etcd's start_revision).
+// add_from_page() and replay_page() serve the same replay a page at a time
+// (the replica sends the next page once the connection drained).
 #pragma once
 
 #include <cstddef>
@@ -89,6 +91,9 @@ inline constexpr std::size_t history_event_overhead_bytes = 64;
 
 // Defaults of WatchLimits (STYLE.md habit 6).
 inline constexpr std::size_t watches_per_client_max_default = 100'000;
+inline constexpr std::size_t watches_max_default = 1'000'000;
+static_assert(watches_max_default >= watches_per_client_max_default,
+              "one client alone can reach its own limit");
 inline constexpr std::size_t history_events_max_default = 100'000;
 inline constexpr std::size_t history_bytes_max_default = std::size_t{64} << 20;  // 64 MiB
 // A multi of multi_ops_max creates/deletes emits about two events per op (the
@@ -113,6 +118,14 @@ struct WatchLimits {
   // at once, whole.
   std::size_t history_events_max = history_events_max_default;
   std::size_t history_bytes_max = history_bytes_max_default;
+  // Registrations this server holds over all its clients, >= 1 (synodd
+  // --watches-max): a memory bound however many connections come. A new one
+  // beyond it: LIMIT_EXCEEDED "server N holds M watches, its limit",
+  // nothing registered, counted (refused_over_budget()).
+  std::size_t watches_max = watches_max_default;
+  // Deliberate bugs for the simulator's canaries; never set in synodd.
+  bool canary_keep_fired_one_shots = false;  // a one-shot watch fires again and again
+  bool canary_ignore_compaction = false;     // add_from() replays across a gap, silently
 };
 
 // One event to send to one client.
@@ -122,17 +135,29 @@ struct Notification {
   friend bool operator==(const Notification&, const Notification&) = default;
 };
 
+// One page of a watch-from-zxid replay (add_from_page, replay_page): events
+// in zxid (then event) order, whole entries at a time, and where the next
+// page starts when events remain.
+struct ReplayPage {
+  std::vector<Notification> events;
+  // Events with zxid > more_after (up to the replay's `through`) remain;
+  // nullopt: the replay is complete.
+  std::optional<Zxid> more_after;
+};
+
 class WatchRegistry {
  public:
   // `history_start` is the applied zxid at which this registry begins to see
   // events (the snapshot or log point the replica started from): the registry
   // knows nothing at or before it, so add_from() below it answers COMPACTED.
-  // Asserts limits.watches_per_client_max >= 1.
-  explicit WatchRegistry(Zxid history_start = Zxid{0}, WatchLimits limits = {});
+  // `self` is this server's id, for the refusals' messages. Asserts
+  // limits.watches_per_client_max >= 1 and limits.watches_max >= 1.
+  explicit WatchRegistry(Zxid history_start = Zxid{0}, WatchLimits limits = {},
+                         NodeId self = NodeId{0});
 
   // Registers (client, path, kind). Adding a registration that exists is OK
-  // and changes nothing. A new one beyond watches_per_client_max:
-  // LIMIT_EXCEEDED, nothing registered. Any kind is accepted; the replica
+  // and changes nothing. A new one beyond watches_per_client_max or
+  // watches_max: LIMIT_EXCEEDED, nothing registered. Any kind is accepted; the replica
   // decides which read sets which kind (a data watch only on an existing node).
   [[nodiscard]] protocol::Status add(ClientId client, const protocol::Path& path,
                                      protocol::WatchKind kind);
@@ -154,6 +179,28 @@ class WatchRegistry {
   [[nodiscard]] protocol::Result<std::vector<Notification>> add_from(
       ClientId client, const protocol::Path& path, protocol::WatchKind kind, Zxid from_zxid,
       Zxid applied_zxid);
+
+  // add_from() a page at a time, for a replay larger than a connection's
+  // send queue may hold (the replica sends the next page once the
+  // connection drained). The same refusals; the watch is registered at
+  // once, so what on_applied() produces for it later (zxid > applied_zxid)
+  // follows the whole replay. A page holds at most page_events_max (>= 1,
+  // asserted) events, or one entry's alone when that entry has more; it is
+  // never empty when more_after is set.
+  [[nodiscard]] protocol::Result<ReplayPage> add_from_page(ClientId client,
+                                                           const protocol::Path& path,
+                                                           protocol::WatchKind kind, Zxid from_zxid,
+                                                           Zxid applied_zxid,
+                                                           std::size_t page_events_max);
+  // The next page of a replay add_from_page() began: the retained events
+  // with after < zxid <= through that a (client, path, kind) watch fires on.
+  // COMPACTED when the history dropped any of them meanwhile (never a silent
+  // gap). Registers nothing.
+  [[nodiscard]] protocol::Result<ReplayPage> replay_page(ClientId client,
+                                                         const protocol::Path& path,
+                                                         protocol::WatchKind kind, Zxid after,
+                                                         Zxid through,
+                                                         std::size_t page_events_max) const;
 
   // Removes (client, path, kind) if registered; otherwise does nothing.
   void remove(ClientId client, const protocol::Path& path, protocol::WatchKind kind);
@@ -181,6 +228,9 @@ class WatchRegistry {
   // Registrations, in all and of one client (0 for a client with none).
   [[nodiscard]] std::size_t count() const { return count_; }
   [[nodiscard]] std::size_t count(ClientId client) const;
+  // New registrations refused because the server held watches_max, since
+  // construction (synod_watches_refused_total).
+  [[nodiscard]] std::uint64_t refused_over_budget() const { return refused_over_budget_; }
   // Whether (client, path, kind) is registered.
   [[nodiscard]] bool contains(ClientId client, const protocol::Path& path,
                               protocol::WatchKind kind) const;
@@ -212,8 +262,10 @@ class WatchRegistry {
     std::size_t bytes = 0;
   };
 
+  // Whether a new (client, path, kind) fits both limits; counts a refusal
+  // over watches_max.
   [[nodiscard]] protocol::Status check_room(ClientId client, const protocol::Path& path,
-                                            protocol::WatchKind kind) const;
+                                            protocol::WatchKind kind);
   void insert(ClientId client, const std::string& path, protocol::WatchKind kind);
   // Clears `bits` from client's mask at the path `at` points to, erasing
   // emptied entries. Returns the iterator after the client's entry.
@@ -223,8 +275,15 @@ class WatchRegistry {
   // one-shot registrations.
   void collect_targets(const protocol::Event& event);
   void record_history(Zxid zxid, std::span<const protocol::Event> events);
+  // COMPACTED when events after `from_zxid` may have left the history.
+  [[nodiscard]] protocol::Status check_retained(Zxid from_zxid) const;
+  [[nodiscard]] ReplayPage collect_page(ClientId client, const std::string& path,
+                                        protocol::WatchKind kind, Zxid after, Zxid through,
+                                        std::size_t page_events_max) const;
 
   WatchLimits limits_;
+  NodeId self_;
+  std::uint64_t refused_over_budget_ = 0;
   // path -> client -> kinds. Ordered maps: exact lookups are O(log n) and the
   // per-path client order is deterministic. (A hash map would be O(1) but its
   // order must never reach the output; the ordered map makes that structural.)

@@ -179,6 +179,11 @@ awaitable<void> ClientConnection::writer() {
       queue_.pop_batch(batch, write_batch_bytes_max);
       server_.note_client_queued(-static_cast<std::ptrdiff_t>(before - queue_.bytes()));
       if (batch.empty()) {
+        if (notify_drained_) {
+          notify_drained_ = false;
+          asio::post(server_.io(),
+                     [self = shared_from_this()] { self->server_.on_client_drained(self->id_); });
+        }
         wake_.expires_at(asio::steady_timer::time_point::max());
         co_await wake_.async_wait(use_tuple);
         continue;

@@ -49,6 +49,11 @@ class Server;
 
 static_assert(client_queue_frames_max >= 2 * replica::ReplicaOptions{}.pending_per_client_max,
               "a client with every pending request answered, and as many watch events, fits");
+static_assert(client_queue_frames_max >= replica::watch_replay_page_events_default +
+                                             replica::large_entry_events +
+                                             2 * replica::ReplicaOptions{}.pending_per_client_max,
+              "a watch replay's page (one entry may pass it), then its answer with the "
+              "messages held behind it and every pending answer, fits");
 
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
@@ -56,6 +61,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   ClientConnection(Server& server, replica::ClientId id, tcp::socket socket);
   void start();
   void deliver(const protocol::ServerMessage& message);
+  // Once the writer has sent everything queued, tell the replica
+  // (Server::on_client_drained), once, as a fresh input.
+  void notify_when_drained() { notify_drained_ = true; }
   // Closes the socket; unless `quiet`, tells the replica (later, not from
   // inside a drain). `reason` empty: an orderly close, not logged.
   void close(const std::string& reason, bool quiet = false);
@@ -79,6 +87,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   FrameQueue queue_{client_queue_frames_max, client_queue_bytes_max};
   bool spawned_ = false;  // start() ran
   bool closed_ = false;
+  bool notify_drained_ = false;  // notify_when_drained() since the last drain
   // Requests waiting for their answer, oldest first: for the answers and
   // commit latency metrics. At most client_queue_frames_max (asserted);
   // requests beyond it are answered but not timed.

@@ -239,6 +239,9 @@ std::string metrics_text(const Metrics& m, const replica::ReplicaStatus& status,
                status.consensus.promised.round);
   append_gauge(out, "synod_sessions", "Open sessions in the store.", status.sessions);
   append_gauge(out, "synod_watches", "Watches registered on this server.", status.watches);
+  append_counter(out, "synod_watches_refused_total",
+                 "Watches refused LIMIT_EXCEEDED because the server held --watches-max.",
+                 status.watches_refused);
   append_gauge(out, "synod_clients", "Clients attached to this server.", status.clients);
   append_gauge(out, "synod_nodes", "Nodes in the store.", status.nodes);
   append_gauge(out, "synod_applied_slot", "The highest slot applied to the store.",

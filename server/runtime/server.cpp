@@ -100,6 +100,12 @@ void Server::trim_client_queues() {
   }
 }
 
+void Server::on_client_drained(replica::ClientId client) {
+  if (stopping_ || !clients_.contains(client)) return;
+  replica_->on_client_drained(client);
+  after_input();
+}
+
 void Server::on_client_gone(replica::ClientId client) {
   const std::size_t erased = clients_.erase(client);
   SYNOD_ASSERT_MSG(erased == 1, "a connection closes (and is forgotten) once");
@@ -229,6 +235,10 @@ void Server::drain() {
   for (const auto& to_client : out.to_clients) {
     const auto client = clients_.find(to_client.client);
     if (client != clients_.end()) client->second->deliver(to_client.message);
+  }
+  for (const replica::ClientId id : out.notify_drained) {
+    const auto client = clients_.find(id);
+    if (client != clients_.end()) client->second->notify_when_drained();
   }
   for (const auto& note : out.notes) log(note);
   if (out.snapshot_job) start_snapshot(std::move(out.snapshot_job));

@@ -46,6 +46,9 @@ class Server {
   void on_peer_message(NodeId from, const consensus::Message& message);
   void on_client_request(replica::ClientId client, protocol::ClientRequest request);
   void on_client_gone(replica::ClientId client);
+  // The connection sent all it held, as the replica asked (a paged watch
+  // replay's next page).
+  void on_client_drained(replica::ClientId client);
 
   // An accepted client socket becomes a ClientConnection under a fresh id.
   void attach_client(tcp::socket socket);

@@ -15,7 +15,9 @@ const std::vector<std::string>& canary_names() {
       "drop-watch-event",      "keep-ephemerals-on-expiry",
       "ignore-fence",          "skip-wal-sync",
       "ignore-session-order",  "vouch-below-proposed",
-      "phantom-watch-event"};
+      "phantom-watch-event",   "children-skip-last",
+      "one-shot-fires-twice",  "rewatch-never-fires",
+      "replay-page-gap",       "silent-compaction"};
   return names;
 }
 

@@ -7,6 +7,7 @@
 
 #include "base/hash.h"
 #include "client/core/session_core.h"
+#include "client/core/watch_set.h"
 #include "server/codec/peer.h"
 
 namespace synod::sim {
@@ -43,14 +44,18 @@ struct StoreCluster::Server {
   // taken from the output, run and finished at snapshot_done_tick.
   std::unique_ptr<replica::SnapshotJob> snapshot_job;
   std::uint64_t snapshot_done_tick = 0;
+  // Connections the replica asked about (a paged watch replay): they have
+  // read everything by the next tick, which tells the replica so.
+  std::vector<replica::ClientId> drained_next_tick;
 };
 
 struct StoreCluster::Op {
-  enum class Kind { write, get, exists, children, watch, sync };
+  enum class Kind { write, get, exists, children, watch, from_watch, sync };
   Kind kind = Kind::write;
   std::string path;
   Zxid required{};            // every operation completed before this one began
   bool linearizable = false;  // held to real-time order
+  bool watch = false;         // a read that sets a one-shot watch
 };
 
 // A simulated user: the real client/core SessionCore, whose frames cross the
@@ -80,6 +85,27 @@ struct StoreCluster::Client {
   bool watch_registered = false;
   bool watch_pending = false;
   std::size_t event_cursor = 0;
+  // A non-watcher's one-shot watches the server registered, with the zxid
+  // of the answer that set them; they go as they fire.
+  std::map<std::pair<std::string, protocol::WatchKind>, Zxid> one_shots;
+  // A non-watcher's persistent watch from a past zxid: the next model event
+  // on its path it must receive (an index into model_events_by_path_).
+  struct FromWatch {
+    std::string path;
+    Zxid from{};
+    std::size_t next = 0;
+    bool answered = false;
+  };
+  std::optional<FromWatch> from_watch;
+  // A watch request whose outcome is unknown (a timeout): the server may
+  // hold a watch the checker does not know, so its events are not judged.
+  bool lax = false;
+  std::optional<protocol::Event> last_event;  // the last one it received
+  void forget_watches() {
+    one_shots.clear();
+    from_watch.reset();
+    lax = false;
+  }
 };
 
 // Canary ignore-session-order breaks a rule the model shares, so it is on in
@@ -137,12 +163,21 @@ void StoreCluster::start(Server& s) {
   o.session_timeout_ms_min = std::max<std::int64_t>(1000, 2 * tick_ms * o.core.election_ticks);
   o.session_timeout_ms_max = 4 * o.session_timeout_ms_min;
   o.request_timeout_ms = 4 * o.session_timeout_ms_min;
+  // Small pages, so that watch-from-zxid replays are paged (1 to 4 events).
+  o.watch_replay_page_events = static_cast<std::uint32_t>(1 + options_.seed % 4);
   o.store.canary_keep_ephemerals_on_expiry = options_.canary == "keep-ephemerals-on-expiry";
   o.store.canary_ignore_fence = options_.canary == "ignore-fence";
   o.store.canary_ignore_session_order = options_.canary == "ignore-session-order";
   o.canaries.drop_watch_event = options_.canary == "drop-watch-event";
   o.canaries.phantom_watch_event = options_.canary == "phantom-watch-event";
   o.canaries.skip_wal_sync = options_.canary == "skip-wal-sync";
+  o.canaries.children_skip_last = options_.canary == "children-skip-last";
+  o.canaries.rewatch_never_fires = options_.canary == "rewatch-never-fires";
+  o.canaries.replay_page_gap = options_.canary == "replay-page-gap";
+  o.watches.canary_keep_fired_one_shots = options_.canary == "one-shot-fires-twice";
+  o.watches.canary_ignore_compaction = options_.canary == "silent-compaction";
+  // A short history, so that watches from old zxids are answered COMPACTED.
+  o.watches.history_events_max = 8 + options_.seed % 32;
   consensus::Configuration initial;
   for (std::uint32_t i = 1; i <= options_.replicas; ++i) initial.voters.push_back(NodeId{i});
   s.prng = base::Prng(options_.seed * 131 + s.id.value() * 7 + s.incarnation);
@@ -170,6 +205,7 @@ void StoreCluster::crash(Server& s) {
   s.sync_done_tick.reset();
   s.sync_ticket.reset();
   s.snapshot_job.reset();
+  s.drained_next_tick.clear();
   s.restart_tick = now_ + prng_.range(1, options_.restart_ticks_max);
   ++s.incarnation;
   ++result_.crashes;
@@ -195,6 +231,8 @@ void StoreCluster::handle(Server& s) {
     auto it = by_connection_.find(to.client);
     if (it != by_connection_.end()) on_server_message(*it->second, to.message);
   }
+  s.drained_next_tick.insert(s.drained_next_tick.end(), out.notify_drained.begin(),
+                             out.notify_drained.end());
   if (out.sync_needed && !s.sync_done_tick) begin_sync(s);
   if (out.snapshot_job) {
     SYNOD_ASSERT(s.snapshot_job == nullptr);
@@ -207,6 +245,13 @@ void StoreCluster::handle(Server& s) {
 void StoreCluster::tick_servers() {
   for (auto& [id, s] : servers_) {
     if (!s->replica) continue;
+    const std::vector<replica::ClientId> drained = std::move(s->drained_next_tick);
+    s->drained_next_tick.clear();
+    for (const replica::ClientId connection : drained) {
+      if (!by_connection_.contains(connection)) continue;
+      s->replica->on_client_drained(connection);
+      handle(*s);
+    }
     s->replica->on_tick(time_at(*s));
     handle(*s);
   }
@@ -302,6 +347,7 @@ void StoreCluster::new_session(Client& c) {
   c.ops.clear();
   c.watch_registered = false;
   c.watch_pending = false;
+  c.forget_watches();
   c.core->start(now_ms());
 }
 
@@ -353,6 +399,19 @@ void StoreCluster::detach(Client& c) {
   by_connection_.erase(*c.connection);
   c.connection.reset();
   c.watch_registered = false;
+}
+
+// A watch from a zxid not answered yet when its connection is lost (as the
+// core tells, in order with the events it delivered) is sent again on the
+// next connection, and its replay starts over.
+void StoreCluster::restart_replay(Client& c) {
+  if (!c.from_watch || c.from_watch->answered) return;
+  const std::vector<protocol::Event>& on_path = model_events_by_path_[c.from_watch->path];
+  const Zxid from = c.from_watch->from;
+  c.from_watch->next = static_cast<std::size_t>(
+      std::partition_point(on_path.begin(), on_path.end(),
+                           [&](const protocol::Event& e) { return e.zxid <= from; }) -
+      on_path.begin());
 }
 
 // A ClientFrame from the core reaches its server through the codec.
@@ -431,17 +490,8 @@ void StoreCluster::issue(Client& c) {
     write(protocol::SetOp{path_of(p), data, version()});
   } else if (r < 45) {
     write(protocol::DeleteOp{path_of(prng_.chance(1, 3) ? child : p), version()});
-  } else if (r < 65) {
-    const auto mode =
-        prng_.chance(4, 5) ? protocol::ReadMode::linearizable : protocol::ReadMode::sequential;
-    submit(c, Op{Op::Kind::get, p, {}, false}, protocol::GetRequest{path_of(p), false, mode});
-  } else if (r < 75) {
-    submit(c, Op{Op::Kind::exists, p, {}, false},
-           protocol::ExistsRequest{path_of(p), false, protocol::ReadMode::linearizable});
   } else if (r < 79) {
-    submit(c, Op{Op::Kind::children, "/", {}, false},
-           protocol::ChildrenRequest{protocol::Path::root(), false,
-                                     protocol::ReadMode::linearizable, "", 100});
+    issue_read(c, p);
   } else if (r < 85) {
     protocol::MultiRequest multi;
     multi.ops.push_back(protocol::MultiOp{protocol::CheckOp{path_of(p), version()}, std::nullopt});
@@ -457,11 +507,61 @@ void StoreCluster::issue(Client& c) {
     }
     write(protocol::SetOp{path_of("/k1"), data, std::nullopt},
           protocol::Fence{path_of("/k0"), token});
-  } else if (r < 97) {
+  } else if (r < 95) {
     submit(c, Op{Op::Kind::sync, {}, {}, false}, protocol::SyncRequest{});
+  } else if (r < 98) {
+    issue_from_watch(c, p);
   } else {
     (void)c.core->close(now_ms());
   }
+}
+
+// A get, exists or children read of `p` (children also of /); a client
+// without the recursive watch sets a one-shot watch with a third of them,
+// unless a watch from a zxid is on the path.
+void StoreCluster::issue_read(Client& c, const std::string& p) {
+  const std::uint64_t r = prng_.below(19);
+  const bool watch = !c.watcher && prng_.chance(1, 3) && !(c.from_watch && c.from_watch->path == p);
+  if (r < 10) {
+    const auto mode =
+        prng_.chance(4, 5) ? protocol::ReadMode::linearizable : protocol::ReadMode::sequential;
+    submit(c, Op{Op::Kind::get, p, {}, false, watch},
+           protocol::GetRequest{path_of(p), watch, mode});
+  } else if (r < 15) {
+    submit(c, Op{Op::Kind::exists, p, {}, false, watch},
+           protocol::ExistsRequest{path_of(p), watch, protocol::ReadMode::linearizable});
+  } else {
+    const std::string parent = prng_.chance(1, 2) ? std::string("/") : p;
+    const bool on_parent = watch && !(c.from_watch && c.from_watch->path == parent);
+    submit(c, Op{Op::Kind::children, parent, {}, false, on_parent},
+           protocol::ChildrenRequest{path_of(parent), on_parent, protocol::ReadMode::linearizable,
+                                     "", 100});
+  }
+}
+
+// A persistent watch on `p` from a recent or an old zxid (old enough, at
+// times, for the server's short history to answer COMPACTED), by a client
+// without the recursive watch and without any other watch on `p`.
+void StoreCluster::issue_from_watch(Client& c, const std::string& p) {
+  // Another watch on `p`, held or asked for, would share its events.
+  const bool other = std::any_of(c.one_shots.begin(), c.one_shots.end(),
+                                 [&](const auto& w) { return w.first.first == p; }) ||
+                     std::any_of(c.ops.begin(), c.ops.end(), [&](const auto& op) {
+                       return op.second.watch && op.second.path == p;
+                     });
+  if (c.watcher || c.from_watch || other || c.lax) {
+    submit(c, Op{Op::Kind::sync, {}, {}, false}, protocol::SyncRequest{});
+    return;
+  }
+  const std::uint64_t top = c.core->last_zxid().value();
+  const Zxid from{top - std::min<std::uint64_t>(top, prng_.below(60))};
+  const std::vector<protocol::Event>& on_path = model_events_by_path_[p];
+  const auto next = std::partition_point(on_path.begin(), on_path.end(),
+                                         [&](const protocol::Event& e) { return e.zxid <= from; });
+  c.from_watch =
+      Client::FromWatch{p, from, static_cast<std::size_t>(next - on_path.begin()), false};
+  submit(c, Op{Op::Kind::from_watch, p, {}, false},
+         protocol::SetWatchRequest{path_of(p), protocol::WatchKind::persistent, from});
 }
 
 void StoreCluster::client_schedule() {
@@ -505,30 +605,66 @@ void StoreCluster::on_client_event(Client& c, const client::Event& event) {
     return;
   }
   if (const auto* fired = std::get_if<client::WatchFired>(&event)) {
-    on_watch_event(c, fired->event.event);
+    on_watch_event(c, fired->event);
     return;
   }
   const auto& changed = std::get<client::SessionChanged>(event);
   if (changed.status != client::SessionStatus::connected) c.watch_registered = false;
+  if (changed.status == client::SessionStatus::disconnected) restart_replay(c);
   if (changed.status == client::SessionStatus::expired ||
       changed.status == client::SessionStatus::closed) {
     c.new_session_tick = now_ + prng_.range(1, 20);
+    c.forget_watches();  // the session's watches end with it
   }
 }
 
-void StoreCluster::on_watch_event(Client& c, const protocol::Event& event) {
-  if (event.type != protocol::EventType::compacted &&
-      !model_event_keys_.contains({event.zxid, event.path, event.type})) {
+// Whether the model made `event`'s change at its zxid; or, for a delete a
+// one-shot watch set again reports at the zxid it was set again (the
+// replica's applied zxid then, perhaps an entry that changed nothing, such
+// as a session move), whether the model deleted the node after the watch
+// was set.
+bool StoreCluster::model_made(const Client& c, const protocol::Event& event) const {
+  if (model_event_keys_.contains({event.zxid, event.path, event.type})) return true;
+  if (event.type != protocol::EventType::deleted) return false;
+  // Two watches set again fire one delete twice, one after the other: the
+  // first (judged while both were held) decided for both.
+  if (c.last_event && *c.last_event == event) return true;
+  Zxid armed = event.zxid;
+  for (const auto& [key, at] : c.one_shots) {
+    if (key.first == event.path) armed = std::min(armed, at);
+  }
+  const auto on_path = model_events_by_path_.find(event.path);
+  if (on_path == model_events_by_path_.end()) return false;
+  return std::any_of(on_path->second.begin(), on_path->second.end(), [&](const protocol::Event& e) {
+    return e.type == protocol::EventType::deleted && e.zxid > armed && e.zxid <= event.zxid;
+  });
+}
+
+void StoreCluster::on_watch_event(Client& c, const protocol::WatchEvent& fired) {
+  const protocol::Event& event = fired.event;
+  if (event.type == protocol::EventType::compacted) {
+    // A watch the new server could not resume: it ended, and the watcher knows.
+    if (c.watcher && fired.watch_path.text() == "/") c.watch_registered = false;
+    if (c.from_watch && c.from_watch->path == event.path) c.from_watch.reset();
+    c.one_shots.erase({event.path, fired.watch_kind});
+    return;
+  }
+  if (!model_made(c, event)) {
     return fail("watches: client " + std::to_string(c.index) + " got an event of type " +
                 std::to_string(static_cast<int>(event.type)) + " on " + event.path + " at zxid " +
                 std::to_string(event.zxid.value()) +
                 ", a change the chosen log did not make (a phantom event)");
   }
-  if (event.zxid <= c.response_max) {
+  // A replay from a past zxid delivers changes older than answers already
+  // seen, by design; everything else comes before any higher answer.
+  const bool replayed = c.from_watch && !c.from_watch->answered &&
+                        c.from_watch->path == event.path && event.zxid > c.from_watch->from;
+  if (event.zxid <= c.response_max && !replayed) {
     return fail("watches: client " + std::to_string(c.index) + " got an event at zxid " +
                 std::to_string(event.zxid.value()) +
                 " after a response at a zxid at least as high");
   }
+  if (!c.watcher) return check_client_watches(c, fired);
   if (!c.watch_registered) return;
   while (c.event_cursor < model_events_.size() &&
          model_events_[c.event_cursor].type == protocol::EventType::children_changed) {
@@ -586,13 +722,173 @@ void StoreCluster::on_response(Client& c, const Op& op, const protocol::Response
     case Op::Kind::write:
       if (served) check_write(c, *key, response);
       return;
+    case Op::Kind::from_watch: on_from_watch_answer(c, response); return;
     case Op::Kind::get:
     case Op::Kind::exists:
       if (served) check_read(c, op, response);
+      if (op.watch) on_watch_answer(c, op, response);
+      return;
+    case Op::Kind::children:
+      if (served) check_children(c, op, response);
+      if (op.watch) on_watch_answer(c, op, response);
       return;
     default:
       return;
   }
+}
+
+// What a read with watch = true registered, as the client core judges it
+// (watch_set.h): a get or children read that found the node, an exists
+// read found or not. A timeout's outcome is unknown.
+void StoreCluster::on_watch_answer(Client& c, const Op& op, const protocol::Response& response) {
+  const protocol::Error error = response.status.error;
+  if (error == protocol::Error::TIMEOUT) {
+    c.lax = true;
+    return;
+  }
+  const protocol::WatchKind kind = op.kind == Op::Kind::get      ? protocol::WatchKind::data
+                                   : op.kind == Op::Kind::exists ? protocol::WatchKind::exists
+                                                                 : protocol::WatchKind::children;
+  const bool registered = error == protocol::Error::OK ||
+                          (op.kind == Op::Kind::exists && error == protocol::Error::NO_NODE);
+  if (registered) c.one_shots.try_emplace({op.path, kind}, response.zxid);
+}
+
+// A watch from a zxid answered OK has delivered, before its answer, every
+// model event on its path after that zxid up to the answer's.
+void StoreCluster::on_from_watch_answer(Client& c, const protocol::Response& response) {
+  if (!c.from_watch) return;
+  Client::FromWatch& watch = *c.from_watch;
+  if (response.status.error != protocol::Error::OK) {
+    // A replay refused after some pages (its history went, or too much
+    // waited behind it) still delivers the live events held behind it.
+    const std::vector<protocol::Event>& on_path = model_events_by_path_[watch.path];
+    const bool started = watch.next > 0 && on_path[watch.next - 1].zxid > watch.from;
+    if (response.status.error == protocol::Error::TIMEOUT || started) c.lax = true;
+    c.from_watch.reset();  // COMPACTED, or refused: nothing registered
+    return;
+  }
+  const std::vector<protocol::Event>& on_path = model_events_by_path_[watch.path];
+  const auto due = static_cast<std::size_t>(
+      std::partition_point(on_path.begin(), on_path.end(),
+                           [&](const protocol::Event& e) { return e.zxid <= response.zxid; }) -
+      on_path.begin());
+  if (watch.next != due) {
+    return fail("watches: client " + std::to_string(c.index) + "'s watch on " + watch.path +
+                " from zxid " + std::to_string(watch.from.value()) + " was answered at zxid " +
+                std::to_string(response.zxid.value()) + " with " +
+                std::to_string(due - std::min(due, watch.next)) +
+                " of the model's events on it still unsent (a replay with a gap)");
+  }
+  watch.answered = true;
+}
+
+// Every event a client without the recursive watch receives is fired by a
+// watch it holds: its watch from a zxid (exactly the model's next event on
+// that path) or a one-shot watch, which goes as it fires.
+void StoreCluster::check_client_watches(Client& c, const protocol::WatchEvent& fired) {
+  const protocol::Event& event = fired.event;
+  const std::string who = "watches: client " + std::to_string(c.index);
+  // Watches set again after a move are one request each: two that fire on
+  // one change deliver it twice, one after the other.
+  bool expected = c.lax || (c.last_event && *c.last_event == event);
+  c.last_event = event;
+  if (c.from_watch && c.from_watch->path == event.path && event.zxid > c.from_watch->from) {
+    Client::FromWatch& watch = *c.from_watch;
+    const std::vector<protocol::Event>& on_path = model_events_by_path_[watch.path];
+    if (watch.next >= on_path.size() || !(on_path[watch.next] == event)) {
+      const std::string wanted = watch.next < on_path.size()
+                                     ? "zxid " + std::to_string(on_path[watch.next].zxid.value())
+                                     : "none";
+      return fail(who + "'s watch on " + watch.path + " from zxid " +
+                  std::to_string(watch.from.value()) + " expected the model's next event (" +
+                  wanted + ") but got one at zxid " + std::to_string(event.zxid.value()) +
+                  " (a gap in the replay, or a reorder)");
+    }
+    ++watch.next;
+    expected = true;
+  }
+  for (auto it = c.one_shots.begin(); it != c.one_shots.end();) {
+    const bool fires = client::watch_fires(it->first.second, it->first.first, event);
+    if (fires) expected = true;
+    it = fires ? c.one_shots.erase(it) : std::next(it);
+  }
+  if (!expected) {
+    fail(who + " got an event of type " + std::to_string(static_cast<int>(event.type)) + " on " +
+         event.path + " at zxid " + std::to_string(event.zxid.value()) +
+         " that no watch it holds fires on (a one-shot watch fired twice?)");
+  }
+}
+
+// Once the run settled: every one-shot watch still held saw no change the
+// model made to its node since it was set, and every watch from a zxid has
+// every event the model made on its path.
+void StoreCluster::check_watches_settled() {
+  for (const auto& cp : clients_) {
+    const Client& c = *cp;
+    if (c.watcher || c.lax || !c.core || c.core->phase() != client::Phase::connected) continue;
+    for (const auto& [key, at] : c.one_shots) {
+      const auto on_path = model_events_by_path_.find(key.first);
+      if (on_path == model_events_by_path_.end()) continue;
+      for (const protocol::Event& e : on_path->second) {
+        if (e.zxid <= at || !client::watch_fires(key.second, key.first, e)) continue;
+        return fail("watches: client " + std::to_string(c.index) + "'s one-shot watch (kind " +
+                    std::to_string(static_cast<int>(key.second)) + ") on " + key.first +
+                    " set at zxid " + std::to_string(at.value()) +
+                    " never fired, though the model changed it at zxid " +
+                    std::to_string(e.zxid.value()));
+      }
+    }
+    if (c.from_watch && c.from_watch->answered &&
+        c.from_watch->next != model_events_by_path_[c.from_watch->path].size()) {
+      return fail("watches: client " + std::to_string(c.index) + "'s watch on " +
+                  c.from_watch->path + " from zxid " + std::to_string(c.from_watch->from.value()) +
+                  " missed events the model made on it");
+    }
+  }
+}
+
+// A children answer lists the model's children of the path at its zxid,
+// names and stats, in name order, a page of at most 100.
+void StoreCluster::check_children(Client& c, const Op& op, const protocol::Response& response) {
+  const auto at = [&](const std::string& p) -> std::optional<protocol::Stat> {
+    std::optional<protocol::Stat> stat;
+    if (auto it = history_.find(p); it != history_.end()) {
+      for (const Version& v : it->second) {
+        if (v.zxid > response.zxid) break;
+        stat = v.node ? std::optional(v.node->second) : std::nullopt;
+      }
+    }
+    return stat;
+  };
+  const std::string where = "children: client " + std::to_string(c.index) + " listed " + op.path +
+                            " at zxid " + std::to_string(response.zxid.value()) + " from " +
+                            node_name(c.server);
+  const bool exists = op.path == "/" || at(op.path).has_value();
+  if ((response.status.error == protocol::Error::OK) != exists) {
+    return fail(where + (exists ? " and did not find it, but it existed then"
+                                : " and found it, but it did not exist then"));
+  }
+  if (!exists) return;
+  const std::string prefix = op.path == "/" ? "/" : op.path + "/";
+  std::vector<protocol::ChildEntry> expected;
+  for (auto it = history_.lower_bound(prefix); it != history_.end(); ++it) {
+    if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+    const std::string name = it->first.substr(prefix.size());
+    if (name.empty() || name.find('/') != std::string::npos) continue;
+    if (auto stat = at(it->first)) expected.push_back(protocol::ChildEntry{name, *stat});
+  }
+  const auto* page = std::get_if<protocol::ChildrenResult>(&response.body);
+  if (page == nullptr) return fail(where + " but the answer holds no children page");
+  const std::size_t shown = std::min<std::size_t>(expected.size(), 100);
+  const bool same = page->entries.size() == shown &&
+                    std::equal(page->entries.begin(), page->entries.end(), expected.begin()) &&
+                    page->next_after.has_value() == (expected.size() > shown);
+  if (!same) {
+    return fail(where + ": " + std::to_string(page->entries.size()) + " children, but the model " +
+                "had " + std::to_string(expected.size()) + " then (or their stats differ)");
+  }
+  ++result_.reads_served;
 }
 
 void StoreCluster::check_write(Client& c, const std::pair<SessionId, std::uint64_t>& key,
@@ -687,6 +983,7 @@ void StoreCluster::model_apply(Slot slot, const consensus::Entry& entry) {
     }
     for (const protocol::Event& e : result.events) {
       model_events_.push_back(e);
+      model_events_by_path_[e.path].push_back(e);
       model_event_keys_.insert({e.zxid, e.path, e.type});
       Version v{e.zxid, std::nullopt};
       if (auto got = model_.get(path_of(e.path)); got.ok()) {
@@ -807,7 +1104,8 @@ RunResult StoreCluster::run() {
     if (now_ == options_.fault_ticks + 1) begin_liveness();
     run_tick();
     if (!faults_ && converged()) {
-      result_.passed = true;
+      check_watches_settled();
+      result_.passed = !failure_;
       break;
     }
   }
@@ -968,7 +1266,8 @@ RunResult StoreCluster::finish() {
     ++now_;
     run_tick();
     if (!failure_ && converged()) {
-      result_.passed = true;
+      check_watches_settled();
+      result_.passed = !failure_;
       break;
     }
   }

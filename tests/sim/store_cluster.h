@@ -19,7 +19,20 @@
 //   watches       a client with a recursive watch on / receives exactly the
 //                 model's events, in order, and none after a higher response;
 //                 every event any client receives is a change the model made
-//                 at that zxid (no phantom, say from a rolled-back multi)
+//                 at that zxid (no phantom, say from a rolled-back multi; a
+//                 one-shot watch set again after a move may report a delete
+//                 at the zxid it was set again, if the model deleted the node
+//                 after the watch was set). The other clients set one-shot
+//                 data / exists / children watches and persistent watches from
+//                 past zxids (some older than a server's short history): every
+//                 event they get is fired by a watch they hold, a one-shot
+//                 fires at most once, and every one-shot whose node the model
+//                 changed has fired once the run settles; a replay delivers
+//                 exactly the model's events on its path after its zxid, all
+//                 before its answer, and then every later one, or ends in
+//                 COMPACTED (an answer, or a compacted event after a move)
+//   children      every children answer equals the model's children (names
+//                 and stats) at the answer's zxid
 //   safe_until    no client is ever told its session is safe until a moment
 //                 after the one its expiry was applied (its ephemerals
 //                 deleted, its locks free for others)
@@ -126,7 +139,16 @@ class StoreCluster : public replica::ApplyObserver {
   client::RequestId submit(Client& client, Op op, protocol::ClientBody body);
   void on_server_message(Client& client, const protocol::ServerMessage& message);
   void on_client_event(Client& client, const client::Event& event);
-  void on_watch_event(Client& client, const protocol::Event& event);
+  void on_watch_event(Client& client, const protocol::WatchEvent& fired);
+  [[nodiscard]] bool model_made(const Client& client, const protocol::Event& event) const;
+  void check_client_watches(Client& client, const protocol::WatchEvent& fired);
+  void on_watch_answer(Client& client, const Op& op, const protocol::Response& response);
+  void on_from_watch_answer(Client& client, const protocol::Response& response);
+  void check_children(Client& client, const Op& op, const protocol::Response& response);
+  void check_watches_settled();
+  void issue_read(Client& client, const std::string& path);
+  void issue_from_watch(Client& client, const std::string& path);
+  void restart_replay(Client& client);
   void on_response(Client& client, const Op& op, const protocol::Response& response);
   void check_write(Client& client, const std::pair<SessionId, std::uint64_t>& key,
                    const protocol::Response& response);
@@ -174,6 +196,7 @@ class StoreCluster : public replica::ApplyObserver {
   };
   std::map<std::string, std::vector<Version>> history_;
   std::vector<protocol::Event> model_events_;  // every event, in order
+  std::map<std::string, std::vector<protocol::Event>> model_events_by_path_;
   // (zxid, path, type) of every model event: a delivered event must be one.
   std::set<std::tuple<Zxid, std::string, protocol::EventType>> model_event_keys_;
   Zxid completed_zxid_max_{};               // over all completed operations

@@ -194,6 +194,29 @@ TEST_CASE("watches: rewatches cut off by another drop go once on the next move")
   CHECK(h.no_actions());
 }
 
+TEST_CASE(
+    "watches: a move before the last move's rewatches were answered sets them again as "
+    "of the zxid before the first move, not the open answered in between") {
+  Harness h(7);
+  h.open(sid, 9000);
+  ask(h, set_watch("/a", WatchKind::persistent), Zxid{2});
+  move(h, Zxid{9});  // the first new server had applied 9; /a's events after 2 never came
+  const auto cut = rewatches(h);
+  REQUIRE(cut.size() == 1);
+  CHECK(cut[0].second.from_zxid == Zxid{2});
+  // The connection drops before that rewatch is answered: last_zxid is 9 now.
+  move(h, Zxid{11});
+  const auto again = rewatches(h);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].second.from_zxid == Zxid{2});
+  h.answer(again[0].first, Zxid{11});
+  // Answered: the next move is as of the last zxid before it again.
+  move(h, Zxid{12});
+  const auto later = rewatches(h);
+  REQUIRE(later.size() == 1);
+  CHECK(later[0].second.from_zxid == Zxid{11});
+}
+
 TEST_CASE("watches: a one-shot SetWatch from a zxid is refused; the core alone sends that form") {
   Harness h(6);
   h.open(sid, 9000);

@@ -3,6 +3,7 @@
 // workload) covers ensembles, faults and the model checks.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -125,7 +126,7 @@ TEST_CASE("replica: a data watch fires once, before the response of the write th
 
 namespace {
 
-std::vector<protocol::Event> events_for(const Single& s, ClientId client) {
+std::vector<protocol::Event> events_for(const testing::SingleReplica& s, ClientId client) {
   std::vector<protocol::Event> out;
   for (const auto& m : s.received) {
     const auto* e = std::get_if<protocol::WatchEvent>(&m.message);
@@ -185,6 +186,113 @@ TEST_CASE(
   CHECK(s.request(watcher, 6, rewatch("/w", protocol::WatchKind::exists, before)).status.ok());
   REQUIRE(events_for(s, watcher).size() == 1);
   CHECK(events_for(s, watcher)[0] == protocol::Event{protocol::EventType::created, "/w", created});
+}
+
+TEST_CASE(
+    "replica: past watches_max over all connections a watch is refused LIMIT_EXCEEDED "
+    "and counted, and the read that asked still works") {
+  replica::ReplicaOptions options = testing::single_options();
+  options.watches.watches_max = 2;
+  testing::SingleReplica s(options);
+  s.tick(40);
+  const ClientId a{1}, b{2};
+  s.open_session(a, 1);
+  s.open_session(b, 1);
+  REQUIRE(s.request(a, 2, create("/w", "x")).status.ok());
+  const auto get = [](const char* p) {
+    return protocol::GetRequest{path(p), true, protocol::ReadMode::linearizable};
+  };
+  REQUIRE(s.request(a, 3, get("/w")).status.ok());
+  REQUIRE(
+      s.request(b, 2,
+                protocol::SetWatchRequest{path("/"), protocol::WatchKind::persistent, std::nullopt})
+          .status.ok());
+  const protocol::Response refused = s.request(b, 3, get("/w"));
+  CHECK(refused.status.error == protocol::Error::LIMIT_EXCEEDED);
+  CHECK_MESSAGE(
+      refused.status.message.find("server 1 holds 2 watches, its limit") != std::string::npos,
+      refused.status.message);
+  CHECK(std::holds_alternative<protocol::DataResult>(refused.body));
+  CHECK(s.replica->status().watches == 2);
+  CHECK(s.replica->status().watches_refused == 1);
+  // Nothing else breaks: writes go on, and the held watches fire.
+  s.received.clear();
+  REQUIRE(
+      s.request(b, 4, protocol::WriteRequest{std::nullopt, protocol::SetOp{path("/w"), "y", {}}})
+          .status.ok());
+  CHECK(events_for(s, a).size() == 1);
+  CHECK(s.replica->status().watches == 1);
+}
+
+namespace {
+
+// What `client` received, in order: its watch events' zxids, and 0 for a
+// response.
+std::vector<std::uint64_t> stream_of(const testing::SingleReplica& s, ClientId client) {
+  std::vector<std::uint64_t> out;
+  for (const auto& m : s.received) {
+    if (m.client != client) continue;
+    if (const auto* e = std::get_if<protocol::WatchEvent>(&m.message)) {
+      out.push_back(e->event.zxid.value());
+    } else if (std::holds_alternative<protocol::Response>(m.message)) {
+      out.push_back(0);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "replica: a watch-from-zxid replay larger than a page is sent a page per drain, "
+    "its answer and the connection's later events after the last page") {
+  replica::ReplicaOptions options = testing::single_options();
+  options.watch_replay_page_events = 4;
+  options.snapshot_every = 1000;
+  testing::SingleReplica s(options);
+  s.tick(40);
+  const ClientId watcher{1}, writer{2};
+  s.open_session(watcher, 1);
+  s.open_session(writer, 1);
+  const Zxid from = s.request(writer, 2, create("/r", "")).zxid;
+  std::vector<std::uint64_t> expected;  // the replay: one data_changed per set
+  for (std::uint64_t i = 0; i < 11; ++i) {
+    const auto r = s.request(
+        writer, 3 + i, protocol::WriteRequest{std::nullopt, protocol::SetOp{path("/r"), "v", {}}});
+    REQUIRE(r.status.ok());
+    expected.push_back(r.zxid.value());
+  }
+  s.received.clear();
+  s.replica->on_request(
+      watcher, protocol::ClientRequest{9, protocol::SetWatchRequest{
+                                              path("/r"), protocol::WatchKind::persistent, from}});
+  s.settle();
+  // One page; the answer waits. A change made meanwhile waits behind it.
+  CHECK(stream_of(s, watcher) ==
+        std::vector<std::uint64_t>(expected.begin(), expected.begin() + 4));
+  s.replica->on_request(
+      writer, protocol::ClientRequest{
+                  20, protocol::WriteRequest{std::nullopt, protocol::SetOp{path("/r"), "w", {}}}});
+  s.settle();
+  const Zxid live{s.replica->applied().value()};
+  const auto answered = [&] {
+    const std::vector<std::uint64_t> got = stream_of(s, watcher);
+    return std::find(got.begin(), got.end(), 0) != got.end();
+  };
+  CHECK_FALSE(answered());
+  for (int drains = 0; drains < 8 && !answered(); ++drains) {
+    s.replica->on_client_drained(watcher);
+    s.settle();
+  }
+  std::vector<std::uint64_t> whole = expected;
+  whole.push_back(0);  // the SetWatch answer, after the last page
+  whole.push_back(live.value());
+  CHECK(stream_of(s, watcher) == whole);
+  // Nothing is held any more: the next change reaches the watcher at once.
+  s.received.clear();
+  const auto next = s.request(
+      writer, 21, protocol::WriteRequest{std::nullopt, protocol::SetOp{path("/r"), "x", {}}});
+  CHECK(stream_of(s, watcher) == std::vector<std::uint64_t>{next.zxid.value()});
 }
 
 TEST_CASE("replica: a silent session expires and its ephemerals go with it in the same entry") {

@@ -274,6 +274,37 @@ TEST_CASE("watches: a client at watches_per_client_max gets LIMIT_EXCEEDED, othe
   CHECK(h.registry.count(client(1)) == 3);
 }
 
+TEST_CASE(
+    "watches: a server at watches_max refuses any client's new watch LIMIT_EXCEEDED, "
+    "counts it, and takes one again once a watch fires") {
+  WatchLimits limits;
+  limits.watches_max = 3;
+  WatchRegistry registry(Zxid{0}, limits, NodeId{4});
+  REQUIRE(registry.add(client(1), path("/a"), WatchKind::data).ok());
+  REQUIRE(registry.add(client(2), path("/b"), WatchKind::persistent).ok());
+  REQUIRE(registry.add(client(3), path("/c"), WatchKind::exists).ok());
+  const protocol::Status refused = registry.add(client(5), path("/d"), WatchKind::children);
+  CHECK(refused.error == protocol::Error::LIMIT_EXCEEDED);
+  CHECK_MESSAGE(refused.message.find("server 4 holds 3 watches, its limit") != std::string::npos,
+                refused.message);
+  CHECK_FALSE(registry.contains(client(5), path("/d"), WatchKind::children));
+  auto from = registry.add_from(client(1), path("/e"), WatchKind::persistent, Zxid{0}, Zxid{0});
+  CHECK(from.error() == protocol::Error::LIMIT_EXCEEDED);
+  CHECK(registry.refused_over_budget() == 2);
+  // What is already held is no new watch: no refusal, nothing counted.
+  CHECK(registry.add(client(1), path("/a"), WatchKind::data).ok());
+  CHECK(registry.refused_over_budget() == 2);
+  registry.check_invariants();
+  // A fired one-shot frees its place, for any client.
+  std::vector<Notification> out;
+  registry.on_applied(Zxid{1}, std::vector<Event>{Event{EventType::data_changed, "/a", Zxid{1}}},
+                      out);
+  CHECK(out.size() == 1);
+  CHECK(registry.add(client(5), path("/d"), WatchKind::children).ok());
+  CHECK(registry.count() == 3);
+  registry.check_invariants();
+}
+
 TEST_CASE("watches: watch-from-zxid replays exactly the retained events the watch would have had") {
   Harness h;
   h.apply(EventType::created, "/a");                                             // 1
@@ -303,6 +334,41 @@ TEST_CASE("watches: watch-from-zxid replays exactly the retained events the watc
   // All three are registered and live from here on.
   CHECK(h.registry.count() == 3);
   CHECK(clients_of(h.apply(EventType::created, "/a/c")) == std::vector<std::uint64_t>{1, 3});
+}
+
+TEST_CASE(
+    "watches: a paged watch-from-zxid replay ends pages on whole entries and answers "
+    "COMPACTED when the history drops what it has not sent yet") {
+  Harness h(WatchLimits{100, 6, 1 << 20});
+  h.apply(EventType::created, "/a");                                       // 1
+  h.apply({{EventType::data_changed, "/a"}, {EventType::deleted, "/a"}});  // 2: two events
+  h.apply(EventType::created, "/b");                                       // 3: not /a
+  h.apply(EventType::created, "/a");                                       // 4
+  auto first =
+      h.registry.add_from_page(client(1), path("/a"), WatchKind::persistent, Zxid{0}, h.zxid, 2);
+  REQUIRE(first.ok());
+  REQUIRE(first.value().events.size() == 1);  // entry 2 would not fit beside entry 1
+  CHECK(first.value().more_after == Zxid{1});
+  CHECK(h.registry.contains(client(1), path("/a"), WatchKind::persistent));
+  auto second =
+      h.registry.replay_page(client(1), path("/a"), WatchKind::persistent, Zxid{1}, Zxid{4}, 1);
+  REQUIRE(second.ok());
+  CHECK(second.value().events.size() == 2);  // one entry alone may pass the bound
+  CHECK(second.value().more_after == Zxid{2});
+  auto last =
+      h.registry.replay_page(client(1), path("/a"), WatchKind::persistent, Zxid{2}, Zxid{4}, 2);
+  REQUIRE(last.ok());
+  REQUIRE(last.value().events.size() == 1);
+  CHECK(last.value().events[0].event.zxid == Zxid{4});
+  CHECK_FALSE(last.value().more_after);
+  // Past the 6-event history bound entries 1 and 2 go: a replay resuming
+  // after zxid 1 would miss entry 2.
+  h.apply({{EventType::created, "/c"}, {EventType::created, "/d"}});
+  h.apply(EventType::created, "/e");
+  REQUIRE(h.registry.history_dropped_through() >= Zxid{2});
+  auto gone =
+      h.registry.replay_page(client(1), path("/a"), WatchKind::persistent, Zxid{1}, Zxid{4}, 2);
+  CHECK(gone.error() == protocol::Error::COMPACTED);
 }
 
 TEST_CASE("watches: watch-from-zxid refuses a one-shot kind and a zxid past the applied point") {
