@@ -207,8 +207,11 @@ ServerMessage read_session_event(Reader& r, const proto::SessionEvent& m) {
   if (state > static_cast<std::uint8_t>(SessionState::closed)) {
     r.fail("session state " + std::to_string(state) + " is unknown");
   }
-  return SessionEvent{static_cast<SessionState>(state), SessionId{m.session()},
-                      Reader::text(m.message())};
+  SessionEvent event;
+  event.state = static_cast<SessionState>(state);
+  event.session = SessionId{m.session()};
+  event.message = Reader::text(m.message());
+  return event;
 }
 
 ServerMessage read_server(Reader& r, const proto::ServerFrame& f) {
