@@ -65,6 +65,10 @@ SimOptions options_from_seed(std::uint64_t seed, const std::string& canary) {
   // One run in three rotates WAL segments every few records, so rotations
   // with unsynced bytes (held segments, wal.h) meet syncs and snapshots.
   if (draw(0, 2) == 0) o.wal_segment_bytes = draw(wal::segment_bytes_max_min, 4096);
+  if (draw(0, 2) == 0) {
+    o.stall_permille = draw(1, 4);
+    o.stall_ticks_max = draw(1, 3 * o.core.election_ticks);
+  }
 
   o.canary = canary;
   o.core.canaries.skip_promise_adoption = canary == "skip-promise-adoption";
@@ -105,6 +109,9 @@ std::string SimOptions::describe() const {
       kv("heartbeat_ticks", core.heartbeat_ticks) + " " + kv("batch", core.accept_entries_max) +
       " " + kv("inflight", core.inflight_slots_max) + " " +
       kv("chunk", core.snapshot_chunk_bytes_max) + " " + kv("segment", wal_segment_bytes);
+  if (stall_permille > 0) {
+    s += " " + kv("stall‰", stall_permille) + " " + kv("stall_ticks", stall_ticks_max);
+  }
   if (large_entry_permille > 0) s += " " + kv("large‰", large_entry_permille);
   if (!canary.empty()) s += " canary=" + canary;
   return s;

@@ -55,6 +55,11 @@ struct SimOptions {
   std::uint32_t read_permille = 100;
   // Snapshots: a replica compacts after this many applied entries.
   std::uint32_t snapshot_every = 64;
+  // Stalls (store workload): chance per tick that a running server stops
+  // ticking, reading and finishing syncs for up to stall_ticks_max ticks
+  // (a descheduled process, a blocked event loop). 0 in two runs of three.
+  std::uint32_t stall_permille = 0;
+  std::uint32_t stall_ticks_max = 0;
   // WAL segment size (wal::WalOptions::segment_bytes_max).
   std::uint64_t wal_segment_bytes = wal::WalOptions{}.segment_bytes_max;
 

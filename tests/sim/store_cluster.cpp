@@ -47,6 +47,16 @@ struct StoreCluster::Server {
   // Connections the replica asked about (a paged watch replay): they have
   // read everything by the next tick, which tells the replica so.
   std::vector<replica::ClientId> drained_next_tick;
+  // A stalled server (its process descheduled, its event loop blocked): it
+  // ticks, reads and finishes syncs only from stalled_until on; what reached
+  // it meanwhile waits in its socket buffers (held), in arrival order.
+  std::uint64_t stalled_until = 0;
+  struct Held {
+    std::optional<consensus::Envelope> packet;
+    replica::ClientId connection{};
+    std::optional<protocol::ClientRequest> request;  // neither: the connection closed
+  };
+  std::deque<Held> held;
 };
 
 struct StoreCluster::Op {
@@ -206,6 +216,8 @@ void StoreCluster::crash(Server& s) {
   s.sync_ticket.reset();
   s.snapshot_job.reset();
   s.drained_next_tick.clear();
+  s.stalled_until = 0;
+  s.held.clear();
   s.restart_tick = now_ + prng_.range(1, options_.restart_ticks_max);
   ++s.incarnation;
   ++result_.crashes;
@@ -244,6 +256,8 @@ void StoreCluster::handle(Server& s) {
 
 void StoreCluster::tick_servers() {
   for (auto& [id, s] : servers_) {
+    if (!s->replica || s->stalled_until > now_) continue;
+    if (!s->held.empty()) resume(*s);
     if (!s->replica) continue;
     const std::vector<replica::ClientId> drained = std::move(s->drained_next_tick);
     s->drained_next_tick.clear();
@@ -257,10 +271,33 @@ void StoreCluster::tick_servers() {
   }
 }
 
+// The end of a stall: what waited in the socket buffers arrives, in order.
+void StoreCluster::resume(Server& s) {
+  log_line(node_name(s.id) + " resumes after a stall; " + std::to_string(s.held.size()) +
+           " arrival(s) waited");
+  std::deque<Server::Held> held = std::move(s.held);
+  s.held.clear();
+  for (Server::Held& h : held) {
+    if (!s.replica) return;
+    if (h.packet) {
+      s.replica->on_message(h.packet->from, h.packet->message);
+    } else if (h.request) {
+      s.replica->on_request(h.connection, std::move(*h.request));
+    } else {
+      s.replica->on_client_gone(h.connection);
+    }
+    handle(s);
+  }
+}
+
 void StoreCluster::deliver_packets() {
   while (auto envelope = network_.next_due(now_)) {
     auto it = servers_.find(envelope->to);
     if (it == servers_.end() || !it->second->replica) continue;
+    if (it->second->stalled_until > now_) {
+      it->second->held.push_back(Server::Held{std::move(*envelope), {}, std::nullopt});
+      continue;
+    }
     it->second->replica->on_message(envelope->from, envelope->message);
     handle(*it->second);
   }
@@ -275,7 +312,8 @@ void StoreCluster::begin_sync(Server& s) {
 
 void StoreCluster::complete_syncs() {
   for (auto& [id, s] : servers_) {
-    if (!s->replica || !s->sync_done_tick || *s->sync_done_tick > now_) continue;
+    if (!s->replica || s->stalled_until > now_) continue;
+    if (!s->sync_done_tick || *s->sync_done_tick > now_) continue;
     s->sync_done_tick.reset();
     replica::Replica::SyncTicket ticket = std::move(*s->sync_ticket);
     s->sync_ticket.reset();
@@ -284,7 +322,8 @@ void StoreCluster::complete_syncs() {
     handle(*s);
   }
   for (auto& [id, s] : servers_) {
-    if (!s->replica || !s->snapshot_job || s->snapshot_done_tick > now_) continue;
+    if (!s->replica || s->stalled_until > now_) continue;
+    if (!s->snapshot_job || s->snapshot_done_tick > now_) continue;
     std::unique_ptr<replica::SnapshotJob> job = std::move(s->snapshot_job);
     (void)job->run();
     s->replica->finish_snapshot(std::move(job));
@@ -317,6 +356,17 @@ void StoreCluster::fault_schedule() {
       if (s->replica) up.push_back(s.get());
     }
     if (!up.empty()) crash(*prng_.pick(std::span<Server*>(up)));
+  }
+  if (options_.stall_permille > 0 && prng_.chance_permille(options_.stall_permille)) {
+    std::vector<Server*> running;
+    for (auto& [id, s] : servers_) {
+      if (s->replica && s->stalled_until <= now_) running.push_back(s.get());
+    }
+    if (!running.empty()) {
+      Server& s = *prng_.pick(std::span<Server*>(running));
+      s.stalled_until = now_ + prng_.range(1, options_.stall_ticks_max);
+      log_line(node_name(s.id) + " stalls until tick " + std::to_string(s.stalled_until));
+    }
   }
   std::vector<NodeId> ids;
   for (const auto& [id, s] : servers_) ids.push_back(id);
@@ -394,7 +444,11 @@ void StoreCluster::detach(Client& c) {
   if (!c.connection) return;
   auto it = servers_.find(c.server);
   if (it != servers_.end() && it->second->replica) {
-    it->second->replica->on_client_gone(*c.connection);
+    if (it->second->stalled_until > now_) {
+      it->second->held.push_back(Server::Held{std::nullopt, *c.connection, std::nullopt});
+    } else {
+      it->second->replica->on_client_gone(*c.connection);
+    }
   }
   by_connection_.erase(*c.connection);
   c.connection.reset();
@@ -425,6 +479,10 @@ void StoreCluster::deliver(Client& c, const std::string& bytes) {
     c.unsent_writes.pop_front();
   }
   Server& s = *servers_.at(c.server);
+  if (s.stalled_until > now_) {
+    s.held.push_back(Server::Held{std::nullopt, *c.connection, std::move(request.value())});
+    return;
+  }
   s.replica->on_request(*c.connection, std::move(request.value()));
   handle(s);
 }

@@ -126,6 +126,7 @@ class StoreCluster : public replica::ApplyObserver {
   void begin_sync(Server& server);
   void handle(Server& server);
   void deliver_packets();
+  void resume(Server& server);
   void complete_syncs();
   void tick_servers();
   void fault_schedule();
