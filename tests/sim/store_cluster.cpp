@@ -78,6 +78,7 @@ struct StoreCluster::Client {
   // A scenario's client (add_client): its timeout is given, and it keeps
   // every answer for the scenario to read.
   bool scripted = false;
+  bool silenced = false;  // silence_client(): gone for good, sends nothing
   std::int64_t session_timeout_ms = 0;
   std::map<client::RequestId, client::Completed> answers;
   // Its writes not yet sent, in submit order (the order the core sends
@@ -625,6 +626,7 @@ void StoreCluster::issue_from_watch(Client& c, const std::string& p) {
 void StoreCluster::client_schedule() {
   for (auto& cp : clients_) {
     Client& c = *cp;
+    if (c.silenced) continue;
     if (!c.core || ((c.core->phase() == client::Phase::expired ||
                      c.core->phase() == client::Phase::closed) &&
                     c.new_session_tick <= now_)) {
@@ -1272,6 +1274,13 @@ std::size_t StoreCluster::add_client(std::vector<NodeId> servers,
   client->session_timeout_ms = session_timeout_ms;
   clients_.push_back(std::move(client));
   return index;
+}
+
+void StoreCluster::silence_client(std::size_t client) {
+  Client& c = *clients_.at(client);
+  detach(c);
+  c.core.reset();
+  c.silenced = true;
 }
 
 bool StoreCluster::session_open(std::size_t client) const {

@@ -93,6 +93,9 @@ class StoreCluster : public replica::ApplyObserver {
   [[nodiscard]] std::size_t add_client(std::vector<NodeId> servers,
                                        std::int64_t session_timeout_ms);
   [[nodiscard]] bool session_open(std::size_t client) const;  // connected, with a session
+  // The client vanishes: its connection closes and it never sends again, so
+  // its session expires (a crashed client process).
+  void silence_client(std::size_t client);
   // One write from `client` (WriteCommand of its session); its answer, once
   // it arrives, is answer(client, id).
   [[nodiscard]] client::RequestId write(std::size_t client, protocol::Op op);
