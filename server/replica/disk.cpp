@@ -24,7 +24,12 @@ void Replica::disk_failed(const std::string& what) {
   failure.consensus.role = "read-only";
   failure.consensus.leader = no_node;
   failure.config = core_->config_for(next(applied_));
-  failure.retry_in_ticks = options_.disk_retry_ticks;
+  const std::int64_t window_ms =
+      static_cast<std::int64_t>(disk_flap_window_retries * options_.disk_retry_ticks) *
+      options_.tick_ms;
+  const bool flapped = disk_recovered_ms_ && now_.monotonic_ms - *disk_recovered_ms_ < window_ms;
+  disk_retry_backoff_ = flapped ? std::min(disk_retry_backoff_ * 2, disk_retry_backoff_max) : 1;
+  failure.retry_in_ticks = options_.disk_retry_ticks * disk_retry_backoff_;
   failure_ = std::move(failure);
   const bool led = core_->is_leader();
   core_.reset();
@@ -39,7 +44,8 @@ void Replica::disk_failed(const std::string& what) {
       node_name(options_.core.self) + " cannot write its disk (" + what +
       "); it is read-only until it can: it " + (led ? "steps down as leader, " : "") +
       "leaves consensus, refuses writes, serves reads at slot " + std::to_string(applied_.value()) +
-      " and tries again every " + std::to_string(options_.disk_retry_ticks) + " ticks");
+      " and tries again every " + std::to_string(options_.disk_retry_ticks * disk_retry_backoff_) +
+      " ticks" + (disk_retry_backoff_ > 1 ? " (it failed again soon after it recovered)" : ""));
 }
 
 // The writes gathered and never handed on are refused; those proposed or
@@ -83,14 +89,14 @@ void Replica::maybe_recover_disk() {
   SYNOD_ASSERT(failure_.has_value());
   if (failure_->retry_in_ticks > 0) --failure_->retry_in_ticks;
   if (failure_->retry_in_ticks > 0 || sync_out_ || snapshot_running_) return;
-  failure_->retry_in_ticks = options_.disk_retry_ticks;
+  failure_->retry_in_ticks = options_.disk_retry_ticks * disk_retry_backoff_;
   const auto still = rejoin();
   if (!still || fatal_) return;
   ++disk_errors_;
   failure_->why = *still;
   output_.notes.push_back(node_name(options_.core.self) + "'s disk still fails (" + *still +
                           "); it stays read-only and tries again in " +
-                          std::to_string(options_.disk_retry_ticks) + " ticks");
+                          std::to_string(failure_->retry_in_ticks) + " ticks");
 }
 
 // As a restart would: the WAL cut back to its durable point, recovery, a
@@ -130,6 +136,7 @@ std::optional<std::string> Replica::rejoin() {
                           "is durable and rejoins at slot " +
                           std::to_string(applied_.value()));
   failure_.reset();
+  disk_recovered_ms_ = now_.monotonic_ms;
   drain();
   return std::nullopt;
 }

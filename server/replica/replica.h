@@ -265,6 +265,12 @@ class Replica {
     SYNOD_ASSERT_MSG(core_ != nullptr, "no consensus core while the disk has failed");
     return *core_;
   }
+  // A disk that fails again soon after it recovered (a few bytes free: the
+  // recovery's probe fits, the next write does not) waits twice as long
+  // each time, up to disk_retry_backoff_max times disk_retry_ticks; a disk
+  // that holds for disk_flap_window_retries retry intervals starts over.
+  static constexpr std::uint64_t disk_retry_backoff_max = 32;
+  static constexpr std::uint64_t disk_flap_window_retries = 10;
   // While the disk cannot write: why ("Disk failure" above); else nullopt.
   [[nodiscard]] std::optional<std::string> disk_failure() const {
     return failure_ ? std::optional<std::string>(failure_->why) : std::nullopt;
@@ -453,6 +459,8 @@ class Replica {
   };
   std::optional<DiskFailure> failure_;
   std::uint64_t disk_errors_ = 0;
+  std::uint64_t disk_retry_backoff_ = 1;
+  std::optional<std::int64_t> disk_recovered_ms_;
   bool sync_out_ = false;  // a SyncTicket was handed out and not finished
   // Watch-from-zxid replays larger than a page, one per connection at most:
   // its SetWatch answer, and everything else emitted to the connection

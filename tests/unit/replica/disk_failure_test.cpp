@@ -248,3 +248,44 @@ TEST_CASE(
   CHECK(s.replica->store().exists(path("/n2")).ok());
   CHECK(s.replica->store().exists(path("/after")).ok());
 }
+
+TEST_CASE(
+    "replica: a disk that fails again soon after it recovered waits twice as long before the "
+    "next try, and one that holds starts over") {
+  testing::SingleReplica s;
+  s.lead();
+  const ClientId client{1};
+  (void)s.open_session(client, 1);
+  const auto retry = s.options.disk_retry_ticks;
+  const std::string every = "tries again every " + std::to_string(retry) + " ticks";
+  const std::string twice = "tries again every " + std::to_string(2 * retry) + " ticks";
+  std::uint64_t id = 2;
+  // Fills the disk, fails a write, frees it and lets the replica recover.
+  auto flap = [&](ClientId writer) {
+    s.notes.clear();
+    s.disk.set_space_bytes(s.disk.used_bytes());
+    const std::string name = "/f" + std::to_string(id);
+    const protocol::Response r = s.request(writer, id++, create(name.c_str(), "x"));
+    REQUIRE_MESSAGE(s.replica->disk_failure().has_value(), r.status.message);
+  };
+  auto recover = [&](std::uint64_t ticks) {
+    s.disk.set_space_bytes(std::nullopt);
+    s.tick(static_cast<int>(ticks) + 40);
+    REQUIRE_FALSE(s.replica->disk_failure().has_value());
+  };
+  flap(client);
+  CHECK(has_note(s.notes, every));
+  recover(retry);
+  flap(client);  // at once: it flapped
+  CHECK(has_note(s.notes, twice));
+  s.disk.set_space_bytes(std::nullopt);
+  s.tick(static_cast<int>(retry) + 1);  // the old interval passed: still read-only
+  CHECK(s.replica->disk_failure().has_value());
+  recover(2 * retry);
+  // Healthy for a whole flap window: the next failure waits the plain interval.
+  s.tick(static_cast<int>(replica::Replica::disk_flap_window_retries * retry) + 1);
+  const ClientId later{2};  // the first session expired meanwhile (no keep-alives here)
+  (void)s.open_session(later, 1000);
+  flap(later);
+  CHECK(has_note(s.notes, every));
+}
