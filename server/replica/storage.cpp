@@ -74,6 +74,14 @@ std::string encode_ballot(Ballot ballot) {
   return out;
 }
 
+// encode_ballot's bytes back.
+Ballot read_ballot(Reader& in) {
+  Ballot ballot;
+  ballot.round = in.u64();
+  ballot.node = NodeId{in.u32()};
+  return ballot;
+}
+
 wal::Status corrupt(std::string what) {
   return wal::error_status(wal::Code::corrupt, std::move(what));
 }
@@ -92,9 +100,7 @@ wal::Status fold_records(const std::vector<wal::Record>& records, Durable& durab
       continue;
     }
     if (type == record_promised) {
-      Ballot promised;
-      promised.round = in.u64();
-      promised.node = NodeId{in.u32()};
+      const Ballot promised = read_ballot(in);
       if (!in.done()) return corrupt(where + ": malformed promise");
       durable.promised = std::max(durable.promised, promised);
       continue;
@@ -102,8 +108,7 @@ wal::Status fold_records(const std::vector<wal::Record>& records, Durable& durab
     if (type != record_accepted) return corrupt(where + ": unknown record type");
     AcceptedRecord r;
     r.slot = Slot{in.u64()};
-    r.ballot.round = in.u64();
-    r.ballot.node = NodeId{in.u32()};
+    r.ballot = read_ballot(in);
     const std::uint8_t kind = in.u8();
     r.entry.data = std::string(in.bytes(in.u32()));
     r.entry.config.voters = get_ids(in);
@@ -189,8 +194,7 @@ wal::Result<Storage::Opened> Storage::open(wal::Disk& disk, const wal::WalOption
   durable.snapshot = initial;
   if (r.meta) {
     Reader in(*r.meta);
-    durable.promised.round = in.u64();
-    durable.promised.node = NodeId{in.u32()};
+    durable.promised = read_ballot(in);
     if (!in.done()) return corrupt("meta: malformed promise");
   }
   wal::RecordIndex index_min{1};
