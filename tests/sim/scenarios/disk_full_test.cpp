@@ -14,17 +14,8 @@ namespace synod::sim {
 namespace {
 
 using scenario::path;
+using scenario::settled;
 
-bool settled(const StoreCluster& sim, std::uint32_t replicas) {
-  for (std::uint32_t n = 1; n <= replicas; ++n) {
-    const replica::Replica* r = sim.replica_of(NodeId{n});
-    if (r == nullptr || r->disk_failure() ||
-        r->applied().value() != sim.model().applied_zxid().value()) {
-      return false;
-    }
-  }
-  return true;
-}
 
 protocol::Op create(const char* p) {
   protocol::CreateOp op;

@@ -9,6 +9,7 @@
 
 #include "protocol/path.h"
 #include "tests/sim/options.h"
+#include "tests/sim/store_cluster.h"
 
 namespace synod::sim::scenario {
 
@@ -53,5 +54,18 @@ inline bool log_transitions() {
 }
 
 inline protocol::Path path(const char* text) { return protocol::Path::parse(text).value(); }
+
+// Every one of servers 1..replicas is up, can write its disk, and has
+// applied everything the model has.
+inline bool settled(const StoreCluster& sim, std::uint32_t replicas) {
+  for (std::uint32_t n = 1; n <= replicas; ++n) {
+    const replica::Replica* r = sim.replica_of(NodeId{n});
+    if (r == nullptr || r->disk_failure() ||
+        r->applied().value() != sim.model().applied_zxid().value()) {
+      return false;
+    }
+  }
+  return true;
+}
 
 }  // namespace synod::sim::scenario

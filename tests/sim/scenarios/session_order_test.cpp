@@ -15,15 +15,7 @@ namespace synod::sim {
 namespace {
 
 using scenario::path;
-
-// Every server has applied everything the model has.
-bool settled(const StoreCluster& sim, std::uint32_t replicas) {
-  for (std::uint32_t n = 1; n <= replicas; ++n) {
-    const replica::Replica* r = sim.replica_of(NodeId{n});
-    if (r == nullptr || r->applied().value() != sim.model().applied_zxid().value()) return false;
-  }
-  return true;
-}
+using scenario::settled;
 
 protocol::Op set(const char* p, const char* data) {
   return protocol::SetOp{path(p), data, std::nullopt};
