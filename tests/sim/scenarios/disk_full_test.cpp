@@ -16,7 +16,6 @@ namespace {
 using scenario::path;
 using scenario::settled;
 
-
 protocol::Op create(const char* p) {
   protocol::CreateOp op;
   op.path = path(p);
