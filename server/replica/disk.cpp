@@ -36,6 +36,7 @@ void Replica::disk_failed(const std::string& what) {
   storage_.reset();
   sync_gate_ = SyncGate{};
   written_ends_.clear();
+  held_batches_.clear();
   was_leader_ = false;
   to_propose_.clear();
   blocked_on_room_ = false;

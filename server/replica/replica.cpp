@@ -187,7 +187,12 @@ std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const 
     disk_failed(status.message);
     return fatal_;
   }
-  if (!sync_gate_.made_durable(ticket.token, output_.send)) return std::nullopt;
+  write_held_batches();  // the sync made room
+  if (!core_) return fatal_;
+  if (!sync_gate_.made_durable(ticket.token, output_.send)) {
+    drain();
+    return fatal_;
+  }
   while (!written_ends_.empty() && written_ends_.front().first <= ticket.token) {
     written_ends_.pop_front();
   }
@@ -199,7 +204,9 @@ std::optional<std::string> Replica::finish_sync(const SyncTicket& ticket, const 
 // Also when writes wait for WAL room that only a sync makes.
 bool Replica::wants_sync() const {
   if (!core_) return false;
-  return sync_gate_.wants_sync() || (blocked_on_room_ && storage_->has_unsynced());
+  const bool held_for_room = !held_batches_.empty() && !snapshot_running_;
+  return sync_gate_.wants_sync() ||
+         ((blocked_on_room_ || held_for_room) && storage_->has_unsynced());
 }
 
 ReplicaOutput Replica::take_output() {
@@ -227,11 +234,16 @@ ReplicaStatus Replica::status() const {
 
 void Replica::check_invariants() const {
   SYNOD_ASSERT(output_.snapshot_job == nullptr || snapshot_running_);
+  for (std::size_t i = 1; i < held_batches_.size(); ++i) {
+    SYNOD_ASSERT(held_batches_[i - 1].token < held_batches_[i].token);
+  }
+  SYNOD_ASSERT(held_batches_.empty() || held_batches_.front().token > sync_gate_.written_token());
   SYNOD_ASSERT(snapshot_slot_ <= applied_);
   SYNOD_ASSERT(storage_.has_value() == (core_ != nullptr));
   SYNOD_ASSERT_MSG((core_ == nullptr) == failure_.has_value(),
                    "no core exactly while the disk has failed");
-  SYNOD_ASSERT(core_ != nullptr || (sync_gate_.batches_waiting() == 0 && to_propose_.empty()));
+  SYNOD_ASSERT(core_ != nullptr ||
+               (sync_gate_.batches_waiting() == 0 && to_propose_.empty() && held_batches_.empty()));
   sync_gate_.check_invariants();
   read_rounds_.check_invariants();
   liveness_.check_invariants(store_);
@@ -268,17 +280,25 @@ void Replica::drain() {
     consensus::Output out = core_->take_output();
     for (std::string& note : out.notes) output_.notes.push_back(std::move(note));
     if (!out.persist.empty()) {
-      if (auto status = storage_->write(out.persist); !status.ok()) {
-        disk_failed(status.message);  // the votes of this batch are never sent
-        return;
-      }
       const consensus::PersistBatch& p = out.persist;
-      sync_gate_.wrote(out.persist_token, p.promised || p.snapshot || !p.accepted.empty());
-      written_ends_.emplace_back(out.persist_token, storage_->next_index());
+      const bool needs_sync = p.promised || p.snapshot || !p.accepted.empty();
+      if (p.snapshot || !held_batches_.empty() || storage_->must_wait_for_sync(p)) {
+        held_batches_.push_back({out.persist_token, std::move(out.persist), needs_sync, {}});
+        write_held_batches();  // starts the snapshot's job when none is out
+        if (!core_) return;
+      } else if (!write_batch(out.persist_token, p, needs_sync)) {
+        return;  // the votes of this batch are never sent
+      }
     }
     for (auto& e : out.send_now) output_.send.push_back(std::move(e));
     if (!out.send_after_persist.empty()) {
-      sync_gate_.hold(out.persist_token, std::move(out.send_after_persist), output_.send);
+      if (out.persist_token > sync_gate_.written_token()) {
+        // Votes for a batch held behind a snapshot leave after it is written.
+        SYNOD_ASSERT(!held_batches_.empty() && held_batches_.back().token == out.persist_token);
+        for (auto& e : out.send_after_persist) held_batches_.back().votes.push_back(std::move(e));
+      } else {
+        sync_gate_.hold(out.persist_token, std::move(out.send_after_persist), output_.send);
+      }
     }
     if (out.install_snapshot) install(*out.install_snapshot);
     if (fatal_) return;
@@ -294,6 +314,43 @@ void Replica::drain() {
   }
   if (leading() && !was_leader_) on_became_leader();
   was_leader_ = leading();
+}
+
+// One persist batch to the WAL; false (read-only now) when the disk refused it.
+bool Replica::write_batch(std::uint64_t token, const consensus::PersistBatch& persist,
+                          bool needs_sync) {
+  if (auto status = storage_->write_records(persist); !status.ok()) {
+    disk_failed(status.message);
+    return false;
+  }
+  sync_gate_.wrote(token, needs_sync);
+  written_ends_.emplace_back(token, storage_->next_index());
+  return true;
+}
+
+// Writes the held batches, in order, while the WAL has room for them, up to
+// the next snapshot, whose file becomes the next job ("Held batches").
+void Replica::write_held_batches() {
+  while (!held_batches_.empty() && !snapshot_running_ && core_) {
+    HeldBatch& batch = held_batches_.front();
+    if (storage_->must_wait_for_sync(batch.persist)) return;
+    if (batch.persist.snapshot) {
+      const consensus::Snapshot& snapshot = *batch.persist.snapshot;
+      auto file = storage_->begin_install(snapshot);
+      if (!file.ok()) {
+        disk_failed(file.status().message);
+        return;
+      }
+      snapshot_running_ = true;
+      output_.snapshot_job =
+          std::unique_ptr<SnapshotJob>(new SnapshotJob(snapshot.slot, std::move(file.value())));
+      batch.persist.snapshot.reset();  // its records follow once the file is durable
+      return;
+    }
+    if (!write_batch(batch.token, batch.persist, batch.needs_sync)) return;
+    sync_gate_.hold(batch.token, std::move(batch.votes), output_.send);
+    held_batches_.pop_front();
+  }
 }
 
 // A snapshot from the leader (or, after a disk error, one newer on disk than
@@ -431,6 +488,10 @@ void Replica::finish_snapshot(std::unique_ptr<SnapshotJob> job) {
   SYNOD_ASSERT(job != nullptr && snapshot_running_);
   snapshot_running_ = false;
   if (fatal_) return;
+  if (job->install_) {
+    finish_install(*job);
+    return;
+  }
   if (!core_) {
     confirmed_durable(job->write_.tail.point, job->write_.tail_ran);
     return;
@@ -447,6 +508,7 @@ void Replica::finish_snapshot(std::unique_ptr<SnapshotJob> job) {
     return;
   }
   if (!finished.ok()) {
+    write_held_batches();
     const std::uint64_t wait = std::max<std::uint64_t>(1, options_.snapshot_every / 4);
     snapshot_retry_at_ = Slot{applied_.value() + wait};
     output_.notes.push_back("node " + std::to_string(options_.core.self.value()) +
@@ -458,6 +520,22 @@ void Replica::finish_snapshot(std::unique_ptr<SnapshotJob> job) {
   }
   core_->compact(slot, job->data_);
   snapshot_slot_ = std::max(snapshot_slot_, slot);
+  write_held_batches();
+  drain();
+}
+
+// A leader's snapshot file is durable (or failed: then nothing after it may
+// be written, so the disk has failed as a refused write would have).
+void Replica::finish_install(SnapshotJob& job) {
+  if (!core_) return;  // read-only meanwhile: the held batches went with the core
+  if (!job.install_ran_.ok()) {
+    storage_->abandon_install(job.install_slot_);
+    disk_failed("the snapshot at slot " + std::to_string(job.install_slot_.value()) +
+                " was not written: " + job.install_ran_.message);
+    return;
+  }
+  storage_->finish_install(job.install_slot_);
+  write_held_batches();
   drain();
 }
 

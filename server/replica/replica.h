@@ -55,6 +55,21 @@
 // is durable, under a snapshot of its own applied store (the core never
 // re-delivers what was applied); then it logs that the alarm cleared and
 // rejoins. Damage found by that recovery is fatal, as at a restart.
+//
+// ## Held batches (issue 14, point 9): no fsync on the event loop
+// A lagging follower's snapshot from the leader is written off the event
+// loop too: the persist batch that carries it becomes a SnapshotJob (the
+// file's write and fsyncs), and the store is replaced at once. Until the
+// file is durable nothing after it reaches the WAL (storage.h W3): that
+// batch's records and every later batch wait in order, with their votes, and
+// are written, in order, when finish_snapshot() takes the job back (the
+// next snapshot in the queue starts the next job). A snapshot job of the
+// replica's own that is out meanwhile finishes first. Likewise a batch that
+// would overflow the WAL's unsynced budget while a sync is out (an acceptor
+// handed more than its disk keeps up with) waits, with every later one,
+// for the sync that makes room (Storage::must_wait_for_sync), instead of
+// fsyncing here. The held batches are bounded by what the core sends a
+// follower before it hears back.
 #pragma once
 
 #include <cstdint>
@@ -144,17 +159,28 @@ struct ToClient {
 // thread; run() makes those records durable and writes the snapshot file,
 // on any one thread, while the replica goes on; Replica::finish_snapshot()
 // takes it back. Dropping it unrun (a crash, a stop) loses nothing durable.
+//
+// Or a leader's snapshot being installed ("Held batches" above):
+// run() writes and syncs its file.
 class SnapshotJob {
  public:
-  [[nodiscard]] wal::Status run() { return write_.run(); }
-  [[nodiscard]] Slot slot() const { return write_.slot; }
+  [[nodiscard]] wal::Status run() {
+    if (install_) return install_ran_ = install_->run();
+    return write_.run();
+  }
+  [[nodiscard]] Slot slot() const { return install_ ? install_slot_ : write_.slot; }
 
  private:
   friend class Replica;
   SnapshotJob(Storage::SnapshotWrite write, std::shared_ptr<const std::string> data)
       : write_(std::move(write)), data_(std::move(data)) {}
+  SnapshotJob(Slot slot, std::unique_ptr<wal::SyncJob> install)
+      : install_slot_(slot), install_(std::move(install)) {}
   Storage::SnapshotWrite write_;
   std::shared_ptr<const std::string> data_;  // the store's bytes, for the core's compaction
+  Slot install_slot_;
+  std::unique_ptr<wal::SyncJob> install_;  // set: a leader's snapshot, not our own
+  wal::Status install_ran_;
 };
 
 // The slot of a replica's next snapshot after one at `last`: at least half an
@@ -295,6 +321,10 @@ class Replica {
 
   // replica.cpp: driving the core, applying, snapshots.
   void drain();
+  [[nodiscard]] bool write_batch(std::uint64_t token, const consensus::PersistBatch& persist,
+                                 bool needs_sync);
+  void write_held_batches();
+  void finish_install(SnapshotJob& job);
   void apply(const consensus::ChosenEntry& chosen);
   void apply_command(Slot slot, const codec::LogCommand& command);
   void maybe_snapshot();
@@ -404,6 +434,18 @@ class Replica {
   SyncGate sync_gate_;  // votes held until their writes are durable
   // Each batch written and not yet durable, with the WAL index after it.
   std::deque<std::pair<std::uint64_t, wal::RecordIndex>> written_ends_;
+  // Persist batches held back ("Held batches"), in token order: behind a
+  // leader's snapshot being installed (the first is then the one whose file
+  // is being written, its snapshot already taken out: installing_), or
+  // until a sync makes WAL room for the first.
+  struct HeldBatch {
+    std::uint64_t token = 0;
+    consensus::PersistBatch persist;
+    bool needs_sync = false;
+    SyncGate::Votes votes;
+  };
+  std::deque<HeldBatch> held_batches_;
+  bool installing_ = false;  // the snapshot job out is a leader's snapshot
 
   std::map<ClientId, ClientQueue> clients_;
   // (session, connection) for every connection acting as a session: a

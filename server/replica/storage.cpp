@@ -149,6 +149,20 @@ wal::Status decode_snapshot_payload(const wal::Snapshot& file, consensus::Snapsh
 
 }  // namespace
 
+namespace {
+
+// Sizes of the encodings above, to measure a batch without encoding it.
+constexpr std::uint64_t ballot_bytes = 8 + 4;
+constexpr std::uint64_t promised_record_bytes = 1 + ballot_bytes;
+constexpr std::uint64_t chosen_record_bytes = 1 + 8;
+
+std::uint64_t accepted_record_bytes(const AcceptedRecord& record) {
+  return 1 + 8 + ballot_bytes + 1 + 4 + record.entry.data.size() + 4 +
+         4 * record.entry.config.voters.size() + 4 + 4 * record.entry.config.learners.size();
+}
+
+}  // namespace
+
 std::string encode_accepted(const AcceptedRecord& record) {
   std::string out;
   base::put_u8(out, record_accepted);
@@ -159,6 +173,7 @@ std::string encode_accepted(const AcceptedRecord& record) {
   out += record.entry.data;
   put_ids(out, record.entry.config.voters);
   put_ids(out, record.entry.config.learners);
+  SYNOD_ASSERT(out.size() == accepted_record_bytes(record));
   return out;
 }
 
@@ -166,6 +181,7 @@ std::string encode_promised(Ballot ballot) {
   std::string out;
   base::put_u8(out, record_promised);
   out += encode_ballot(ballot);
+  SYNOD_ASSERT(out.size() == promised_record_bytes);
   return out;
 }
 
@@ -173,6 +189,7 @@ std::string encode_chosen(Slot slot) {
   std::string out;
   base::put_u8(out, record_chosen);
   base::put_u64(out, slot.value());
+  SYNOD_ASSERT(out.size() == chosen_record_bytes);
   return out;
 }
 
@@ -242,15 +259,46 @@ wal::Status Storage::append_records(std::span<const std::string> records) {
 
 wal::Status Storage::write(const consensus::PersistBatch& batch) {
   if (batch.snapshot) {
-    // Rule W3: keep the records the previous snapshot needs.
-    const consensus::Snapshot& s = *batch.snapshot;
-    if (auto status = wal::write_snapshot(*disk_, s.slot, snapshot_index_,
-                                          encode_snapshot_payload(s));
-        !status.ok()) {
+    auto file = begin_install(*batch.snapshot);
+    if (!file.ok()) return file.status();
+    if (auto status = file.value()->run(); !status.ok()) {
+      abandon_install(batch.snapshot->slot);
       return status;
     }
-    snapshot_slot_ = s.slot;
+    finish_install(batch.snapshot->slot);
   }
+  return write_records(batch);
+}
+
+// Rule W3: keep the records the previous snapshot needs.
+wal::Result<std::unique_ptr<wal::SyncJob>> Storage::begin_install(
+    const consensus::Snapshot& snapshot) {
+  SYNOD_ASSERT(snapshot.slot > snapshot_slot_);
+  return wal::begin_write_snapshot(*disk_, snapshot.slot, snapshot_index_,
+                                   encode_snapshot_payload(snapshot));
+}
+
+void Storage::finish_install(Slot slot) {
+  SYNOD_ASSERT(slot > snapshot_slot_);
+  snapshot_slot_ = slot;
+}
+
+bool Storage::must_wait_for_sync(const consensus::PersistBatch& batch) const {
+  std::uint64_t bytes = 0;
+  if (batch.promised) bytes += wal::record_bytes_on_disk(promised_record_bytes);
+  for (const AcceptedRecord& r : batch.accepted) {
+    bytes += wal::record_bytes_on_disk(accepted_record_bytes(r));
+  }
+  if (batch.chosen) bytes += wal::record_bytes_on_disk(chosen_record_bytes);
+  return bytes > wal_.unsynced_room() && wal_.unsynced_bytes() > 0 &&
+         bytes <= wal_.unsynced_room() + wal_.unsynced_bytes();
+}
+
+void Storage::abandon_install(Slot slot) {
+  (void)wal::remove_snapshot_temp(*disk_, slot);  // best effort; recovery removes it too
+}
+
+wal::Status Storage::write_records(const consensus::PersistBatch& batch) {
   std::vector<std::string> records;
   records.reserve(batch.accepted.size() + 2);
   if (batch.promised) {

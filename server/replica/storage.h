@@ -27,10 +27,16 @@
 //      A batch is appended in pieces that each fit the WAL's unsynced budget;
 //      when the next piece does not fit, the WAL is synced first (back-
 //      pressure: an acceptor handed more than it may leave unsynced waits
-//      for its disk), so a batch is never refused for its size.
+//      for its disk), so a batch is never refused for its size. The replica
+//      keeps that fsync off its thread (must_wait_for_sync) for every batch
+//      that fits the budget at all.
 //   W3 A snapshot from the leader (PersistBatch::snapshot) is written as a
-//      file at once and keeps the previous snapshot's WAL records, so nothing
-//      it does not cover is dropped.
+//      file, synced, before any record of its batch or a later one is
+//      appended (else a crash could keep records after a hole the file was
+//      to fill), and keeps the previous snapshot's WAL records, so nothing
+//      it does not cover is dropped. The file's write may run off the
+//      owner's thread (begin_install); the owner then holds back later
+//      batches until it is durable (replica.h "Held batches").
 //   W4 save_snapshot(s, tail) first appends the log after s again as fresh
 //      records, syncs, then writes snapshot s pointing at those records, and
 //      only then drops WAL segments and snapshots older than the previous
@@ -116,7 +122,26 @@ class Storage {
   [[nodiscard]] wal::DurablePoint durable_point() const { return wal_.durable_point(); }
 
   // Writes one persist batch (rules W1-W3). Records are volatile until sync().
+  // A snapshot in it is written and synced first, here.
   [[nodiscard]] wal::Status write(const consensus::PersistBatch& batch);
+  // The same in three steps, so a leader's snapshot is written off the
+  // owner's thread (rule W3): begin_install() encodes the file, its job
+  // writes and syncs it (on any one thread), finish_install() records that it
+  // is durable, and only then write_records() appends the batch's records.
+  // A failed job changes nothing here but its temp file (abandon_install).
+  [[nodiscard]] wal::Result<std::unique_ptr<wal::SyncJob>> begin_install(
+      const consensus::Snapshot& snapshot);
+  void finish_install(Slot slot);
+  // After a failed job: removes its temp file, best effort.
+  void abandon_install(Slot slot);
+  // write() without the snapshot: the batch's promise, accepted records and
+  // chosen mark.
+  [[nodiscard]] wal::Status write_records(const consensus::PersistBatch& batch);
+  // Whether write_records(batch) would have to sync first (W2) and a sync of
+  // what is unsynced now would make it fit: the owner then holds the batch
+  // until its next sync finishes instead of fsyncing on its own thread. A
+  // batch over the whole unsynced budget still syncs between its pieces.
+  [[nodiscard]] bool must_wait_for_sync(const consensus::PersistBatch& batch) const;
   // Makes every record written so far durable: one sync for all (group commit).
   [[nodiscard]] wal::Status sync();
   [[nodiscard]] bool has_unsynced() const;

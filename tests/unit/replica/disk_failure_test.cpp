@@ -10,6 +10,7 @@
 #include "base/prng.h"
 #include "server/replica/replica.h"
 #include "server/wal/memory_disk.h"
+#include "tests/unit/replica/played_follower.h"
 #include "tests/unit/replica/single_replica.h"
 
 using namespace synod;
@@ -121,74 +122,10 @@ TEST_CASE(
   REQUIRE(s.request(client, 3, create("/b", "2")).status.ok());
 }
 
-namespace {
-
-// Replica 1 of voters {1, 2}; the test plays node 2, the leader, and
-// records every message replica 1 sends.
-struct Follower {
-  wal::MemoryDisk disk;
-  base::Prng prng{9};
-  replica::ReplicaOptions options;
-  std::unique_ptr<replica::Replica> replica;
-  std::vector<consensus::Envelope> sent;
-  const Ballot ballot{1, NodeId{2}};
-  std::int64_t now_ms = 0;
-
-  Follower() {
-    options.core.self = NodeId{1};
-    options.core.election_ticks = 1000;  // never runs for leader in this test
-    options.tick_ms = testing::single_tick_ms;
-    options.session_timeout_ms_min = 20000;
-    options.session_timeout_ms_max = 40000;
-    auto opened = replica::Replica::open(options, disk, prng,
-                                         consensus::Configuration{{NodeId{1}, NodeId{2}}, {}},
-                                         replica::Time{0, 0});
-    REQUIRE(opened.ok());
-    replica = std::move(opened.value());
-    settle();
-  }
-
-  void settle() {
-    for (int i = 0; i < 16; ++i) {
-      replica::ReplicaOutput out = replica->take_output();
-      for (auto& e : out.send) sent.push_back(std::move(e));
-      replica->check_invariants();
-      if (!out.sync_needed) return;
-      REQUIRE_FALSE(replica->sync().has_value());
-    }
-  }
-
-  void accept(Slot first, std::vector<consensus::Entry> entries, Slot chosen) {
-    replica->on_message(NodeId{2}, consensus::Accept{ballot, first, std::move(entries), chosen});
-    settle();
-  }
-
-  void tick(std::uint64_t ticks) {
-    for (std::uint64_t i = 0; i < ticks; ++i) {
-      now_ms += testing::single_tick_ms;
-      replica->on_tick(replica::Time{now_ms, now_ms});
-      settle();
-    }
-  }
-
-  // The highest frontier replica 1 granted in an Accepted it sent.
-  [[nodiscard]] std::optional<Slot> granted() const {
-    std::optional<Slot> best;
-    for (const consensus::Envelope& e : sent) {
-      const auto* a = std::get_if<consensus::Accepted>(&e.message);
-      if (a != nullptr && a->granted) best = std::max(best.value_or(Slot{0}), a->frontier);
-    }
-    return best;
-  }
-};
-
-}  // namespace
-
 TEST_CASE(
     "replica: a follower whose disk fills never votes for what it could not write, sends "
     "nothing while it cannot, and votes again once space returns") {
-  Follower f;
-  f.accept(Slot{1}, {}, Slot{0});  // a heartbeat: node 2 leads
+  testing::PlayedFollower f;  // node 2 leads
   f.sent.clear();
   f.disk.set_space_bytes(f.disk.used_bytes());
   f.accept(Slot{1}, {consensus::Entry::noop(), consensus::Entry::noop()}, Slot{0});

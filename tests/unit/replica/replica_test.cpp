@@ -13,6 +13,7 @@
 #include "server/codec/peer.h"
 #include "server/replica/replica.h"
 #include "server/wal/memory_disk.h"
+#include "tests/unit/replica/played_follower.h"
 #include "tests/unit/replica/single_replica.h"
 
 using namespace synod;
@@ -473,65 +474,9 @@ TEST_CASE("replica: a failed sync job turns the replica read-only and acknowledg
   }
 }
 
-namespace {
-
-// Replica 1 of voters {1, 2}; the test plays node 2, the leader, by hand.
-struct Follower {
-  wal::MemoryDisk disk;
-  base::Prng prng{9};
-  std::unique_ptr<Replica> replica;
-  std::vector<consensus::Entry> forwarded;  // what replica 1 sent node 2 to propose
-  std::vector<protocol::Response> answers;  // to the one client, in order
-  const Ballot ballot{1, NodeId{2}};
-
-  Follower() {
-    replica::ReplicaOptions o;
-    o.core.self = NodeId{1};
-    o.core.election_ticks = 1000;  // never runs for leader in this test
-    o.tick_ms = tick_ms;
-    o.session_timeout_ms_min = 20000;
-    o.session_timeout_ms_max = 40000;
-    auto opened = Replica::open(o, disk, prng,
-                                consensus::Configuration{{NodeId{1}, NodeId{2}}, {}},
-                                replica::Time{0, 0});
-    REQUIRE(opened.ok());
-    replica = std::move(opened.value());
-    accept(Slot{1}, {}, Slot{0});  // a heartbeat: node 2 leads
-  }
-
-  void settle() {
-    for (int i = 0; i < 16; ++i) {
-      replica::ReplicaOutput out = replica->take_output();
-      for (auto& e : out.send) {
-        if (auto* f = std::get_if<consensus::Forward>(&e.message)) {
-          forwarded.insert(forwarded.end(), f->entries.begin(), f->entries.end());
-        }
-      }
-      for (auto& m : out.to_clients) {
-        if (auto* r = std::get_if<protocol::Response>(&m.message)) answers.push_back(*r);
-      }
-      replica->check_invariants();
-      if (!out.sync_needed) return;
-      REQUIRE_FALSE(replica->sync().has_value());
-    }
-  }
-
-  void accept(Slot first, std::vector<consensus::Entry> entries, Slot chosen) {
-    replica->on_message(NodeId{2}, consensus::Accept{ballot, first, std::move(entries), chosen});
-    settle();
-  }
-
-  void request(std::uint64_t id, protocol::ClientBody body) {
-    replica->on_request(ClientId{1}, protocol::ClientRequest{id, std::move(body)});
-    settle();
-  }
-};
-
-}  // namespace
-
 TEST_CASE("replica: a session's write chosen after its later write is answered NOT_EXECUTED, "
           "in order") {
-  Follower f;
+  testing::PlayedFollower f;
   f.request(1, protocol::OpenSessionRequest{20000, std::nullopt, Zxid{}});
   REQUIRE(f.forwarded.size() == 1);
   f.accept(Slot{1}, {f.forwarded[0]}, Slot{1});  // the open is chosen at slot 1
