@@ -174,6 +174,11 @@ Status Core::status() const {
   s.config = chosen_config();
   s.rejected = rejected_;
   s.ignored = ignored_messages_;
+  if (const auto* leader = std::get_if<Leader>(&role_)) {
+    for (const auto& [id, p] : leader->peers) {
+      s.progress.push_back({id, p.match, p.silent_ticks, p.snapshot_sending, p.snapshot_offset});
+    }
+  }
   return s;
 }
 

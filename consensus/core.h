@@ -52,6 +52,7 @@ struct Progress {
   Slot next{1};   // the next slot to send
   Slot match{};   // highest frontier acknowledged at this ballot
   std::uint32_t stalled_ticks = 0;  // ticks since match last advanced
+  std::uint32_t silent_ticks = 0;   // ticks since it last answered at this ballot
   std::uint64_t read_acked = 0;     // highest read-index round it acknowledged
   bool acked_since_check = false;
   bool snapshot_sending = false;
@@ -114,6 +115,15 @@ inline constexpr std::size_t rejection_kinds = 11;
 // "ballot_overflow": the label /metrics exports.
 [[nodiscard]] const char* rejection_name(Rejection reason);
 
+// A leader's view of one member, for operators (/status, /metrics).
+struct MemberProgress {
+  NodeId id{};
+  Slot match{};                       // highest slot it acknowledged durable
+  std::uint32_t silent_ticks = 0;     // ticks since it last answered
+  bool snapshot_sending = false;      // it is being sent a snapshot
+  std::uint64_t snapshot_offset = 0;  // bytes of it acknowledged so far
+};
+
 struct Status {
   const char* role = "follower";
   Ballot promised;
@@ -122,6 +132,8 @@ struct Status {
   Slot log_end{};
   Slot chosen{};
   Configuration config;  // the configuration of the chosen prefix
+  // The leader's view of every other member, by id; empty unless leader.
+  std::vector<MemberProgress> progress;
   std::array<std::uint64_t, rejection_kinds> rejected{};  // by Rejection
   // Stale, duplicate and foreign messages.
   std::uint64_t ignored = 0;

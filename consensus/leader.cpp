@@ -209,6 +209,7 @@ void Core::on_accepted(NodeId from, const Accepted& m) {
     return;
   }
   progress.acked_since_check = true;
+  progress.silent_ticks = 0;
   progress.read_acked = std::max(progress.read_acked, m.read_seq);
   if (m.frontier > progress.match) progress.stalled_ticks = 0;
   progress.match = std::max(progress.match, m.frontier);
@@ -240,6 +241,7 @@ void Core::on_snapshot_ack(NodeId from, const SnapshotAck& m) {
   Progress& progress = it->second;
   progress.acked_since_check = true;
   progress.stalled_ticks = 0;
+  progress.silent_ticks = 0;
   if (m.installed) {
     progress.snapshot_sending = false;
     progress.match = std::max(progress.match, m.slot);
@@ -321,6 +323,7 @@ void Core::leader_tick(Leader& leader) {
   // heartbeats are presumed lost and are sent again from the match.
   const std::uint32_t retransmit_ticks = 2 * options_.heartbeat_ticks;
   for (auto& [peer, progress] : leader.peers) {
+    if (progress.silent_ticks < UINT32_MAX) ++progress.silent_ticks;
     if (++progress.stalled_ticks >= retransmit_ticks && progress.next > next(progress.match)) {
       progress.next = next(progress.match);
       progress.stalled_ticks = 0;

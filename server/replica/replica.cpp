@@ -222,6 +222,7 @@ ReplicaStatus Replica::status() const {
   s.consensus = core_ ? core_->status() : failure_->consensus;
   if (failure_) s.disk_failure = failure_->why;
   s.disk_errors = disk_errors_;
+  s.tick_ms = options_.tick_ms;
   s.applied = applied_;
   s.sessions = store_.session_count();
   s.watches = watches_.count();

@@ -232,6 +232,7 @@ struct ReplicaStatus {
   // While the disk cannot write: the sentence why (the replica is read-only).
   std::optional<std::string> disk_failure;
   std::uint64_t disk_errors = 0;  // writes and syncs refused, and failed retries, since open
+  std::int64_t tick_ms = 0;       // consensus.progress counts ticks of this length
 };
 
 class Replica {

@@ -29,13 +29,42 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-void append_member(std::string& out, const RuntimeOptions& options, NodeId id,
-                   std::string_view role) {
+const consensus::MemberProgress* progress_of(const replica::ReplicaStatus& status, NodeId id) {
+  for (const consensus::MemberProgress& p : status.consensus.progress) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
+// The slots a member's acknowledged log is behind the chosen point.
+std::uint64_t lag_of(const replica::ReplicaStatus& status, const consensus::MemberProgress& p) {
+  const Slot chosen = status.consensus.chosen;
+  return chosen > p.match ? chosen.value() - p.match.value() : 0;
+}
+
+// A member as the leader sees it: "lag" (slots behind the chosen point) and
+// "last_contact_ms" (since it last answered), the leader itself 0 and 0;
+// both null on a server that does not lead (it cannot know them).
+void append_member(std::string& out, const RuntimeOptions& options,
+                   const replica::ReplicaStatus& status, NodeId id, std::string_view role) {
   out += "{\"id\":" + std::to_string(id.value()) + ",\"address\":";
   const auto it = options.peers.find(id);
   append_json_string(out, it == options.peers.end() ? std::string{} : to_string(it->second));
   out += ",\"role\":";
   append_json_string(out, role);
+  const bool leading = std::string_view(status.consensus.role) == "leader";
+  const consensus::MemberProgress* p = progress_of(status, id);
+  if (leading && id == options.id) {
+    out += ",\"lag\":0,\"last_contact_ms\":0";
+  } else if (leading && p != nullptr) {
+    out += ",\"lag\":" + std::to_string(lag_of(status, *p));
+    out += ",\"last_contact_ms\":" + std::to_string(std::int64_t{p->silent_ticks} * status.tick_ms);
+    if (p->snapshot_sending) {
+      out += ",\"snapshot_bytes_acked\":" + std::to_string(p->snapshot_offset);
+    }
+  } else {
+    out += ",\"lag\":null,\"last_contact_ms\":null";
+  }
   out += '}';
 }
 
@@ -152,12 +181,12 @@ std::string status_json(const RuntimeOptions& options, const replica::ReplicaSta
   for (NodeId id : c.config.voters) {
     if (!first) out += ',';
     first = false;
-    append_member(out, options, id, "voter");
+    append_member(out, options, status, id, "voter");
   }
   for (NodeId id : c.config.learners) {
     if (!first) out += ',';
     first = false;
-    append_member(out, options, id, "learner");
+    append_member(out, options, status, id, "learner");
   }
   out += "],\"sessions\":" + std::to_string(status.sessions);
   out += ",\"watches\":" + std::to_string(status.watches);
@@ -248,6 +277,24 @@ std::string metrics_text(const Metrics& m, const replica::ReplicaStatus& status,
                status.applied.value());
   append_gauge(out, "synod_chosen_slot", "The highest slot known chosen.",
                status.consensus.chosen.value());
+  if (!status.consensus.progress.empty()) {
+    out +=
+        "# HELP synod_member_lag_slots On the leader: slots each other member's "
+        "acknowledged log is behind the chosen point.\n";
+    out += "# TYPE synod_member_lag_slots gauge\n";
+    for (const consensus::MemberProgress& p : status.consensus.progress) {
+      out += "synod_member_lag_slots{member=\"" + std::to_string(p.id.value()) + "\"} " +
+             std::to_string(lag_of(status, p)) + "\n";
+    }
+    out +=
+        "# HELP synod_member_last_contact_ms On the leader: milliseconds since each other "
+        "member last answered.\n";
+    out += "# TYPE synod_member_last_contact_ms gauge\n";
+    for (const consensus::MemberProgress& p : status.consensus.progress) {
+      out += "synod_member_last_contact_ms{member=\"" + std::to_string(p.id.value()) + "\"} " +
+             std::to_string(std::int64_t{p.silent_ticks} * status.tick_ms) + "\n";
+    }
+  }
   return out;
 }
 

@@ -307,6 +307,30 @@ TEST_CASE("reconfiguration: a leader that removes itself hands over and steps do
   CHECK_FALSE(h.core(next_leader.value()).chosen_config().is_member(leader));
 }
 
+TEST_CASE("status: the leader reports each member's acknowledged slot and how long it was silent") {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  h.tick(3);
+  const NodeId quiet{leader.value() % 3 + 1};
+  CHECK(h.core(quiet.value()).status().progress.empty());  // a follower cannot know
+  h.cut_.insert(quiet);
+  REQUIRE(h.core(leader.value()).propose({Entry::command("x")}).kind ==
+          ProposeResult::Kind::accepted);
+  h.tick(4);
+  const Status s = h.core(leader.value()).status();
+  REQUIRE(s.progress.size() == 2);
+  for (const MemberProgress& p : s.progress) {
+    CHECK(p.id != leader);
+    if (p.id == quiet) {
+      CHECK(p.match < s.chosen);   // it missed the command
+      CHECK(p.silent_ticks >= 4);  // and every heartbeat since the cut
+    } else {
+      CHECK(p.match == s.chosen);
+      CHECK(p.silent_ticks <= 2);  // it answers each heartbeat
+    }
+  }
+}
+
 TEST_CASE("check-quorum: a leader cut off from every peer steps down within an election timeout") {
   Harness h(3);
   const NodeId leader = h.elect();

@@ -68,6 +68,40 @@ TEST_CASE("health: a disk that cannot write is 503 with its reason, in /status a
         std::string::npos);
 }
 
+TEST_CASE("status: the leader lists each member's lag and last contact, in /metrics too") {
+  replica::ReplicaStatus s = healthy();
+  s.consensus.role = "leader";
+  s.consensus.leader = NodeId{1};
+  s.consensus.chosen = Slot{5000};
+  s.consensus.config.voters = {NodeId{1}, NodeId{2}, NodeId{3}};
+  s.consensus.progress = {{NodeId{2}, Slot{5000}, 1, false, 0},
+                          {NodeId{3}, Slot{4200}, 30, true, 4096}};
+  s.tick_ms = 10;
+  runtime::RuntimeOptions options;
+  options.id = NodeId{1};
+  const std::string status = runtime::status_json(options, s);
+  CHECK(status.find(
+            "\"id\":1,\"address\":\"\",\"role\":\"voter\",\"lag\":0,\"last_contact_ms\":0}") !=
+        std::string::npos);
+  CHECK(status.find(
+            "\"id\":2,\"address\":\"\",\"role\":\"voter\",\"lag\":0,\"last_contact_ms\":10}") !=
+        std::string::npos);
+  CHECK(status.find(
+            "\"id\":3,\"address\":\"\",\"role\":\"voter\",\"lag\":800,\"last_contact_ms\":300,"
+            "\"snapshot_bytes_acked\":4096}") != std::string::npos);
+  const std::string metrics = runtime::metrics_text(runtime::Metrics{}, s, NodeId{1});
+  CHECK(metrics.find("synod_member_lag_slots{member=\"3\"} 800\n") != std::string::npos);
+  CHECK(metrics.find("synod_member_last_contact_ms{member=\"2\"} 10\n") != std::string::npos);
+  // A follower cannot know either.
+  s.consensus.role = "follower";
+  s.consensus.progress.clear();
+  CHECK(runtime::status_json(options, s)
+            .find("\"id\":3,\"address\":\"\",\"role\":\"voter\",\"lag\":null,"
+                  "\"last_contact_ms\":null}") != std::string::npos);
+  CHECK(runtime::metrics_text(runtime::Metrics{}, s, NodeId{1}).find("synod_member_lag") ==
+        std::string::npos);
+}
+
 TEST_CASE("identity: a new data dir is refused without --bootstrap and founded with it") {
   wal::MemoryDisk disk;
   auto refused = runtime::settle_identity(flags(1, false), disk);
