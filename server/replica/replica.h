@@ -435,10 +435,10 @@ class Replica {
   SyncGate sync_gate_;  // votes held until their writes are durable
   // Each batch written and not yet durable, with the WAL index after it.
   std::deque<std::pair<std::uint64_t, wal::RecordIndex>> written_ends_;
-  // Persist batches held back ("Held batches"), in token order: behind a
-  // leader's snapshot being installed (the first is then the one whose file
-  // is being written, its snapshot already taken out: installing_), or
-  // until a sync makes WAL room for the first.
+  // Persist batches held back ("Held batches"), in token order: while any
+  // snapshot job is out (behind a leader's snapshot being installed, the
+  // first is the one whose file is being written, its snapshot already
+  // taken out), or until a sync makes WAL room for the first.
   struct HeldBatch {
     std::uint64_t token = 0;
     consensus::PersistBatch persist;
@@ -446,7 +446,6 @@ class Replica {
     SyncGate::Votes votes;
   };
   std::deque<HeldBatch> held_batches_;
-  bool installing_ = false;  // the snapshot job out is a leader's snapshot
 
   std::map<ClientId, ClientQueue> clients_;
   // (session, connection) for every connection acting as a session: a

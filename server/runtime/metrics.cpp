@@ -42,6 +42,24 @@ std::uint64_t lag_of(const replica::ReplicaStatus& status, const consensus::Memb
   return chosen > p.match ? chosen.value() - p.match.value() : 0;
 }
 
+// Milliseconds since a member last answered the leader.
+std::int64_t last_contact_ms(const replica::ReplicaStatus& status,
+                             const consensus::MemberProgress& p) {
+  return std::int64_t{p.silent_ticks} * status.tick_ms;
+}
+
+// One gauge per other member, labelled by its id (the leader's view).
+template <class Value>
+void append_member_gauge(std::string& out, const replica::ReplicaStatus& status,
+                         std::string_view name, std::string_view help, Value value) {
+  out += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
+  out += "# TYPE " + std::string(name) + " gauge\n";
+  for (const consensus::MemberProgress& p : status.consensus.progress) {
+    out += std::string(name) + "{member=\"" + std::to_string(p.id.value()) + "\"} " +
+           std::to_string(value(status, p)) + "\n";
+  }
+}
+
 // A member as the leader sees it: "lag" (slots behind the chosen point) and
 // "last_contact_ms" (since it last answered), the leader itself 0 and 0;
 // both null on a server that does not lead (it cannot know them).
@@ -58,7 +76,7 @@ void append_member(std::string& out, const RuntimeOptions& options,
     out += ",\"lag\":0,\"last_contact_ms\":0";
   } else if (leading && p != nullptr) {
     out += ",\"lag\":" + std::to_string(lag_of(status, *p));
-    out += ",\"last_contact_ms\":" + std::to_string(std::int64_t{p->silent_ticks} * status.tick_ms);
+    out += ",\"last_contact_ms\":" + std::to_string(last_contact_ms(status, *p));
     if (p->snapshot_sending) {
       out += ",\"snapshot_bytes_acked\":" + std::to_string(p->snapshot_offset);
     }
@@ -278,22 +296,13 @@ std::string metrics_text(const Metrics& m, const replica::ReplicaStatus& status,
   append_gauge(out, "synod_chosen_slot", "The highest slot known chosen.",
                status.consensus.chosen.value());
   if (!status.consensus.progress.empty()) {
-    out +=
-        "# HELP synod_member_lag_slots On the leader: slots each other member's "
-        "acknowledged log is behind the chosen point.\n";
-    out += "# TYPE synod_member_lag_slots gauge\n";
-    for (const consensus::MemberProgress& p : status.consensus.progress) {
-      out += "synod_member_lag_slots{member=\"" + std::to_string(p.id.value()) + "\"} " +
-             std::to_string(lag_of(status, p)) + "\n";
-    }
-    out +=
-        "# HELP synod_member_last_contact_ms On the leader: milliseconds since each other "
-        "member last answered.\n";
-    out += "# TYPE synod_member_last_contact_ms gauge\n";
-    for (const consensus::MemberProgress& p : status.consensus.progress) {
-      out += "synod_member_last_contact_ms{member=\"" + std::to_string(p.id.value()) + "\"} " +
-             std::to_string(std::int64_t{p.silent_ticks} * status.tick_ms) + "\n";
-    }
+    append_member_gauge(out, status, "synod_member_lag_slots",
+                        "On the leader: slots each other member's acknowledged log is behind "
+                        "the chosen point.",
+                        lag_of);
+    append_member_gauge(out, status, "synod_member_last_contact_ms",
+                        "On the leader: milliseconds since each other member last answered.",
+                        last_contact_ms);
   }
   return out;
 }
