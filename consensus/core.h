@@ -164,8 +164,11 @@ class Core {
   // pending_slots_max (busy beyond it).
   [[nodiscard]] std::uint64_t proposal_room() const;
   // One voter or learner change at a time (README §6). Empty string when the
-  // change was proposed; otherwise why it was refused.
-  [[nodiscard]] std::string change_membership(MembershipChange change);
+  // change was proposed; otherwise why it was refused (also when `data`
+  // does not fit an entry). `data` rides in the configuration entry
+  // (Entry::data) and is applied with it: the owner's record of the change
+  // (the replica's: who asked, the new member's addresses).
+  [[nodiscard]] std::string change_membership(MembershipChange change, std::string data = {});
   // Asks the leader to hand leadership to `target` (README §7). Empty string
   // when started; otherwise why not.
   [[nodiscard]] std::string transfer_leadership(NodeId target);

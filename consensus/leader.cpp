@@ -35,7 +35,7 @@ ProposeResult Core::propose(std::vector<Entry> entries) {
   return ProposeResult{ProposeResult::Kind::accepted, first, options_.self};
 }
 
-std::string Core::change_membership(MembershipChange change) {
+std::string Core::change_membership(MembershipChange change, std::string data) {
   auto* leader = std::get_if<Leader>(&role_);
   if (leader == nullptr) return "not the leader";
   if (leader->transfer_target) return "a leadership transfer is in progress";
@@ -73,7 +73,9 @@ std::string Core::change_membership(MembershipChange change) {
       break;
   }
   SYNOD_ASSERT(config.valid());
-  write_slot(next(log_end()), leader->ballot, Entry::reconfig(config));
+  Entry entry = Entry::reconfig(config, std::move(data));
+  if (!entry_fits(entry)) return "the change's data is over command_bytes_max";
+  write_slot(next(log_end()), leader->ballot, std::move(entry));
   frontier_ = log_end();
   note(node_name(options_.self) + " proposes configuration " + to_string(config) +
        " at slot " + std::to_string(log_end().value()));

@@ -55,7 +55,7 @@ bool entry_well_formed(const Entry& entry) {
   switch (entry.kind) {
     case EntryKind::noop: return entry.data.empty() && no_config;
     case EntryKind::command: return no_config;
-    case EntryKind::config: return entry.data.empty() && entry.config.valid();
+    case EntryKind::config: return entry.config.valid();
   }
   return false;
 }

@@ -45,21 +45,26 @@ enum class EntryKind : std::uint8_t {
 
 struct Entry {
   EntryKind kind = EntryKind::noop;
-  std::string data;      // kind == command
+  // kind == command: the state machine's bytes. kind == config: optional
+  // bytes the owner attached to the change (change_membership), opaque
+  // here as a command's, and applied with the configuration.
+  std::string data;
   Configuration config;  // kind == config
 
   static Entry noop() { return Entry{}; }
   static Entry command(std::string bytes) {
     return Entry{EntryKind::command, std::move(bytes), {}};
   }
-  static Entry reconfig(Configuration c) { return Entry{EntryKind::config, {}, std::move(c)}; }
+  static Entry reconfig(Configuration c, std::string bytes = {}) {
+    return Entry{EntryKind::config, std::move(bytes), std::move(c)};
+  }
   bool operator==(const Entry&) const = default;
 };
 
 [[nodiscard]] std::uint64_t entry_hash(const Entry& entry);
 // A known kind with only its own field set: a no-op carries nothing, a
-// command no configuration, a config entry no bytes and a valid()
-// configuration. What the core accepts from a peer.
+// command no configuration, a config entry a valid() configuration (and
+// perhaps the owner's bytes). What the core accepts from a peer.
 [[nodiscard]] bool entry_well_formed(const Entry& entry);
 
 // A value accepted by an acceptor at a ballot, as written to disk.

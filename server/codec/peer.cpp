@@ -43,7 +43,9 @@ fb::Offset<proto::Configuration> write_config(Builder& fbb, const consensus::Con
 fb::Offset<proto::Entry> write_entry(Builder& fbb, const consensus::Entry& e) {
   fb::Offset<fb::Vector<std::uint8_t>> data = 0;
   fb::Offset<proto::Configuration> config = 0;
-  if (e.kind == consensus::EntryKind::command) data = detail::write_bytes(fbb, e.data);
+  if (e.kind != consensus::EntryKind::noop && !e.data.empty()) {
+    data = detail::write_bytes(fbb, e.data);
+  }
   if (e.kind == consensus::EntryKind::config) config = write_config(fbb, e.config);
   return proto::CreateEntry(fbb, static_cast<proto::EntryKind>(e.kind), data, config);
 }
@@ -212,8 +214,7 @@ consensus::Entry read_entry(Reader& r, const proto::Entry* e) {
       if (e->config() != nullptr) r.fail("a command entry carries a configuration");
       return consensus::Entry::command(Reader::bytes(e->data()));
     case proto::EntryKind::config:
-      if (e->data() != nullptr) r.fail("a configuration entry carries command bytes");
-      return consensus::Entry::reconfig(read_config(r, e->config()));
+      return consensus::Entry::reconfig(read_config(r, e->config()), Reader::bytes(e->data()));
   }
   r.fail("entry kind " + std::to_string(static_cast<unsigned>(e->kind())) + " is unknown");
   return consensus::Entry::noop();

@@ -40,7 +40,9 @@ consensus::Entry random_entry(base::Prng& prng) {
   switch (prng.below(3)) {
     case 0: return consensus::Entry::noop();
     case 1: return consensus::Entry::command(random_bytes(prng, 64));
-    default: return consensus::Entry::reconfig(random_config(prng));
+    default:
+      return consensus::Entry::reconfig(random_config(prng),
+                                        prng.chance(1, 2) ? random_bytes(prng, 64) : "");
   }
 }
 

@@ -291,6 +291,31 @@ TEST_CASE("reconfiguration: one change at a time; a learner is promoted once cau
   CHECK(h.core(4).chosen_config().is_voter(NodeId{4}));
 }
 
+TEST_CASE("reconfiguration: the owner's data rides in the configuration entry to every member") {
+  Harness h(3);
+  const NodeId leader = h.elect();
+  h.tick(3);
+  h.add(NodeId{4}, Configuration{});
+  CHECK(h.core(leader.value())
+            .change_membership({MembershipChange::Op::add_learner, NodeId{4}}, "who asked")
+            .empty());
+  h.tick(20);
+  for (std::uint32_t id = 1; id <= 4; ++id) {
+    CAPTURE(id);
+    const auto& applied = h.node(id).applied;
+    const auto added = std::find_if(applied.begin(), applied.end(), [](const ChosenEntry& c) {
+      return c.entry.kind == EntryKind::config && c.entry.config.is_learner(NodeId{4});
+    });
+    REQUIRE(added != applied.end());
+    CHECK(added->entry.data == "who asked");
+  }
+  // Too large for an entry: refused, nothing proposed.
+  CHECK(h.core(leader.value())
+            .change_membership({MembershipChange::Op::remove, NodeId{4}},
+                               std::string(command_bytes_max + 1, 'x')) ==
+        "the change's data is over command_bytes_max");
+}
+
 TEST_CASE("reconfiguration: a leader that removes itself hands over and steps down") {
   Harness h(3);
   const NodeId leader = h.elect();
